@@ -1,0 +1,160 @@
+"""Data that crosses stage boundaries: what agents return, what a run records.
+
+Agent outputs (``Plan``, ``ExecutorOutput``, ``VerifierReport``) are validated from model
+answers; ``ModuleResult`` and ``RunRecord`` are what the engine hands to reports, the
+bot and ``specmill runs``/``trace``. All pure data, ``extra="forbid"``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Severity = Literal["blocker", "major", "minor", "info"]
+BLOCKING_SEVERITIES: frozenset[str] = frozenset({"blocker", "major"})
+FindingKind = Literal[
+    "code-defect",  # the code does not do what the spec says
+    "spec-gap",  # the spec is ambiguous, contradictory or silent on something that matters
+    "plan-deviation",  # the code departs from the plan
+    "path-refused",  # the executor tried to write outside the declared outputs
+    "check-failed",  # a configured check command failed
+]
+Complexity = Literal["low", "medium", "high"]
+Tier = Literal["fast", "standard", "strong"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- what agents answer -------------------------------------------------------------
+
+
+class PlannedFile(_Record):
+    path: str
+    purpose: str
+
+
+class PlanStep(_Record):
+    description: str
+    requirements: list[str] = Field(description="requirement ids this step implements")
+
+
+class Ambiguity(_Record):
+    requirement: str | None = Field(description="requirement id, or null if general")
+    question: str
+
+
+class Plan(_Record):
+    files: list[PlannedFile]
+    public_api: list[str] = Field(description="signatures other modules may rely on")
+    steps: list[PlanStep]
+    complexity: Complexity
+    ambiguities: list[Ambiguity]
+
+
+class FileContent(_Record):
+    path: str
+    content: str = Field(description="the whole file, without the specmill header")
+
+
+class ExecutorOutput(_Record):
+    files: list[FileContent]
+    notes: str
+
+
+class Finding(_Record):
+    kind: FindingKind
+    severity: Severity
+    message: str
+    requirement: str | None = Field(default=None, description="requirement id, e.g. R2")
+    file: str | None = Field(default=None, description="repository-relative path")
+    line: int | None = Field(default=None, description="1-based line in file")
+    spec_line: int | None = Field(default=None, description="1-based line in the spec")
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity in BLOCKING_SEVERITIES
+
+
+class VerifierReport(_Record):
+    verdict: Literal["pass", "fail"]
+    summary: str
+    findings: list[Finding]
+
+
+# --- what a run records -------------------------------------------------------------
+
+
+class Verdict(_Record):
+    verifier: str  # model name (or endpoint label)
+    verdict: Literal["pass", "fail", "error"]
+    summary: str = ""
+    findings: list[Finding] = Field(default_factory=list)
+
+
+class CheckResult(_Record):
+    command: str
+    exit_code: int | None  # None: timed out or could not start
+    duration_s: float
+    output: str  # captured, truncated
+    timed_out: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+class CallRecord(_Record):
+    role: Literal["planner", "executor", "verifier"]
+    module: str
+    model: str
+    template: str
+    template_sha256: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    attempt: int = 1
+    outcome: Literal["ok", "invalid", "error"] = "ok"
+
+
+class ModuleResult(_Record):
+    module: str
+    spec: str
+    inputs_hash: str
+    status: Literal["passed", "failed", "error", "budget-exceeded", "unchanged"]
+    attempts: int = 0
+    tier: Tier | None = None
+    files: list[str] = Field(default_factory=list)
+    plan: Plan | None = None
+    verdicts: list[Verdict] = Field(default_factory=list)  # of the winning/last attempt
+    findings: list[Finding] = Field(default_factory=list)  # aggregated, quorum applied
+    disagreement: bool = False  # verifiers did not all agree
+    checks: list[CheckResult] = Field(default_factory=list)
+    error: str | None = None
+
+
+class RunRecord(_Record):
+    run_id: str
+    started_at: str  # ISO 8601, UTC
+    finished_at: str | None = None
+    base: str | None = None
+    head: str | None = None
+    modules: list[ModuleResult] = Field(default_factory=list)
+    calls: list[CallRecord] = Field(default_factory=list)
+    commit: str | None = None
+    adopted: list[str] = Field(default_factory=list)  # outputs brought in by `specmill adopt`
+
+    @property
+    def tokens(self) -> int:
+        return sum(c.prompt_tokens + c.completion_tokens for c in self.calls)
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(c.cost_usd for c in self.calls)
+
+    @property
+    def models(self) -> list[str]:
+        return sorted({c.model for c in self.calls})

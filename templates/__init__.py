@@ -1,0 +1,1 @@
+"""Jinja2 templates shipped with specmill (agent prompts, reports, review comments)."""
