@@ -1,4 +1,4 @@
-"""specmill's configuration: ``specmill.toml`` ([specmill]) or ``[tool.specmill]`` in pyproject.toml.
+"""specmill configuration: ``specmill.toml`` ([specmill]) or ``[tool.specmill]``.
 
 Pure: ``parse_config`` takes the file's text and returns a validated ``Config``; an
 unknown or mistyped key is a ``ConfigError`` naming the file, the key and its line.

@@ -1,0 +1,52 @@
+"""``specmill affected``: the modules to regenerate, in dependency order."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from bot.cli.common import echo_json, open_project, require_graph
+from bot.core.affected import affected_modules
+from bot.core.status import project_status
+from bot.errors import SpecmillError
+
+
+@click.command()
+@click.option("--base", metavar="REV", help="Only modules whose inputs changed since REV.")
+@click.option(
+    "--head", metavar="REV", help="Compare with REV instead of the working tree (with --base)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of module ids.")
+@click.option("--matrix", is_flag=True, help="Print a GitHub Actions matrix ({include: [...]}).")
+def affected(base: str | None, head: str | None, as_json: bool, matrix: bool) -> None:
+    """List the modules to regenerate (stale by inputs hash, then their dependents)."""
+    if as_json and matrix:
+        raise click.UsageError("--json and --matrix are exclusive")
+    if head and not base:
+        raise click.UsageError("--head needs --base")
+    project = open_project()
+    changed = None
+    if base:
+        from bot.repo import Repo
+
+        repo = Repo(project.root)
+        if head:
+            head_sha = repo.rev_parse(head)
+            if repo.has_commits() and head_sha != repo.rev_parse("HEAD"):
+                raise SpecmillError(
+                    f"--head {head} is not the checked-out commit",
+                    hint=f"check it out first (git switch --detach {head}), then run again",
+                )
+        changed = repo.changed_paths(base, head)
+    require_graph(project)
+    modules = affected_modules(project, project_status(project), changed)
+    if as_json:
+        echo_json(modules)
+    elif matrix:
+        assert project.graph is not None
+        include = [{"module": m, "spec": project.graph[m].path} for m in modules]
+        click.echo(json.dumps({"include": include}, separators=(",", ":")))
+    else:
+        for module in modules:
+            click.echo(module)

@@ -1,0 +1,105 @@
+"""``specmill check [PATH…]``: hand edits, missing headers, stale, missing, orphan outputs."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import click
+
+from bot.cli.common import echo_json, open_project, relative_to_root
+from bot.core.header import split_header
+from bot.core.project import Project
+from bot.core.problems import HINTS, Problem
+from bot.core.status import find_problems, project_status
+from bot.errors import SpecmillError
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON list.")
+@click.pass_context
+def check(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
+    """Report generated files that are hand-edited, stale, missing or orphaned.
+
+    With PATHs, only problems in those files or folders (specs or outputs). Prints
+    `path:line: kind: message` per problem and exits 1 when there is any.
+    """
+    project = open_project()
+    wanted = relative_to_root(project, paths) if paths else None
+    problems = collect_problems(project, wanted)
+    if as_json:
+        echo_json([p.as_dict() for p in problems])
+    else:
+        for problem in problems:
+            click.echo(problem.format())
+        for kind in dict.fromkeys(p.kind for p in problems):
+            click.echo(f"hint: {kind}: {HINTS[kind]}", err=True)
+    ctx.exit(1 if problems else 0)
+
+
+def collect_problems(project: Project, wanted: list[str] | None = None) -> list[Problem]:
+    statuses = project_status(project)
+    repo = _repo(project.root)
+    candidates = repo.list_files() if repo else _walk(project.root)
+    problems = find_problems(project, statuses, candidates=candidates)
+    if wanted is not None:
+        problems = [p for p in problems if _selected(p, wanted, project)]
+    if repo is not None:
+        problems = [_locate_hand_edit(p, project, repo) for p in problems]
+    return problems
+
+
+def _selected(problem: Problem, wanted: list[str], project: Project) -> bool:
+    def under(path: str) -> bool:
+        return any(path == w or path.startswith(w.rstrip("/") + "/") or w == "." for w in wanted)
+
+    if under(problem.path):
+        return True
+    owners = [s for s in project.specs if s.id == problem.module]
+    return any(under(s.path) or any(under(o) for o in s.outputs) for s in owners)
+
+
+def _repo(root: Path):  # type: ignore[no-untyped-def]
+    from bot.repo import Repo
+
+    try:
+        return Repo(root)
+    except SpecmillError:
+        return None
+
+
+def _walk(root: Path) -> list[str]:
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in (".git", ".specmill", "node_modules", ".venv")]
+        found += [Path(folder, f).relative_to(root).as_posix() for f in files]
+    return found
+
+
+def _locate_hand_edit(problem: Problem, project: Project, repo) -> Problem:  # type: ignore[no-untyped-def]
+    """Point a hand edit at the first line that differs from the committed version."""
+    if problem.kind != "hand-edited" or not repo.has_commits():
+        return problem
+    before = repo.show("HEAD", problem.path)
+    now = project.read(problem.path)
+    if before is None or now is None:
+        return problem
+    line = first_changed_line(before, now, problem.path)
+    if line is None:
+        return problem
+    return Problem(problem.path, line, problem.kind, problem.message, problem.module)
+
+
+def first_changed_line(before: str, after: str, path: str) -> int | None:
+    """1-based line of ``after`` where it first departs from ``before`` (the header stays)."""
+    old = before.replace("\r\n", "\n").split("\n")
+    new = after.replace("\r\n", "\n").split("\n")
+    if split_header(before, path).header is None:
+        return None
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, _, _, j1, _ in matcher.get_opcodes():
+        if tag != "equal":
+            return min(j1 + 1, len(new))
+    return None

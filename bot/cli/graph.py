@@ -1,0 +1,21 @@
+"""``specmill graph``: the module dependency graph as a Mermaid flowchart."""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli.common import open_project, require_graph
+from bot.core.affected import affected_modules
+from bot.core.graph import mermaid
+from bot.core.status import project_status
+
+
+@click.command()
+@click.option("--highlight-affected", is_flag=True, help="Colour the modules to regenerate.")
+def graph(highlight_affected: bool) -> None:
+    """Print the depends_on graph as Mermaid (paste into a Markdown file or PR)."""
+    project = open_project()
+    require_graph(project)
+    assert project.graph is not None
+    marked = affected_modules(project, project_status(project)) if highlight_affected else []
+    click.echo(mermaid(project.graph, marked))

@@ -1,0 +1,33 @@
+"""``specmill lint [PATH…]``: specs and configuration are valid."""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli.common import echo_json, open_project, relative_to_root
+from bot.core.lint import lint_problems
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON list.")
+@click.pass_context
+def lint(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
+    """Check specs (front matter, requirement ids, outputs, dependencies) and config.
+
+    With PATHs, report only problems in those files.
+    """
+    project = open_project()
+    problems = lint_problems(project)
+    if paths:
+        wanted = set(relative_to_root(project, paths))
+        problems = [p for p in problems if p.path in wanted]
+    if as_json:
+        echo_json([p.as_dict() for p in problems])
+    else:
+        for problem in problems:
+            click.echo(problem.format())
+        if not problems:
+            count = len(project.specs)
+            click.echo(f"{count} spec{'s' if count != 1 else ''} and {project.config_path}: ok")
+    ctx.exit(1 if problems else 0)

@@ -1,0 +1,48 @@
+"""Which modules to regenerate: stale ones (by inputs hash), then their dependents."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from bot.core.project import OVERRIDES, Project
+from bot.core.spec import Spec
+from bot.core.status import ModuleStatus
+
+
+def input_paths(project: Project, spec: Spec) -> set[str]:
+    """Repository files whose change can change ``spec``'s inputs hash."""
+    by_id = {s.id: s for s in project.specs}
+    paths = {spec.path, *spec.context}
+    paths |= {by_id[d].path for d in spec.depends_on if d in by_id}
+    return paths
+
+
+def touches_every_module(project: Project, changed: Collection[str]) -> bool:
+    """Config, governance and prompt overrides are inputs of every module."""
+    shared = {project.config_path, *project.config.governance}
+    return any(p in shared or p.startswith(OVERRIDES + "/") for p in changed)
+
+
+def affected_modules(
+    project: Project,
+    statuses: Iterable[ModuleStatus],
+    changed: Collection[str] | None = None,
+) -> list[str]:
+    """Modules to regenerate, in dependency order.
+
+    A module is a seed when its outputs are not fresh (its inputs hash differs from
+    the headers', or an output is missing or edited); with ``changed`` (the paths a
+    diff touched) only seeds whose inputs the diff touched count, so a pull request
+    does not regenerate what it did not change. Transitive dependents follow.
+    """
+    assert project.graph is not None
+    seeds = {s.module for s in statuses if not s.fresh}
+    if changed is not None and not touches_every_module(project, changed):
+        changed_set = set(changed)
+        seeds = {
+            m
+            for m in seeds
+            if input_paths(project, project.graph[m]) & changed_set
+            or any(out in changed_set for out in project.graph[m].outputs)
+        }
+    return project.graph.with_dependents(seeds)

@@ -1,0 +1,74 @@
+"""``specmill lint``: specs and configuration are valid and consistent."""
+
+from __future__ import annotations
+
+from bot.core.header import style_for
+from bot.core.problems import Problem
+from bot.core.project import Project
+from bot.errors import SpecmillError, UnsupportedFormatError
+
+
+def lint_problems(project: Project) -> list[Problem]:
+    problems = [_invalid(error) for error in project.errors]
+    if project.graph_error is not None:
+        problems.append(_invalid(project.graph_error))
+    problems += _conflicts(project)
+    for spec in project.specs:
+        for output in spec.outputs:
+            try:
+                style_for(output, project.config.comment_styles)
+            except UnsupportedFormatError as exc:
+                problems.append(
+                    Problem(spec.path, spec.line_of(output), "invalid", exc.message, spec.id)
+                )
+        for path in spec.context:
+            if project.read(path) is None:
+                problems.append(
+                    Problem(
+                        spec.path,
+                        spec.line_of(path),
+                        "invalid",
+                        f"context: {path} does not exist",
+                        spec.id,
+                    )
+                )
+    for path in project.config.governance:
+        if project.read(path) is None:
+            problems.append(
+                Problem(
+                    project.config_path,
+                    _config_line(project, path),
+                    "invalid",
+                    f"governance: {path} does not exist",
+                )
+            )
+    return problems
+
+
+def _invalid(error: SpecmillError) -> Problem:
+    return Problem(error.path or "specmill.toml", error.line or 1, "invalid", error.message)
+
+
+def _conflicts(project: Project) -> list[Problem]:
+    problems = []
+    for path, owners in sorted(project.owners.items()):
+        for spec in owners[1:]:
+            others = ", ".join(o.path for o in owners if o is not spec)
+            problems.append(
+                Problem(
+                    spec.path,
+                    spec.line_of(path),
+                    "conflict",
+                    f"{path} is also declared by {others}",
+                    spec.id,
+                )
+            )
+    return problems
+
+
+def _config_line(project: Project, needle: str) -> int:
+    text = project.read(project.config_path) or ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return 1

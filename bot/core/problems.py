@@ -1,0 +1,46 @@
+"""A problem ``specmill check`` and ``lint`` report: ``path:line: kind: message``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ProblemKind = Literal[
+    "hand-edited", "header-missing", "stale", "missing", "orphan", "conflict", "invalid"
+]
+
+HINTS: dict[str, str] = {
+    "hand-edited": "generated files are compiler output: edit the spec and run "
+    "`specmill regen MODULE` (or `specmill eject PATH` to take the file over by hand)",
+    "header-missing": "restore the header with `specmill regen MODULE`, or `specmill adopt "
+    "PATH` for existing code",
+    "stale": "the module's inputs changed: run `specmill regen MODULE` "
+    "(or `specmill regen --affected`)",
+    "missing": "run `specmill regen MODULE` to generate it",
+    "orphan": "no spec declares this generated file: delete it, or add it to a spec's outputs",
+    "conflict": "one file, one owner: remove it from all but one spec's outputs",
+    "invalid": "fix the file at the line shown; `specmill lint` checks specs and config",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    kind: ProblemKind
+    message: str
+    module: str | None = None
+    hint: str = ""
+
+    def format(self) -> str:
+        return f"{self.path}:{self.line}: {self.kind}: {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "kind": self.kind,
+            "message": self.message,
+            "module": self.module,
+            "hint": self.hint or HINTS[self.kind],
+        }

@@ -1,0 +1,167 @@
+"""A specmill project on disk: its root, configuration and specs.
+
+Reads files (nothing else: no git, no network, no subprocess), so the hooks can use it.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from bot import FORMAT_VERSION
+from bot.core import hashing
+from bot.core.config import CONFIG_FILE, PYPROJECT_FILE, Config, parse_config
+from bot.core.graph import Graph, build_graph
+from bot.core.spec import Spec, parse_spec
+from bot.errors import ConfigError, SpecmillError
+
+PROMPTS = "prompts"  # templates/prompts/*.j2 ship with specmill
+OVERRIDES = ".specmill/templates"  # a repository's own versions of any template
+RUNS = ".specmill/runs"
+
+Reader = Callable[[str], "str | None"]
+
+
+def read_text(root: Path, relative: str) -> str | None:
+    """A file's text (undecodable bytes kept via surrogateescape), or None if absent."""
+    try:
+        with open(root / relative, encoding="utf-8", errors="surrogateescape", newline="") as f:
+            return f.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` with specmill.toml or [tool.specmill]."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+        pyproject = folder / PYPROJECT_FILE
+        if pyproject.is_file() and "[tool.specmill" in pyproject.read_text(errors="replace"):
+            return folder
+        if (folder / ".git").exists():
+            break
+    raise ConfigError(
+        f"no {CONFIG_FILE} (or [tool.specmill] in {PYPROJECT_FILE}) found in {here} or its parents",
+        hint="run `specmill init` at the root of your repository",
+    )
+
+
+def load_config(root: Path) -> tuple[Config, str]:
+    for name in (CONFIG_FILE, PYPROJECT_FILE):
+        text = read_text(root, name)
+        if text is None:
+            continue
+        if name == PYPROJECT_FILE and "[tool.specmill" not in text:
+            continue
+        return parse_config(text, name), name
+    raise ConfigError(f"no {CONFIG_FILE} in {root}", hint="run `specmill init`")
+
+
+def templates_digest(root: Path) -> str:
+    """Digest of the prompt templates in effect: shipped ones, overridden per repository."""
+    texts: dict[str, str] = {}
+    shipped = importlib.resources.files("bot.templates") / PROMPTS
+    if shipped.is_dir():
+        for item in shipped.iterdir():
+            if item.name.endswith(".j2"):
+                texts[item.name] = item.read_text(encoding="utf-8")
+    overrides = root / OVERRIDES / PROMPTS
+    if overrides.is_dir():
+        for item in overrides.iterdir():
+            if item.name.endswith(".j2"):
+                texts[item.name] = item.read_text(encoding="utf-8")
+    return hashing.digest_of(texts)
+
+
+@dataclass
+class Project:
+    root: Path
+    config: Config
+    config_path: str
+    specs: list[Spec]
+    errors: list[SpecmillError] = field(default_factory=list)
+    graph_error: SpecmillError | None = None
+    graph: Graph | None = None
+
+    def read(self, relative: str) -> str | None:
+        return read_text(self.root, relative)
+
+    @cached_property
+    def templates_digest(self) -> str:
+        return templates_digest(self.root)
+
+    @cached_property
+    def governance(self) -> dict[str, str]:
+        return {path: self.read(path) or "" for path in self.config.governance}
+
+    @cached_property
+    def owners(self) -> dict[str, list[Spec]]:
+        """Output path -> the specs declaring it (more than one is a conflict)."""
+        owners: dict[str, list[Spec]] = {}
+        for spec in self.specs:
+            for output in spec.outputs:
+                owners.setdefault(output, []).append(spec)
+        return owners
+
+    def spec(self, module: str) -> Spec:
+        if self.graph is None or module not in self.graph:
+            known = ", ".join(sorted(s.id for s in self.specs)) or "none"
+            raise SpecmillError(f"unknown module {module!r} (known: {known})")
+        return self.graph[module]
+
+    def inputs(self, spec: Spec) -> hashing.Inputs:
+        by_id = {s.id: s for s in self.specs}
+        return hashing.Inputs(
+            spec_path=spec.path,
+            spec_text=spec.text,
+            dependency_specs={dep: by_id[dep].text for dep in spec.depends_on if dep in by_id},
+            context={path: self.read(path) or "" for path in spec.context},
+            governance=self.governance,
+            templates_digest=self.templates_digest,
+            models_digest=self.config.models_digest(),
+            format_version=FORMAT_VERSION,
+        )
+
+    def inputs_hash(self, spec: Spec) -> str:
+        return hashing.inputs_hash(self.inputs(spec))
+
+
+def spec_paths(root: Path, config: Config) -> list[str]:
+    """Markdown files below the specs folder (README.md files are documentation)."""
+    base = root / config.specs
+    found: list[str] = []
+    for folder, dirs, files in os.walk(base):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(".md") and name.lower() != "readme.md":
+                found.append(Path(folder, name).relative_to(root).as_posix())
+    return found
+
+
+def load_project(root: Path | None = None, *, reader: Reader | None = None) -> Project:
+    """Load config and every spec; spec errors are collected, not raised."""
+    root = find_root(root) if root is None else root
+    config, config_path = load_config(root)
+    read = reader or (lambda relative: read_text(root, relative))
+    specs: list[Spec] = []
+    errors: list[SpecmillError] = []
+    for path in spec_paths(root, config):
+        try:
+            text = read(path) or ""
+            specs.append(
+                parse_spec(text, path, specs_root=config.specs, protected=config.protected_patterns)
+            )
+        except SpecmillError as exc:
+            errors.append(exc)
+    project = Project(root, config, config_path, specs, errors)
+    try:
+        project.graph = build_graph(specs)
+    except SpecmillError as exc:
+        project.graph_error = exc
+    return project

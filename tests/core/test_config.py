@@ -1,0 +1,54 @@
+import pytest
+
+from bot.core.config import Config, parse_config
+from bot.errors import ConfigError
+
+
+def test_empty_table_gives_working_defaults() -> None:
+    config = parse_config("[specmill]\n", "specmill.toml")
+    assert config.specs == "specs"
+    assert config.max_attempts == 3
+    assert ".github/**" in config.protected_patterns
+    assert "specs/**" in config.protected_patterns
+
+
+def test_pyproject_table() -> None:
+    text = '[project]\nname = "x"\n\n[tool.specmill]\nspecs = "requirements"\n'
+    assert parse_config(text, "pyproject.toml").specs == "requirements"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("[specmill]\nspecs = 'specs'\nmax_atempts = 2\n", 3, "unknown key 'max_atempts'"),
+        ("[specmill]\n\n[specmill.models]\nplaner = 'x'\n", 4, "unknown key 'models.planer'"),
+        ("[specmill]\nmax_attempts = 'many'\n", 2, "max_attempts: Input should be a valid integer"),
+        ("[specmill]\nspecs = '../elsewhere'\n", 2, "specs: Value error, must be a folder"),
+        ("[specmill]\nspecs = \n", 2, "invalid TOML"),
+        ("specs = 'x'\n[specmill]\n", 1, "unknown top-level key 'specs'"),
+        ("[other]\n", 1, "no [specmill] table"),
+    ],
+)
+def test_errors_name_file_key_and_line(text: str, line: int, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "specmill.toml")
+    error = caught.value
+    assert error.path == "specmill.toml"
+    assert error.line == line
+    assert message in error.message
+
+
+def test_pyproject_error_line_counts_whole_file() -> None:
+    text = "[project]\nname = 'x'\n\n[tool.specmill]\nchecks = 'pytest'\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "pyproject.toml")
+    assert (caught.value.line, caught.value.path) == (5, "pyproject.toml")
+    assert "checks" in caught.value.message
+
+
+def test_models_digest_ignores_operational_settings() -> None:
+    base = Config()
+    tuned = parse_config("[specmill.models]\ntimeout = 5\nconcurrency = 9\n", "specmill.toml")
+    other = parse_config("[specmill.models]\nplanner = 'another'\n", "specmill.toml")
+    assert base.models_digest() == tuned.models_digest()
+    assert base.models_digest() != other.models_digest()
