@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import git
@@ -42,29 +43,6 @@ class Repo:
         out = self.git.ls_files("-z", "--cached", "--others", "--exclude-standard")
         return sorted({p for p in out.split("\0") if p})
 
-    def changed_paths(self, base: str, head: str | None = WORKTREE) -> set[str]:
-        """Paths that differ between ``base`` and ``head`` (default: the working tree).
-
-        As ``git diff base...head``: against the merge base, so changes on the base
-        branch since the fork are not counted; renames count as both paths.
-        """
-        base_sha = self.rev_parse(base)
-        if head is None:
-            merge_base = self._merge_base(base_sha, "HEAD") if self.has_commits() else base_sha
-            names = self.git.diff("--name-only", "-z", "--no-renames", merge_base)
-            untracked = self.git.ls_files("-z", "--others", "--exclude-standard")
-            return {p for p in (names + "\0" + untracked).split("\0") if p}
-        head_sha = self.rev_parse(head)
-        merge_base = self._merge_base(base_sha, head_sha)
-        names = self.git.diff("--name-only", "-z", "--no-renames", merge_base, head_sha)
-        return {p for p in names.split("\0") if p}
-
-    def _merge_base(self, a: str, b: str) -> str:
-        try:
-            return self.git.merge_base(a, b).strip()
-        except git.GitCommandError:
-            return a  # unrelated histories: compare with base itself
-
     def show(self, rev: str, path: str) -> str | None:
         """A file's text at ``rev``, or None when it does not exist there."""
         blobs = self._tree(rev)
@@ -92,3 +70,113 @@ class Repo:
                     blobs[path] = blob
             self._blobs[rev] = blobs
         return self._blobs[rev]
+
+    # --- the engine: snapshots, worktrees, commits, notes, blame ---------------------
+
+    def git_path(self, name: str) -> Path:
+        """A path inside the repository's git directory (``git rev-parse --git-path``)."""
+        path = Path(self.git.rev_parse("--git-path", name).strip())
+        return path if path.is_absolute() else self.root / path
+
+    def snapshot(self) -> str:
+        """A commit of the working tree as it is: tracked edits and untracked files.
+
+        Built in a temporary index, so neither the user's index nor their files change;
+        the commit is on no branch (``git gc`` collects it later).
+        """
+        import shutil
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="specmill-index-") as folder:
+            index = Path(folder) / "index"
+            source = self.git_path("index")
+            if source.exists():
+                shutil.copyfile(source, index)  # keeps stat data: unchanged files are not re-read
+            env = {"GIT_INDEX_FILE": str(index)}
+            self.git.add("--all", "--", ".", env=env)
+            tree = self.git.write_tree(env=env).strip()
+        parents = ["-p", "HEAD"] if self.has_commits() else []
+        message = "specmill: snapshot of the working tree"
+        return str(self.git.commit_tree(tree, *parents, "-m", message, env=_SNAPSHOT_IDENTITY))
+
+    def add_worktree(self, path: Path, commit: str) -> None:
+        self.git.worktree("add", "--detach", "--quiet", str(path), commit)
+
+    def remove_worktree(self, path: Path) -> None:
+        # Already gone, or never registered: prune() forgets it.
+        with contextlib.suppress(git.GitCommandError):
+            self.git.worktree("remove", "--force", "--force", str(path))
+
+    def prune_worktrees(self) -> None:
+        self.git.worktree("prune")
+
+    def worktrees(self) -> list[Path]:
+        out = self.git.worktree("list", "--porcelain")
+        return [
+            Path(line[len("worktree ") :])
+            for line in out.splitlines()
+            if line.startswith("worktree ")
+        ]
+
+    def uncommitted(self, paths: list[str]) -> set[str]:
+        """Those of ``paths`` whose working-tree or staged state differs from HEAD."""
+        found: set[str] = set()
+        for start in range(0, len(paths), 500):  # keep the command line short
+            chunk = paths[start : start + 500]
+            out = self.git.status("--porcelain", "-z", "--untracked-files=all", "--", *chunk)
+            entries = iter(out.split("\0"))
+            for entry in entries:
+                if len(entry) > 3:
+                    found.add(entry[3:])
+                    if entry[0] in "RC":
+                        next(entries, None)  # a rename's source path follows
+        return found
+
+    def commit_paths(self, paths: list[str], message: str) -> str:
+        """Commit exactly ``paths`` from the working tree; other staged work stays staged."""
+        self.git.add("--", *paths)  # new files must be known to git for --only
+        try:
+            self.git.commit("--only", "--no-verify", "--quiet", "-m", message, "--", *paths)
+        except git.GitCommandError as exc:
+            raise SpecmillError(
+                f"git commit failed: {(exc.stderr or '').strip() or exc}",
+                hint="the files are written; commit them yourself, or fix git and run again",
+            ) from None
+        return self.rev_parse("HEAD")
+
+    def add_note(self, commit: str, text: str, ref: str) -> None:
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".json") as note:
+            note.write(text)
+            note.flush()
+            self.git.notes(f"--ref={ref}", "add", "--force", "--file", note.name, commit)
+
+    def note(self, commit: str, ref: str) -> str | None:
+        try:
+            return str(self.git.notes(f"--ref={ref}", "show", commit))
+        except git.GitCommandError:
+            return None
+
+    def message(self, commit: str) -> str:
+        return str(self.git.log("-1", "--format=%B", commit))
+
+    def blame_line(self, path: str, line: int) -> tuple[str, int, str]:
+        """The commit that last changed ``line`` of ``path`` (working tree), and the
+        line's number and file name in that commit. A zero sha: not committed yet."""
+        try:
+            out = self.git.blame("--porcelain", "-L", f"{line},{line}", "--", path)
+        except git.GitCommandError as exc:
+            raise SpecmillError(f"git blame {path}:{line}: {(exc.stderr or '').strip()}") from None
+        first, *rest = out.splitlines()
+        sha, original = first.split()[:2]
+        name = next((r[len("filename ") :] for r in rest if r.startswith("filename ")), path)
+        return sha, int(original), name
+
+
+_SNAPSHOT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "specmill",
+    "GIT_AUTHOR_EMAIL": "specmill@localhost",
+    "GIT_COMMITTER_NAME": "specmill",
+    "GIT_COMMITTER_EMAIL": "specmill@localhost",
+}

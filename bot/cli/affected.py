@@ -6,9 +6,9 @@ import json
 
 import click
 
+from bot import gitcli
 from bot.cli.common import echo_json, open_project, require_graph
 from bot.core.affected import affected_modules
-from bot.core.status import project_status
 from bot.errors import SpecmillError
 
 
@@ -28,19 +28,23 @@ def affected(base: str | None, head: str | None, as_json: bool, matrix: bool) ->
     project = open_project()
     changed = None
     if base:
-        from bot.repo import Repo
-
-        repo = Repo(project.root)
+        base_sha = gitcli.rev_parse(project.root, base)
+        if base_sha is None:
+            raise SpecmillError(f"unknown revision {base!r}", hint="fetch it (git fetch) first")
+        head_sha = None
         if head:
-            head_sha = repo.rev_parse(head)
-            if repo.has_commits() and head_sha != repo.rev_parse("HEAD"):
+            head_sha = gitcli.rev_parse(project.root, head)
+            if head_sha is None:
+                raise SpecmillError(f"unknown revision {head!r}")
+            if head_sha != gitcli.rev_parse(project.root, "HEAD"):
                 raise SpecmillError(
                     f"--head {head} is not the checked-out commit",
                     hint=f"check it out first (git switch --detach {head}), then run again",
                 )
-        changed = repo.changed_paths(base, head)
+        changed = gitcli.changed_paths(project.root, base_sha, head_sha)
     require_graph(project)
-    modules = affected_modules(project, project_status(project), changed)
+    modules = affected_modules(project, changed)
+    project.save_cache()
     if as_json:
         echo_json(modules)
     elif matrix:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
+from bot import gitcli
 from bot.cli.common import echo_json, open_project, relative_to_root
 from bot.core.header import split_header
-from bot.core.project import Project
 from bot.core.problems import HINTS, Problem
+from bot.core.project import Project
 from bot.core.status import find_problems, project_status
-from bot.errors import SpecmillError
 
 
 @click.command()
@@ -36,18 +36,19 @@ def check(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
             click.echo(problem.format())
         for kind in dict.fromkeys(p.kind for p in problems):
             click.echo(f"hint: {kind}: {HINTS[kind]}", err=True)
+    project.save_cache()
     ctx.exit(1 if problems else 0)
 
 
 def collect_problems(project: Project, wanted: list[str] | None = None) -> list[Problem]:
     statuses = project_status(project)
-    repo = _repo(project.root)
-    candidates = repo.list_files() if repo else _walk(project.root)
+    tracked = gitcli.list_files(project.root)
+    candidates = tracked if tracked is not None else _walk(project.root)
     problems = find_problems(project, statuses, candidates=candidates)
     if wanted is not None:
         problems = [p for p in problems if _selected(p, wanted, project)]
-    if repo is not None:
-        problems = [_locate_hand_edit(p, project, repo) for p in problems]
+    if tracked is not None:
+        problems = [_locate_hand_edit(p, project) for p in problems]
     return problems
 
 
@@ -57,17 +58,8 @@ def _selected(problem: Problem, wanted: list[str], project: Project) -> bool:
 
     if under(problem.path):
         return True
-    owners = [s for s in project.specs if s.id == problem.module]
-    return any(under(s.path) or any(under(o) for o in s.outputs) for s in owners)
-
-
-def _repo(root: Path):  # type: ignore[no-untyped-def]
-    from bot.repo import Repo
-
-    try:
-        return Repo(root)
-    except SpecmillError:
-        return None
+    spec = project.by_id.get(problem.module or "")
+    return spec is not None and (under(spec.path) or any(under(o) for o in spec.outputs))
 
 
 def _walk(root: Path) -> list[str]:
@@ -78,11 +70,11 @@ def _walk(root: Path) -> list[str]:
     return found
 
 
-def _locate_hand_edit(problem: Problem, project: Project, repo) -> Problem:  # type: ignore[no-untyped-def]
+def _locate_hand_edit(problem: Problem, project: Project) -> Problem:
     """Point a hand edit at the first line that differs from the committed version."""
-    if problem.kind != "hand-edited" or not repo.has_commits():
+    if problem.kind != "hand-edited":
         return problem
-    before = repo.show("HEAD", problem.path)
+    before = gitcli.show(project.root, "HEAD", problem.path)
     now = project.read(problem.path)
     if before is None or now is None:
         return problem

@@ -7,7 +7,6 @@ import click
 from bot.cli.common import open_project, require_graph
 from bot.core.affected import affected_modules
 from bot.core.graph import mermaid
-from bot.core.status import project_status
 
 
 @click.command()
@@ -17,5 +16,5 @@ def graph(highlight_affected: bool) -> None:
     project = open_project()
     require_graph(project)
     assert project.graph is not None
-    marked = affected_modules(project, project_status(project)) if highlight_affected else []
+    marked = affected_modules(project) if highlight_affected else []
     click.echo(mermaid(project.graph, marked))

@@ -22,6 +22,7 @@ def status(as_json: bool) -> None:
     """Show each module, its spec and the state of its outputs."""
     project = open_project()
     statuses = project_status(project)
+    project.save_cache()
     if as_json:
         echo_json([s.as_dict() for s in statuses])
         return

@@ -6,12 +6,12 @@ from collections.abc import Collection, Iterable
 
 from bot.core.project import OVERRIDES, Project
 from bot.core.spec import Spec
-from bot.core.status import ModuleStatus
+from bot.core.status import module_status
 
 
 def input_paths(project: Project, spec: Spec) -> set[str]:
     """Repository files whose change can change ``spec``'s inputs hash."""
-    by_id = {s.id: s for s in project.specs}
+    by_id = project.by_id
     paths = {spec.path, *spec.context}
     paths |= {by_id[d].path for d in spec.depends_on if d in by_id}
     return paths
@@ -23,26 +23,24 @@ def touches_every_module(project: Project, changed: Collection[str]) -> bool:
     return any(p in shared or p.startswith(OVERRIDES + "/") for p in changed)
 
 
-def affected_modules(
-    project: Project,
-    statuses: Iterable[ModuleStatus],
-    changed: Collection[str] | None = None,
-) -> list[str]:
+def affected_modules(project: Project, changed: Collection[str] | None = None) -> list[str]:
     """Modules to regenerate, in dependency order.
 
     A module is a seed when its outputs are not fresh (its inputs hash differs from
     the headers', or an output is missing or edited); with ``changed`` (the paths a
-    diff touched) only seeds whose inputs the diff touched count, so a pull request
-    does not regenerate what it did not change. Transitive dependents follow.
+    diff touched) only modules whose inputs or outputs the diff touched are looked
+    at, so a pull request does not regenerate what it did not change. Transitive
+    dependents follow.
     """
     assert project.graph is not None
-    seeds = {s.module for s in statuses if not s.fresh}
+    candidates: Iterable[Spec] = project.specs
     if changed is not None and not touches_every_module(project, changed):
         changed_set = set(changed)
-        seeds = {
-            m
-            for m in seeds
-            if input_paths(project, project.graph[m]) & changed_set
-            or any(out in changed_set for out in project.graph[m].outputs)
-        }
+        candidates = [
+            spec
+            for spec in project.specs
+            if input_paths(project, spec) & changed_set
+            or any(out in changed_set for out in spec.outputs)
+        ]
+    seeds = {spec.id for spec in candidates if not module_status(project, spec).fresh}
     return project.graph.with_dependents(seeds)

@@ -23,8 +23,12 @@ def normalize_newlines(text: str) -> str:
 
 
 def encode(text: str) -> bytes:
-    # surrogateescape: files that are not UTF-8 hash stably instead of failing.
-    return text.encode("utf-8", "surrogateescape")
+    # surrogateescape: files read as UTF-8 with undecodable bytes hash as those bytes;
+    # surrogatepass: any other lone surrogate still hashes instead of failing.
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 def sha256_text(text: str) -> str:
@@ -52,21 +56,29 @@ class Inputs:
 
 def inputs_hash(inputs: Inputs) -> str:
     """A stable digest of ``inputs``: same on every machine, checkout and newline style."""
+    digest = hashlib.sha256()
 
-    def digests(texts: Mapping[str, str]) -> dict[str, str]:
-        return {key: sha256_text(texts[key]) for key in sorted(texts)}
+    def field(name: str, value: str) -> None:
+        # length-prefixed, so no value can imitate a field boundary
+        for part in (name, value):
+            data = encode(part)
+            digest.update(b"%d:" % len(data))
+            digest.update(data)
 
-    document = {
-        "format": inputs.format_version,
-        "spec": [inputs.spec_path, sha256_text(inputs.spec_text)],
-        "depends_on": digests(inputs.dependency_specs),
-        "context": digests(inputs.context),
-        "governance": digests(inputs.governance),
-        "templates": inputs.templates_digest,
-        "models": inputs.models_digest,
-    }
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
-    return PREFIX + hashlib.sha256(canonical.encode()).hexdigest()
+    field("format", inputs.format_version)
+    field("spec", inputs.spec_path)
+    field("spec-text", sha256_text(inputs.spec_text))
+    for label, texts in (
+        ("depends_on", inputs.dependency_specs),
+        ("context", inputs.context),
+        ("governance", inputs.governance),
+    ):
+        field(label, str(len(texts)))
+        for key in sorted(texts):
+            field(key, sha256_text(texts[key]))
+    field("templates", inputs.templates_digest)
+    field("models", inputs.models_digest)
+    return PREFIX + digest.hexdigest()
 
 
 def digest_of(texts: Mapping[str, str]) -> str:

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from bot import FORMAT_VERSION
+from bot import FORMAT_VERSION, __version__
 from bot.core import hashing
 from bot.core.config import CONFIG_FILE, PYPROJECT_FILE, Config, parse_config
 from bot.core.graph import Graph, build_graph
-from bot.core.spec import Spec, parse_spec
+from bot.core.probe import Probe, probe_text
+from bot.core.spec import FrontMatter, Requirement, Spec, parse_spec
+from bot.core.statcache import StatCache
 from bot.errors import ConfigError, SpecmillError
 
 PROMPTS = "prompts"  # templates/prompts/*.j2 ship with specmill
@@ -29,7 +31,9 @@ Reader = Callable[[str], "str | None"]
 def read_text(root: Path, relative: str) -> str | None:
     """A file's text (undecodable bytes kept via surrogateescape), or None if absent."""
     try:
-        with open(root / relative, encoding="utf-8", errors="surrogateescape", newline="") as f:
+        with open(
+            os.path.join(root, relative), encoding="utf-8", errors="surrogateescape", newline=""
+        ) as f:
             return f.read()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
@@ -88,17 +92,49 @@ class Project:
     errors: list[SpecmillError] = field(default_factory=list)
     graph_error: SpecmillError | None = None
     graph: Graph | None = None
+    cache: StatCache = field(default_factory=lambda: StatCache(None))
 
     def read(self, relative: str) -> str | None:
         return read_text(self.root, relative)
+
+    def probe(self, relative: str) -> Probe | None:
+        """The file's header and body check, from the stat cache when unchanged."""
+        try:
+            st = os.stat(os.path.join(self.root, relative))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        cached = self.cache.get("probe", relative, st)
+        if cached is not None:
+            return Probe.from_json(cached)
+        text = self.read(relative)
+        if text is None:
+            return None
+        probe = probe_text(text, relative)
+        self.cache.put("probe", relative, st, probe.to_json())
+        return probe
+
+    def save_cache(self) -> None:
+        self.cache.save()
 
     @cached_property
     def templates_digest(self) -> str:
         return templates_digest(self.root)
 
     @cached_property
+    def models_digest(self) -> str:
+        return self.config.models_digest()
+
+    @cached_property
     def governance(self) -> dict[str, str]:
         return {path: self.read(path) or "" for path in self.config.governance}
+
+    @cached_property
+    def by_id(self) -> dict[str, Spec]:
+        return {spec.id: spec for spec in self.specs}
+
+    @cached_property
+    def by_path(self) -> dict[str, Spec]:
+        return {spec.path: spec for spec in self.specs}
 
     @cached_property
     def owners(self) -> dict[str, list[Spec]]:
@@ -116,7 +152,7 @@ class Project:
         return self.graph[module]
 
     def inputs(self, spec: Spec) -> hashing.Inputs:
-        by_id = {s.id: s for s in self.specs}
+        by_id = self.by_id
         return hashing.Inputs(
             spec_path=spec.path,
             spec_text=spec.text,
@@ -124,7 +160,7 @@ class Project:
             context={path: self.read(path) or "" for path in spec.context},
             governance=self.governance,
             templates_digest=self.templates_digest,
-            models_digest=self.config.models_digest(),
+            models_digest=self.models_digest,
             format_version=FORMAT_VERSION,
         )
 
@@ -132,34 +168,72 @@ class Project:
         return hashing.inputs_hash(self.inputs(spec))
 
 
+def _load_spec(root: Path, path: str, config: Config, cache: StatCache) -> Spec:
+    st = os.stat(os.path.join(root, path))
+    text = read_text(root, path) or ""
+    cached = cache.get("spec", path, st)
+    if cached is not None:
+        front = FrontMatter.model_construct(**cached["front"])
+        return Spec(
+            id=cached["id"],
+            path=path,
+            text=text,
+            front=front,
+            outputs=tuple(cached["outputs"]),
+            context=tuple(cached["context"]),
+            requirements=tuple(Requirement(*r) for r in cached["requirements"]),
+            body_line=cached["body_line"],
+        )
+    spec = parse_spec(text, path, specs_root=config.specs, protected=config.protected_patterns)
+    cache.put(
+        "spec",
+        path,
+        st,
+        {
+            "id": spec.id,
+            "front": spec.front.model_dump(),
+            "outputs": list(spec.outputs),
+            "context": list(spec.context),
+            "requirements": [[r.id, r.line, r.text] for r in spec.requirements],
+            "body_line": spec.body_line,
+        },
+    )
+    return spec
+
+
 def spec_paths(root: Path, config: Config) -> list[str]:
     """Markdown files below the specs folder (README.md files are documentation)."""
-    base = root / config.specs
+    base = os.path.join(root, config.specs)
     found: list[str] = []
     for folder, dirs, files in os.walk(base):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        relative = os.path.relpath(folder, root).replace(os.sep, "/")
         for name in sorted(files):
             if name.endswith(".md") and name.lower() != "readme.md":
-                found.append(Path(folder, name).relative_to(root).as_posix())
+                found.append(f"{relative}/{name}")
     return found
 
 
-def load_project(root: Path | None = None, *, reader: Reader | None = None) -> Project:
+def load_project(root: Path | None = None, *, cache: bool = True) -> Project:
     """Load config and every spec; spec errors are collected, not raised."""
     root = find_root(root) if root is None else root
     config, config_path = load_config(root)
-    read = reader or (lambda relative: read_text(root, relative))
+    salt = hashing.digest_of(
+        {
+            "version": __version__,
+            "specs": config.specs,
+            "protected": repr(config.protected_patterns),
+        }
+    )
+    stat_cache = StatCache.for_root(root, salt) if cache else StatCache(None)
     specs: list[Spec] = []
     errors: list[SpecmillError] = []
     for path in spec_paths(root, config):
         try:
-            text = read(path) or ""
-            specs.append(
-                parse_spec(text, path, specs_root=config.specs, protected=config.protected_patterns)
-            )
+            specs.append(_load_spec(root, path, config, stat_cache))
         except SpecmillError as exc:
             errors.append(exc)
-    project = Project(root, config, config_path, specs, errors)
+    project = Project(root, config, config_path, specs, errors, cache=stat_cache)
     try:
         project.graph = build_graph(specs)
     except SpecmillError as exc:
