@@ -115,6 +115,17 @@ class Config(_Strict):
             raise ValueError("must be a folder inside the repository, e.g. 'specs'")
         return value
 
+    @field_validator("comment_styles")
+    @classmethod
+    def _known_styles(cls, value: dict[str, str]) -> dict[str, str]:
+        from bot.core.header import STYLES
+
+        for key, style in value.items():
+            if style not in STYLES:
+                known = ", ".join(sorted(STYLES))
+                raise ValueError(f"{key!r}: unknown comment style {style!r} (known: {known})")
+        return value
+
     @property
     def protected_patterns(self) -> tuple[str, ...]:
         return (*BUILTIN_PROTECTED, f"{self.specs}/**", *self.protected)

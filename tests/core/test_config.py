@@ -52,3 +52,11 @@ def test_models_digest_ignores_operational_settings() -> None:
     other = parse_config("[specmill.models]\nplanner = 'another'\n", "specmill.toml")
     assert base.models_digest() == tuned.models_digest()
     assert base.models_digest() != other.models_digest()
+
+
+def test_comment_styles_are_checked() -> None:
+    config = parse_config("[specmill]\ncomment_styles = { '.tpl' = 'hash' }\n", "specmill.toml")
+    assert config.comment_styles == {".tpl": "hash"}
+    with pytest.raises(ConfigError, match="unknown comment style 'hashes'") as caught:
+        parse_config("[specmill]\ncomment_styles = { '.tpl' = 'hashes' }\n", "specmill.toml")
+    assert caught.value.line == 2

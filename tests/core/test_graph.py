@@ -11,8 +11,15 @@ def spec(module: str, *deps: str):  # type: ignore[no-untyped-def]
 
 
 def test_dependency_order_and_dependents() -> None:
-    graph = build_graph([spec("app", "invoice", "tax"), spec("invoice", "money"), spec("money"),
-                         spec("tax", "money"), spec("other")])
+    graph = build_graph(
+        [
+            spec("app", "invoice", "tax"),
+            spec("invoice", "money"),
+            spec("money"),
+            spec("tax", "money"),
+            spec("other"),
+        ]
+    )
     order = graph.order()
     assert order.index("money") < order.index("invoice") < order.index("app")
     assert order.index("tax") < order.index("app")

@@ -71,7 +71,12 @@ def test_crlf_spec_parses_the_same() -> None:
         ("  - src/billing/invoice.py", "  - ../outside.py", 4, "contains '..'"),
         ("  - src/billing/invoice.py", "  - .github/workflows/ci.yml", 4, "protected path"),
         ("  - src/billing/invoice.py", "  - specs/other.md", 4, "protected path"),
-        ("- INV-3: Invoices", "- R1: Invoices", 15, "duplicate requirement id R1 (first at line 13)"),
+        (
+            "- INV-3: Invoices",
+            "- R1: Invoices",
+            15,
+            "duplicate requirement id R1 (first at line 13)",
+        ),
         ("id: billing.invoice", "id: 'bad id!'", 2, "id: Value error"),
         ("  - tests/billing/test_invoice.py", "  - src/billing/invoice.py", 5, "listed twice"),
         ("context: [src/billing/db.py]", "context: [../db.py]", 7, "context:"),

@@ -1,0 +1,61 @@
+"""The stat cache must never hide a change: a changed file is always re-read."""
+
+import os
+import time
+from pathlib import Path
+
+from bot.core.project import load_project
+from bot.core.status import project_status
+from tests.conftest import Project
+
+
+def age(path: Path, seconds: float = 60) -> None:
+    past = time.time() - seconds
+    os.utime(path, (past, past))
+
+
+def states(root: Path) -> list[str]:
+    project = load_project(root)
+    result = [o.state for m in project_status(project) for o in m.outputs]
+    project.save_cache()
+    return result
+
+
+def test_cache_is_used_and_invalidated_by_edits(billing: Project) -> None:
+    for path in billing.root.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            age(path)
+    assert states(billing.root) == ["fresh", "fresh", "fresh"]
+    cache_file = billing.root / ".git" / "specmill" / "stat-cache.json"
+    assert cache_file.exists()
+    assert "src/billing/invoice.py" in cache_file.read_text()
+
+    # same size, different content: mtime/ctime change and the cache must notice
+    target = billing.root / "src/billing/invoice.py"
+    text = target.read_text()
+    target.write_text(text.replace("return 0", "return 1"))
+    assert states(billing.root) == ["fresh", "hand-edited", "fresh"]
+
+
+def test_racy_fresh_files_are_not_cached(billing: Project) -> None:
+    states(billing.root)  # files were just written: too recent to trust
+    cache_file = billing.root / ".git" / "specmill" / "stat-cache.json"
+    assert not cache_file.exists() or "src/billing/invoice.py" not in cache_file.read_text()
+
+
+def test_corrupt_cache_is_ignored(billing: Project) -> None:
+    cache_file = billing.root / ".git" / "specmill" / "stat-cache.json"
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    cache_file.write_text("{not json")
+    assert states(billing.root) == ["fresh", "fresh", "fresh"]
+
+
+def test_spec_cache_invalidated_by_spec_edit(billing: Project) -> None:
+    for path in billing.root.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            age(path)
+    states(billing.root)
+    spec = billing.root / "specs/billing/money.md"
+    spec.write_text(spec.read_text().replace("src/billing/money.py", "src/billing/cash.py"))
+    project = load_project(billing.root)
+    assert project.by_id["billing.money"].outputs == ("src/billing/cash.py",)
