@@ -27,7 +27,7 @@ class Repo:
 
     def rev_parse(self, rev: str) -> str:
         try:
-            return self.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}").strip()
+            return str(self.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}")).strip()
         except git.GitCommandError:
             raise SpecmillError(f"unknown revision {rev!r}") from None
 
@@ -42,6 +42,15 @@ class Repo:
         """Tracked files plus untracked ones git does not ignore."""
         out = self.git.ls_files("-z", "--cached", "--others", "--exclude-standard")
         return sorted({p for p in out.split("\0") if p})
+
+    def changed_paths(self, base: str, head: str | None = None) -> set[str]:
+        """Paths changed between the merge base of ``base`` and ``head`` (default: the
+        working tree, untracked files included); see ``bot.gitcli.changed_paths``."""
+        from bot import gitcli
+
+        return gitcli.changed_paths(
+            self.root, self.rev_parse(base), self.rev_parse(head) if head else None
+        )
 
     def show(self, rev: str, path: str) -> str | None:
         """A file's text at ``rev``, or None when it does not exist there."""
