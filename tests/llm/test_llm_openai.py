@@ -1,0 +1,380 @@
+"""The real openai SDK, through OpenAIBackend, against the scripted local server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from bot.core.config import BudgetConfig, ModelsConfig
+from bot.core.records import VerifierReport
+from bot.llm import BudgetExceeded, InvalidAnswerError, ModelError, make_backend
+from bot.llm.openai_backend import PLACEHOLDER_KEY, OpenAIBackend
+
+
+def test_answer_is_validated_and_its_usage_counted(
+    fake_openai, openai_backend, chat_request, report, secret
+):
+    fake_openai.answer(report, usage=(1000, 500))
+    backend = openai_backend()
+    request = chat_request()
+
+    response = backend.complete(request)
+
+    assert response.value == VerifierReport.model_validate(report)
+    record = response.record
+    assert (record.role, record.module, record.model) == ("verifier", request.module, request.model)
+    assert (record.template, record.template_sha256) == (request.template, request.template_sha256)
+    assert (record.prompt_tokens, record.completion_tokens, record.outcome) == (1000, 500, "ok")
+    price = backend.models.prices[request.model]
+    expected_cost = (1000 * price.input + 500 * price.output) / 1_000_000
+    assert record.cost_usd == pytest.approx(expected_cost)
+    assert record.latency_s > 0
+    assert backend.budget.tokens == 1500
+    assert backend.budget.cost_usd == pytest.approx(expected_cost)
+    sent = fake_openai.requests[0]
+    assert sent.headers["authorization"] == f"Bearer {secret}"
+    assert sent.body["model"] == request.model
+    assert sent.body["messages"] == request.messages  # the API enforces the schema
+    fmt = sent.body["response_format"]
+    assert fmt["type"] == "json_schema"
+    assert fmt["json_schema"]["strict"] is True
+    assert fmt["json_schema"]["schema"]["additionalProperties"] is False
+
+
+def test_an_answer_in_a_json_fence_is_accepted(fake_openai, openai_backend, chat_request):
+    fake_openai.answer(
+        'Here you go:\n```json\n{"verdict": "pass", "summary": "ok", "findings": []}\n```'
+    )
+    response = openai_backend().complete(chat_request())
+    assert response.value.verdict == "pass"
+    assert response.reasks == 0
+
+
+def test_prose_is_reasked_with_the_error(fake_openai, openai_backend, chat_request, report):
+    prose = "The code looks fine to me, nothing to report."
+    fake_openai.answer(prose, usage=(100, 10))
+    fake_openai.answer(report, usage=(130, 40))
+
+    response = openai_backend().complete(chat_request())
+
+    assert response.reasks == 1
+    assert (response.record.prompt_tokens, response.record.completion_tokens) == (230, 50)
+    reask = fake_openai.requests[1].body["messages"]
+    assert reask[-2] == {"role": "assistant", "content": prose}
+    assert reask[-1]["role"] == "user"
+    assert "not valid JSON" in reask[-1]["content"]
+
+
+def test_truncated_json_is_reasked_saying_it_was_cut_off(
+    fake_openai, openai_backend, chat_request, report
+):
+    fake_openai.answer('{"verdict": "fail", "summary": "R2 is', finish_reason="length")
+    fake_openai.answer(report)
+
+    response = openai_backend().complete(chat_request())
+
+    assert response.value.verdict == "fail"
+    last = fake_openai.requests[1].body["messages"][-1]["content"]
+    assert "not valid JSON" in last
+    assert "cut off" in last
+
+
+def test_schema_valid_nonsense_ends_in_invalid_answer_after_the_reasks(
+    fake_openai, openai_backend, chat_request
+):
+    nonsense = {"answer": 42, "confidence": "high"}
+    for _ in range(3):
+        fake_openai.answer(nonsense, usage=(50, 5))
+
+    with pytest.raises(InvalidAnswerError) as caught:
+        openai_backend(reask_limit=2).complete(chat_request())
+
+    assert len(fake_openai.requests) == 3
+    reask = fake_openai.requests[1].body["messages"][-1]["content"]
+    assert "verdict: Field required" in reask
+    assert "answer: Extra inputs are not permitted" in reask
+    error = caught.value
+    assert "VerifierReport" in str(error)
+    assert '"answer": 42' in error.excerpt
+    assert error.record is not None
+    assert (error.record.outcome, error.record.prompt_tokens) == ("invalid", 150)
+
+
+def test_429_waits_as_long_as_retry_after_says(fake_openai, openai_backend, chat_request, report):
+    fake_openai.error(429, "Rate limit reached", headers={"Retry-After": "0.3"})
+    fake_openai.answer(report)
+
+    openai_backend().complete(chat_request())
+
+    first, second = fake_openai.requests
+    assert second.at - first.at >= 0.3  # the injected backoff alone is ~1 ms
+
+
+def test_500_is_retried_with_the_injected_backoff(
+    fake_openai, openai_backend, chat_request, report
+):
+    fake_openai.error(500, "upstream hiccup")
+    fake_openai.error(503, "overloaded")
+    fake_openai.answer(report)
+
+    started = time.monotonic()
+    openai_backend(max_retries=2).complete(chat_request())
+
+    assert len(fake_openai.requests) == 3
+    assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize("max_retries", [0, 3])
+def test_429_forever_ends_in_a_model_error_after_the_configured_retries(
+    fake_openai, openai_backend, chat_request, max_retries
+):
+    fake_openai.always(
+        status=429,
+        body={"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}},
+        headers={"Retry-After": "0.01"},
+    )
+
+    with pytest.raises(ModelError) as caught:
+        openai_backend(max_retries=max_retries).complete(chat_request())
+
+    assert len(fake_openai.requests) == max_retries + 1
+    message = str(caught.value)
+    host = fake_openai.url.split("//")[1].split("/")[0]
+    for part in (
+        "test-model",
+        host,
+        "HTTP 429",
+        f"{max_retries + 1} attempt",
+        "models.concurrency",
+    ):
+        assert part in message
+    assert caught.value.status == 429
+    assert caught.value.record is not None and caught.value.record.outcome == "error"
+
+
+@pytest.mark.parametrize("padding", [0, 276])  # 276: a cut at 300 chars splits the key
+def test_an_echoed_api_key_never_reaches_the_error(
+    fake_openai, openai_backend, chat_request, secret, padding
+):
+    said = f"bad upstream {'.' * padding}{secret} end"
+    fake_openai.always(status=500, body={"error": {"message": said}})
+
+    with pytest.raises(ModelError) as caught:
+        openai_backend(max_retries=1).complete(chat_request())
+
+    message = str(caught.value)
+    assert secret[:10] not in message
+    assert secret[:10] not in repr(caught.value.args)
+    assert "***" in message
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_401_is_not_retried_and_names_the_variable_not_the_key(
+    fake_openai, openai_backend, chat_request, secret
+):
+    fake_openai.error(401, f"Incorrect API key provided: {secret[:8]}****{secret[-4:]}")
+    backend = openai_backend()
+
+    with pytest.raises(ModelError) as caught:
+        backend.complete(chat_request())
+
+    assert len(fake_openai.requests) == 1
+    message = str(caught.value)
+    assert f"${backend.models.api_key_env}" in message
+    assert secret[:8] not in message and "Incorrect API key" not in message
+
+
+def test_a_slow_server_ends_in_a_model_error_at_the_timeout(
+    fake_openai, openai_backend, chat_request
+):
+    fake_openai.always(content="{}", delay=3.0)
+
+    started = time.monotonic()
+    with pytest.raises(ModelError) as caught:
+        openai_backend(timeout=0.5, max_retries=1).complete(chat_request())
+
+    assert time.monotonic() - started < 2.0
+    assert len(fake_openai.requests) == 2
+    assert "no answer within models.timeout = 0.5 s" in str(caught.value)
+
+
+def test_rejected_json_schema_falls_back_to_json_object_and_remembers(
+    fake_openai, openai_backend, chat_request, report
+):
+    fake_openai.error(
+        400, "Invalid parameter: 'response_format' of type 'json_schema' is not supported"
+    )
+    fake_openai.answer(report)
+    fake_openai.answer(report)
+    backend = openai_backend()
+
+    backend.complete(chat_request())
+    backend.complete(chat_request(module="billing.money"))
+
+    formats = [seen.body["response_format"]["type"] for seen in fake_openai.requests]
+    assert formats == ["json_schema", "json_object", "json_object"]
+    system = fake_openai.requests[1].body["messages"][0]
+    assert system["role"] == "system"
+    assert "JSON schema" in system["content"] and '"verdict"' in system["content"]
+    assert len(fake_openai.requests[1].body["messages"]) == 2  # no extra message
+
+
+def test_plain_prompting_when_json_object_is_rejected_too(
+    fake_openai, openai_backend, chat_request, report
+):
+    fake_openai.error(400, "response_format json_schema: unknown type")
+    fake_openai.error(422, "response_format: json_object is not supported by this server")
+    fake_openai.answer(report)
+
+    openai_backend().complete(chat_request())
+
+    last = fake_openai.requests[-1].body
+    assert "response_format" not in last
+    assert "JSON schema" in last["messages"][0]["content"]
+
+
+def test_no_fallback_when_json_schema_is_configured(fake_openai, openai_backend, chat_request):
+    fake_openai.error(400, "'response_format' of type 'json_schema' is not supported")
+
+    with pytest.raises(ModelError) as caught:
+        openai_backend(structured_output="json_schema").complete(chat_request())
+
+    assert len(fake_openai.requests) == 1
+    assert "structured_output" in str(caught.value)
+
+
+def test_an_unrelated_400_does_not_fall_back(fake_openai, openai_backend, chat_request):
+    fake_openai.error(400, "This model's maximum context length is 8192 tokens")
+
+    with pytest.raises(ModelError) as caught:
+        openai_backend().complete(chat_request())
+
+    assert len(fake_openai.requests) == 1
+    assert "maximum context length" in str(caught.value)
+
+
+def test_budget_refuses_a_call_before_it_is_made(fake_openai, openai_backend, chat_request, report):
+    fake_openai.answer(report, usage=(900, 50))
+    backend = openai_backend(budget=BudgetConfig(max_tokens=1000))
+    backend.complete(chat_request())
+
+    long_prompt = [{"role": "user", "content": "x" * 800}]  # ~200 tokens
+    with pytest.raises(BudgetExceeded) as caught:
+        backend.complete(chat_request(messages=long_prompt))
+
+    assert len(fake_openai.requests) == 1
+    assert "max_tokens" in str(caught.value) and "not made" in str(caught.value)
+    assert caught.value.record is None
+
+
+def test_budget_in_dollars(fake_openai, openai_backend, chat_request, report):
+    fake_openai.answer(report, usage=(1000, 1000))  # $0.002 + $0.008
+    backend = openai_backend(budget=BudgetConfig(max_usd=0.01))
+    backend.complete(chat_request())
+    assert backend.budget.cost_usd == pytest.approx(0.01)
+
+    with pytest.raises(BudgetExceeded, match="max_usd"):
+        backend.complete(chat_request())
+    assert len(fake_openai.requests) == 1
+
+
+def test_the_concurrency_limit_holds(fake_openai, openai_backend, chat_request, report):
+    fake_openai.always(content=json.dumps(report), delay=0.2)
+    backend = openai_backend(concurrency=2)
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            backend.complete(chat_request())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not errors
+    assert len(fake_openai.requests) == 6
+    assert fake_openai.max_in_flight == 2
+
+
+def test_missing_usage_is_estimated(fake_openai, openai_backend, chat_request, report):
+    fake_openai.answer(report, usage=None)
+    record = openai_backend().complete(chat_request()).record
+    assert record.prompt_tokens > 0 and record.completion_tokens == -(-len(json.dumps(report)) // 4)
+
+
+def test_a_local_server_without_a_key_gets_a_placeholder(
+    fake_openai, openai_backend, chat_request, monkeypatch, report
+):
+    fake_openai.answer(report)
+    backend = openai_backend()
+    monkeypatch.delenv(backend.models.api_key_env)
+    backend.complete(chat_request())
+    assert fake_openai.requests[0].headers["authorization"] == f"Bearer {PLACEHOLDER_KEY}"
+
+
+def test_no_key_and_no_endpoint_is_a_clear_error(openai_backend, chat_request, monkeypatch):
+    backend = openai_backend(base_url=None)
+    monkeypatch.delenv(backend.models.api_key_env)
+    with pytest.raises(
+        ModelError, match=f"Set the environment variable {backend.models.api_key_env}"
+    ):
+        backend.complete(chat_request())
+
+
+def test_the_sdks_own_environment_is_enough(
+    fake_openai, openai_backend, chat_request, monkeypatch, report
+):
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    fake_openai.answer(report)
+
+    openai_backend(base_url=None, api_key_env="OPENAI_API_KEY").complete(chat_request())
+
+    assert fake_openai.requests[0].headers["authorization"] == "Bearer sk-from-env"
+
+
+def test_an_endpoint_override_gets_its_own_reused_client(
+    fake_openai, openai_backend, chat_request, monkeypatch, report, secret
+):
+    monkeypatch.setenv("OTHER_PROVIDER_KEY", "sk-other")
+    for _ in range(3):
+        fake_openai.answer(report)
+    backend = openai_backend()
+    other = chat_request(base_url=fake_openai.url + "/", api_key_env="OTHER_PROVIDER_KEY")
+
+    backend.complete(chat_request())
+    backend.complete(other)
+    backend.complete(chat_request())
+
+    keys = [seen.headers["authorization"] for seen in fake_openai.requests]
+    assert keys == [f"Bearer {secret}", "Bearer sk-other", f"Bearer {secret}"]
+    assert backend._endpoint(chat_request()) is backend._endpoint(chat_request())
+    assert len(backend._endpoints) == 2
+
+
+def test_fake_server_is_strict(fake_openai):
+    """The fixture itself: an unscripted request is counted, so teardown would fail."""
+    import httpx2
+
+    response = httpx2.post(f"{fake_openai.url}/chat/completions", json={"model": "m"})
+    assert response.status_code == 418
+    assert fake_openai.unexpected == 1
+    fake_openai.unexpected = 0  # this test expected it
+
+
+def test_make_backend_builds_the_openai_backend_with_the_runs_budget(fake_openai):
+    backend = make_backend(
+        ModelsConfig(base_url=fake_openai.url), BudgetConfig(max_tokens=7), repo_root=None
+    )
+    try:
+        assert isinstance(backend, OpenAIBackend)
+        assert backend.budget.config.max_tokens == 7
+    finally:
+        backend.close()
