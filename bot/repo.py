@@ -108,8 +108,25 @@ class Repo:
         message = "specmill: snapshot of the working tree"
         return str(self.git.commit_tree(tree, *parents, "-m", message, env=_SNAPSHOT_IDENTITY))
 
-    def add_worktree(self, path: Path, commit: str) -> None:
-        self.git.worktree("add", "--detach", "--quiet", str(path), commit)
+    def add_worktree(self, path: Path, commit: str, *, checkout: bool = True) -> None:
+        """``git worktree add --detach``; without ``checkout`` the files come later
+        (``checkout_worktree``), so that only the registration must not overlap."""
+        try:
+            extra = () if checkout else ("--no-checkout",)
+            self.git.worktree("add", "--detach", "--quiet", *extra, str(path), commit)
+        except git.GitCommandError as exc:
+            raise SpecmillError(
+                f"git worktree add {path} failed: {(exc.stderr or '').strip() or exc}"
+            ) from None
+
+    def checkout_worktree(self, path: Path) -> None:
+        """Fill a worktree added without checkout (touches only that worktree's state)."""
+        try:
+            git.Git(path).reset("--hard", "--quiet")
+        except git.GitCommandError as exc:
+            raise SpecmillError(
+                f"git checkout in {path} failed: {(exc.stderr or '').strip() or exc}"
+            ) from None
 
     def remove_worktree(self, path: Path) -> None:
         # Already gone, or never registered: prune() forgets it.
@@ -166,6 +183,14 @@ class Repo:
             return str(self.git.notes(f"--ref={ref}", "show", commit))
         except git.GitCommandError:
             return None
+
+    def annotated(self, ref: str) -> list[str]:
+        """Commits that carry a note under ``ref``."""
+        try:
+            out = self.git.notes(f"--ref={ref}", "list")
+        except git.GitCommandError:
+            return []
+        return [line.split()[1] for line in out.splitlines() if len(line.split()) == 2]
 
     def message(self, commit: str) -> str:
         return str(self.git.log("-1", "--format=%B", commit))

@@ -30,6 +30,12 @@ COMMANDS: dict[str, str] = {
     "adopt": "bot.cli.adopt:adopt",
     "graph": "bot.cli.graph:graph",
     "demo": "bot.cli.demo:demo",
+    "eject": "bot.cli.eject:eject",
+    "regen": "bot.cli.regen:regen",
+    "plan": "bot.cli.plan:plan",
+    "verify": "bot.cli.verify:verify",
+    "trace": "bot.cli.trace:trace",
+    "runs": "bot.cli.runs:runs",
 }
 
 

@@ -64,7 +64,7 @@ class ModelsConfig(_Strict):
     reask_limit: int = Field(default=2, ge=0, le=10)
     timeout: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=4, ge=0, le=20)
-    concurrency: int = Field(default=4, ge=1, le=64)
+    concurrency: int = Field(default=16, ge=1, le=64)
     prices: dict[str, Price] = Field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:

@@ -54,9 +54,19 @@ class Plan(_Record):
     ambiguities: list[Ambiguity]
 
 
+class LineRange(_Record):
+    start: int = Field(description="first line, 1-based")
+    end: int = Field(description="last line, inclusive")
+    requirements: list[str] = Field(description="requirement ids these lines implement")
+
+
 class FileContent(_Record):
     path: str
     content: str = Field(description="the whole file, without the specmill header")
+    requirement_lines: list[LineRange] | None = Field(
+        default=None,
+        description="which lines of content (1-based) implement which requirement ids",
+    )
 
 
 class ExecutorOutput(_Record):
@@ -120,6 +130,19 @@ class CallRecord(_Record):
     outcome: Literal["ok", "invalid", "error"] = "ok"
 
 
+class AttemptRecord(_Record):
+    """One candidate of one attempt, as the feedback loop saw it."""
+
+    attempt: int
+    candidate: int = 1
+    tier: Tier | None = None
+    model: str = ""
+    passed: bool = False
+    checks_passed: bool | None = None  # None: checks did not run
+    verdicts: list[Verdict] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)  # what went back to the executor
+
+
 class ModuleResult(_Record):
     module: str
     spec: str
@@ -134,6 +157,10 @@ class ModuleResult(_Record):
     disagreement: bool = False  # verifiers did not all agree
     checks: list[CheckResult] = Field(default_factory=list)
     error: str | None = None
+    skipped_because: str | None = None  # status "error": a dependency failed, or the run stopped
+    history: list[AttemptRecord] = Field(default_factory=list)  # every attempt, in order
+    # output path -> line ranges (in the written file, header included) -> requirement ids
+    line_requirements: dict[str, list[LineRange]] = Field(default_factory=dict)
 
 
 class RunRecord(_Record):
@@ -146,6 +173,7 @@ class RunRecord(_Record):
     calls: list[CallRecord] = Field(default_factory=list)
     commit: str | None = None
     adopted: list[str] = Field(default_factory=list)  # outputs brought in by `specmill adopt`
+    command: str | None = None  # "regen", "plan", "verify"
 
     @property
     def tokens(self) -> int:

@@ -1,0 +1,72 @@
+"""The local review of a run, rendered from ``templates/report/*.md.j2``.
+
+A repository may override a report template in ``.specmill/templates/report/``.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Callable
+from pathlib import Path
+
+import jinja2
+
+from bot.core.project import OVERRIDES, Project
+from bot.core.records import AttemptRecord, ModuleResult, RunRecord
+
+REPORT = "report"
+ICONS = {
+    "passed": "✅",
+    "failed": "❌",
+    "error": "⚠️",
+    "budget-exceeded": "💸",
+    "unchanged": "➖",
+}
+
+
+def _environment(root: Path | None) -> jinja2.Environment:
+    def load(name: str) -> tuple[str, str, Callable[[], bool]]:
+        if root is not None:
+            override = root / OVERRIDES / REPORT / name
+            if override.is_file():
+                return override.read_text(encoding="utf-8"), str(override), lambda: True
+        shipped = importlib.resources.files("bot.templates") / REPORT / name
+        return shipped.read_text(encoding="utf-8"), name, lambda: True
+
+    environment = jinja2.Environment(
+        loader=jinja2.FunctionLoader(load),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # Markdown
+    )
+    environment.filters["icon"] = lambda status: ICONS.get(status, "•")
+    environment.filters["attempt_outcome"] = attempt_outcome
+    return environment
+
+
+def attempt_outcome(attempt: AttemptRecord) -> str:
+    if attempt.passed:
+        return "passed"
+    if attempt.checks_passed is None:
+        return "its files were refused"
+    if not attempt.checks_passed:
+        return "checks failed"
+    return "rejected by the verifiers"
+
+
+def requirement_texts(project: Project | None, module: ModuleResult) -> dict[str, str]:
+    if project is None or module.module not in project.by_id:
+        return {}
+    return {r.id: r.text for r in project.by_id[module.module].requirements}
+
+
+def render_review(record: RunRecord, project: Project | None = None) -> str:
+    template = _environment(project.root if project else None).get_template("review.md.j2")
+    return template.render(
+        record=record,
+        requirements={m.module: requirement_texts(project, m) for m in record.modules},
+        passed=[m for m in record.modules if m.status == "passed"],
+        problems=[m for m in record.modules if m.status not in ("passed", "unchanged")],
+    )

@@ -1,0 +1,127 @@
+"""A minimal OpenAI-compatible chat server on 127.0.0.1 that answers by model name.
+
+Routing by model (each role has its own model name in the test config) keeps answers
+deterministic when verifiers call concurrently. ``always`` answers every request
+(429 forever, 500, a slow server). Unexpected requests get a 418 and are counted.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    content: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class Endpoint:
+    url: str = ""
+    answers: dict[str, deque[Reply]] = field(default_factory=dict)
+    always: Reply | None = None
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    unexpected: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def answer(self, model: str, *answers: Any, delay: float = 0.0) -> None:
+        queue = self.answers.setdefault(model, deque())
+        for a in answers:
+            queue.append(Reply(content=a if isinstance(a, str) else json.dumps(a), delay=delay))
+
+    def take(self, body: dict[str, Any]) -> Reply | None:
+        with self.lock:
+            self.requests.append(body)
+            queue = self.answers.get(body.get("model", ""))
+            if queue:
+                return queue.popleft()
+            if self.always is None:
+                self.unexpected += 1
+            return self.always
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        endpoint = self.server.endpoint
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))))
+        reply = endpoint.take(body)
+        if reply is None:
+            self._send(418, {"error": {"message": "no reply queued"}}, {})
+            return
+        if reply.delay:
+            endpoint.stopping.wait(reply.delay)
+        try:
+            if reply.status != 200:
+                self._send(
+                    reply.status, {"error": {"message": f"HTTP {reply.status}"}}, reply.headers
+                )
+                return
+            self._send(200, _completion(body["model"], reply.content), reply.headers)
+        except OSError:  # the client gave up
+            pass
+
+    def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _completion(model: str, content: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-engine-test",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100},
+    }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+    endpoint: Endpoint
+
+
+@contextmanager
+def serve() -> Iterator[Endpoint]:
+    endpoint = Endpoint()
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.endpoint = endpoint
+    endpoint.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield endpoint
+    finally:
+        endpoint.stopping.set()
+        server.shutdown()
+        server.server_close()

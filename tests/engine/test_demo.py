@@ -1,0 +1,98 @@
+"""``specmill demo``: with the built-in demo model, and against an OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import io
+import json
+import re
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.engine.openai_server import Endpoint, serve
+
+ROLES = {"You are the planner": "planner", "You are the executor": "executor"}
+
+
+def run_demo(*args: str) -> tuple[int, str, str]:
+    from bot.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["demo", *args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_demo_runs_the_whole_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_demo()
+    assert code == 0, err + out
+    assert "demo model: scripted answers" in out
+    assert "billing.invoice: ✅ passed after 2 attempt(s)" in err  # progress, on stderr
+    assert "attempt 1 (fast tier, `demo-fast`): rejected by the verifiers" in out
+    assert "major code-defect **R4** at `billing/invoice.py:29`" in out
+    assert "Specmill-Module: billing.invoice sha256:" in out
+    assert "Specmill-Module: billing.receipt sha256:" in out
+    assert re.search(r"requirement  R4 at specs/billing/invoice.md:\d+: `Invoice.add`", out)
+    assert "plan         step 4: Invoice.add rejects" in out
+    assert "(exit code 1)" in out  # the hand edit is caught
+    assert [p.name for p in tmp_path.iterdir()] == ["tmp"]  # nothing left here …
+    assert not list((tmp_path / "tmp").iterdir())  # … nor in the temp folder (autouse fixture)
+
+
+def by_role_and_module(endpoint: Endpoint) -> None:
+    """Serve the demo model's answers through HTTP: by the prompt's role and module."""
+    script = importlib.resources.files("bot.templates").joinpath("demo", "model.yaml")
+    answers = yaml.safe_load(script.read_text(encoding="utf-8"))["modules"]
+    queues = {
+        (module, role): deque(json.dumps(a) for a in items)
+        for module, roles in answers.items()
+        for role, items in roles.items()
+    }
+    take = endpoint.take
+
+    def route(body: dict[str, Any]) -> Any:
+        system, user = body["messages"][0]["content"], body["messages"][-1]["content"]
+        role = next((r for k, r in ROLES.items() if system.startswith(k)), "verifier")
+        module = re.findall(r"module `([^`]+)`", user)[-1]
+        endpoint.answer(body["model"], queues[(module, role)].popleft())
+        return take(body)
+
+    endpoint.take = route  # type: ignore[method-assign]
+
+
+def test_demo_against_an_openai_compatible_endpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with serve() as endpoint:
+        by_role_and_module(endpoint)
+        code, out, err = run_demo("--base-url", endpoint.url, "--model", "local-model")
+    assert code == 0, err + out
+    assert "model: local-model at http://127.0.0.1:" in out
+    assert "demo model" not in out
+    assert "Specmill-Models: local-model" in out
+    assert len(endpoint.requests) == 11
+    assert "billing.invoice: ✅ passed after 2 attempt(s)" in err
+
+
+def test_demo_with_a_failing_endpoint_ends_readably(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with serve() as endpoint:
+        from tests.engine.openai_server import Reply
+
+        endpoint.always = Reply(status=500, headers={"retry-after": "0"})
+        code, out, err = run_demo("--base-url", endpoint.url, "--model", "broken")
+    assert code == 1
+    assert "HTTP 500" in out  # in the review
+    assert "the code of broken did not pass" in err
+    assert "Traceback" not in out + err
+    code, _, err = run_demo("--model", "x")
+    assert code == 2 and "--base-url and --model go together" in err
