@@ -403,7 +403,7 @@ def test_stamp_then_split_round_trips(prefix: str, rest: str, path: str, adopted
     assert stamped == prefix + header + rest
     split = split_header(stamped, path)
     expected = Header(MODULE, SPEC, INPUTS, hashing.content_hash(text), origin, 1)
-    assert split.header == Header(**{**expected.__dict__, "line": prefix.count("\n") + 1})
+    assert split.header == expected._replace(line=prefix.count("\n") + 1)
     assert split.outside == text
     assert not is_hand_edited(split)
     assert stamp_default(stamped, path, origin=origin) == stamped

@@ -11,9 +11,9 @@ Stdlib only: the pre-commit hooks import this.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 PREFIX = "sha256:"
 
@@ -40,15 +40,17 @@ def content_hash(text_outside_header: str) -> str:
     return sha256_text(text_outside_header)
 
 
-@dataclass(frozen=True)
-class Inputs:
+_NONE: Mapping[str, str] = MappingProxyType({})
+
+
+class Inputs(NamedTuple):
     """What one module is generated from. Texts are hashed with normalised newlines."""
 
     spec_path: str
     spec_text: str
-    dependency_specs: Mapping[str, str] = field(default_factory=dict)  # module id -> spec text
-    context: Mapping[str, str] = field(default_factory=dict)  # path -> file text
-    governance: Mapping[str, str] = field(default_factory=dict)  # path -> file text
+    dependency_specs: Mapping[str, str] = _NONE  # module id -> spec text
+    context: Mapping[str, str] = _NONE  # path -> file text
+    governance: Mapping[str, str] = _NONE  # path -> file text
     templates_digest: str = ""  # from bot.core.templates_digest
     models_digest: str = ""  # Config.models_digest()
     format_version: str = "1"
@@ -83,6 +85,8 @@ def inputs_hash(inputs: Inputs) -> str:
 
 def digest_of(texts: Mapping[str, str]) -> str:
     """One digest over named texts (e.g. the prompt templates)."""
+    import json  # here, not at the top: the hooks import this module and start faster
+
     canonical = json.dumps(
         {key: sha256_text(texts[key]) for key in sorted(texts)}, separators=(",", ":")
     )

@@ -21,21 +21,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.core import hashing
 from bot.errors import SpecmillError, UnsupportedFormatError
 
 
-@dataclass(frozen=True)
-class CommentStyle:
+# NamedTuples, not dataclasses: the hooks import this module and `dataclasses` alone
+# (through `inspect`) costs a pre-commit hook a noticeable share of its start-up.
+class CommentStyle(NamedTuple):
     name: str
     start: str
     end: str = ""
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
     module: str
     spec: str
     inputs: str
@@ -44,8 +44,7 @@ class Header:
     line: int = 1  # 1-based line of the header's first line in the file
 
 
-@dataclass(frozen=True)
-class SplitFile:
+class SplitFile(NamedTuple):
     header: Header | None
     outside: str  # the text without the 3 header lines (prefix + body), exactly as in the file
     header_line: int | None
@@ -298,13 +297,26 @@ def _is_header_start(line: str) -> bool:
     )
 
 
+class _Stripped(Sequence[str]):
+    """Lines without their newline, stripped only when looked at (most never are)."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self._lines = lines
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return _strip_newline(self._lines[index])
+
+
 def _prefix_length(lines: Sequence[str], name: str) -> int:
     """How many lines must stay above the header.
 
     Each rule looks only at the lines it keeps, and no rule keeps a header line, so the
     prefix of a stamped file is the prefix of the same file without its header.
     """
-    text = [_strip_newline(line) for line in lines]
+    text = _Stripped(lines)
     first = text[0] if text else ""
     i = 1 if first.startswith("#!") and not first.startswith("#![") else 0  # "#![": Rust
     if i < len(text) and _ENCODING.match(text[i]) and not _is_header_start(text[i]):
