@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "verify": "bot.cli.verify:verify",
     "trace": "bot.cli.trace:trace",
     "runs": "bot.cli.runs:runs",
+    "bot": "bot.cli.bot:bot",
 }
 
 

@@ -40,6 +40,7 @@ class Findings:
     pending: Sequence[str] = ()  # affected but not regenerated
     delivery: Delivery | None = None
     patch: str | None = None  # the regenerated code as a patch (bundles carry it)
+    head_sha: str | None = None  # the pull request's head after delivery pushed a commit to it
 
 
 Work = Callable[[RunDecision], Findings]
@@ -78,6 +79,8 @@ def run(
             react(gh, event.repository, event.number, event.comment_id, decision.reaction)
         found = work(decision)
         target = decision.target
+        if target is not None and found.head_sha:  # report on the commit delivery pushed
+            target = target.model_copy(update={"head_sha": found.head_sha})
         # On pull_request, GitHub gives a fork's run a read-only token: report in the job.
         read_only = isinstance(event, PullRequestEvent) and target is not None and target.is_fork
         if target is not None and not read_only:

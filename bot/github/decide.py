@@ -73,7 +73,7 @@ def _pull_request(event: PullRequestEvent, config: BotConfig, has_key: bool) -> 
         return RunDecision(action="skip", reason=f"pull_request {event.action!r}: nothing to do")
     target = event.target
     if target.is_fork:
-        reason = "fork pull request: checks only, no secrets (the two-phase workflow regenerates)"
+        reason = "fork pull request: checks only, without secrets (forks never get the model key)"
         return RunDecision(action="check", reason=reason, target=target, delivery="patch")
     if event.draft and not config.drafts:
         reason = "draft pull request: checks only (set bot.drafts = true to regenerate drafts)"
