@@ -43,16 +43,24 @@ def build_repository(root: Path, modules: int) -> None:
         body = "".join(BODY_LINE.format(i=spec.id, n=n) for n in range(64))[:4096]
         out = root / spec.outputs[0]
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(stamp(body, spec.outputs[0], module=spec.id, spec=spec.path,
-                             inputs=project.inputs_hash(spec)))
+        out.write_text(
+            stamp(
+                body,
+                spec.outputs[0],
+                module=spec.id,
+                spec=spec.path,
+                inputs=project.inputs_hash(spec),
+            )
+        )
     git(root, "init", "--quiet", "--initial-branch=main")
     git(root, "add", "--all")
     git(root, "-c", "user.name=bench", "-c", "user.email=bench@invalid", "commit", "-qm", "init")
 
 
 def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def best_time(command: list[str], cwd: Path, repeat: int, expect: int = 0) -> float:
@@ -63,8 +71,10 @@ def best_time(command: list[str], cwd: Path, repeat: int, expect: int = 0) -> fl
         result = subprocess.run(command, cwd=cwd, capture_output=True)
         times.append(time.perf_counter() - start)
         if result.returncode != expect:
-            sys.exit(f"{' '.join(command[:3])}... exited {result.returncode}: "
-                     f"{result.stderr.decode()[-2000:]}")
+            sys.exit(
+                f"{' '.join(command[:3])}... exited {result.returncode}: "
+                f"{result.stderr.decode()[-2000:]}"
+            )
     return min(times)
 
 
@@ -82,15 +92,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="specmill-bench-") as tmp:
         root = Path(tmp) / "check"
         build_repository(root, args.modules)
-        files = [p.as_posix() for p in sorted(root.rglob("*")) if p.is_file()
-                 and ".git" not in p.parts]
+        files = [
+            p.as_posix() for p in sorted(root.rglob("*")) if p.is_file() and ".git" not in p.parts
+        ]
         listing = root / ".files"
         listing.write_text("\0".join(os.path.relpath(f, root) for f in files))
         check = best_time([*specmill(), "check"], root, args.repeat)
-        sha = best_time(["sh", "-c", "xargs -0 sha256sum < .files > /dev/null"], root,
-                        args.repeat)
-        print(f"check: {args.modules} modules, {len(files)} files "
-              f"({sum(os.path.getsize(f) for f in files) / 1e6:.1f} MB)")
+        sha = best_time(["sh", "-c", "xargs -0 sha256sum < .files > /dev/null"], root, args.repeat)
+        print(
+            f"check: {args.modules} modules, {len(files)} files "
+            f"({sum(os.path.getsize(f) for f in files) / 1e6:.1f} MB)"
+        )
         print(f"  specmill check      {check * 1000:8.1f} ms")
         print(f"  sha256sum           {sha * 1000:8.1f} ms")
         print(f"  ratio               {check / sha:8.2f}x   (target <= 5, stretch <= 2)")

@@ -130,7 +130,7 @@ def billing(project: Project) -> Project:
     project.write("src/billing/money.py", "class Money:\n    pass\n")
     project.write("src/billing/invoice.py", "def total():\n    return 0\n")
     project.write("tests/billing/test_invoice.py", "def test_total():\n    assert True\n")
-    code, out, err = project.main(
+    code, _, err = project.main(
         "adopt", "src/billing/money.py", "src/billing/invoice.py", "tests/billing/test_invoice.py"
     )
     assert code == 0, err

@@ -82,6 +82,7 @@ def test_affected_base_ignores_stale_modules_the_diff_did_not_touch(billing: Pro
     code, out, _ = billing.main("affected", "--base", "main", "--json")
     assert json.loads(out) == ["lonely"]
     code, out, _ = billing.main("affected", "--json")
+    assert code == 0
     assert json.loads(out) == ["billing.money", "billing.invoice", "lonely"]
 
 

@@ -47,7 +47,7 @@ def test_self_dependency_and_duplicate_ids() -> None:
         build_graph([spec("a", "a")])
     first = spec("a")
     second = parse_spec("---\nid: a\noutputs: [x.py]\n---\n", "specs/z.md")
-    with pytest.raises(GraphError, match="module id 'a' is also used by specs/a.md"):
+    with pytest.raises(GraphError, match=r"module id 'a' is also used by specs/a\.md"):
         build_graph([first, second])
 
 
