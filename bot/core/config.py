@@ -21,8 +21,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-CONFIG_FILE = "specmill.toml"
-PYPROJECT_FILE = "pyproject.toml"
+from bot.core.layout import CONFIG_FILE as CONFIG_FILE
+from bot.core.layout import PYPROJECT_FILE as PYPROJECT_FILE
 
 # Always protected, whatever the config says: the model may never write these.
 BUILTIN_PROTECTED = (".git/**", ".github/**", "specmill.toml", ".specmill/**")

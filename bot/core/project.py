@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 
 from bot import FORMAT_VERSION, __version__
-from bot.core import hashing
+from bot.core import hashing, layout
 from bot.core.config import CONFIG_FILE, PYPROJECT_FILE, Config, parse_config
 from bot.core.graph import Graph, build_graph
 from bot.core.probe import Probe, probe_text
@@ -42,18 +42,14 @@ def read_text(root: Path, relative: str) -> str | None:
 def find_root(start: Path | None = None) -> Path:
     """The nearest folder at or above ``start`` with specmill.toml or [tool.specmill]."""
     here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_FILE).is_file():
-            return folder
-        pyproject = folder / PYPROJECT_FILE
-        if pyproject.is_file() and "[tool.specmill" in pyproject.read_text(errors="replace"):
-            return folder
-        if (folder / ".git").exists():
-            break
-    raise ConfigError(
-        f"no {CONFIG_FILE} (or [tool.specmill] in {PYPROJECT_FILE}) found in {here} or its parents",
-        hint="run `specmill init` at the root of your repository",
-    )
+    root = layout.find_root(str(here))
+    if root is None:
+        raise ConfigError(
+            f"no {CONFIG_FILE} (or [tool.specmill] in {PYPROJECT_FILE}) found in {here} "
+            "or its parents",
+            hint="run `specmill init` at the root of your repository",
+        )
+    return Path(root)
 
 
 def load_config(root: Path) -> tuple[Config, str]:
@@ -202,16 +198,7 @@ def _load_spec(root: Path, path: str, config: Config, cache: StatCache) -> Spec:
 
 
 def spec_paths(root: Path, config: Config) -> list[str]:
-    """Markdown files below the specs folder (README.md files are documentation)."""
-    base = os.path.join(root, config.specs)
-    found: list[str] = []
-    for folder, dirs, files in os.walk(base):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        relative = os.path.relpath(folder, root).replace(os.sep, "/")
-        for name in sorted(files):
-            if name.endswith(".md") and name.lower() != "readme.md":
-                found.append(f"{relative}/{name}")
-    return found
+    return layout.spec_paths(str(root), config.specs)
 
 
 def load_project(root: Path | None = None, *, cache: bool = True) -> Project:
