@@ -6,17 +6,31 @@ import os
 import tempfile
 from pathlib import Path
 
+from bot.errors import SpecmillError
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()  # read once, at import: os.umask() is process-wide, not thread-safe
+
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` (surrogates kept as the original bytes) via a rename."""
+    """Write ``text`` (surrogates kept as the original bytes) via a rename.
+
+    An existing file keeps its mode; a new one gets the usual ``0o666 & ~umask``
+    (mkstemp alone would leave it ``0o600``).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_UMASK
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", errors="surrogateescape", newline="") as f:
             f.write(text)
-        if mode is not None:
-            os.chmod(temporary, mode)
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -28,7 +42,13 @@ def sync_gitattributes(root: Path, outputs: list[str]) -> bool:
     from bot.core.gitattributes import render_gitattributes
 
     path = root / ".gitattributes"
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+            existing = f.read()  # other bytes and CRLF line ends are kept as they are
+    except FileNotFoundError:
+        existing = ""
+    except OSError as exc:
+        raise SpecmillError(f"cannot read .gitattributes: {exc.strerror or exc}") from None
     updated = render_gitattributes(existing, outputs)
     if updated == existing:
         return False

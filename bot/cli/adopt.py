@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.common import open_project, relative_to_root
+from bot.cli.common import open_project, relative_to_root, require_graph
 from bot.core.header import split_header, stamp
 from bot.core.project import Project
 from bot.errors import SpecmillError
@@ -21,6 +21,7 @@ def adopt(paths: tuple[str, ...]) -> None:
     not a generation. The file must be listed in a spec's `outputs` first.
     """
     project = open_project()
+    require_graph(project)  # the inputs hash needs every dependency's spec
     targets = relative_to_root(project, paths)
     plans = [_plan(project, path) for path in targets]  # validate all before writing any
     for path, text in plans:
@@ -40,9 +41,21 @@ def _plan(project: Project, path: str) -> tuple[str, str]:
     if len(owners) > 1:
         names = ", ".join(o.path for o in owners)
         raise SpecmillError(f"{path} is declared by several specs: {names}")
+    absolute = project.root / path
+    if absolute.is_symlink():
+        raise SpecmillError(
+            f"{path} is a symbolic link; outputs are regular files",
+            hint="declare the file it points to instead, or replace the link with the file",
+        )
+    if absolute.is_dir():
+        raise SpecmillError(f"{path} is a folder; outputs are files")
     text = project.read(path)
     if text is None:
         raise SpecmillError(f"{path} does not exist", hint="`specmill regen` generates it")
+    if "\0" in text[:8000]:  # git's own test for binary content
+        raise SpecmillError(
+            f"{path} looks binary (it has NUL bytes); a header can only go into a text file"
+        )
     spec = owners[0]
     existing = split_header(text, path).header
     if existing is not None and existing.origin != "adopted":

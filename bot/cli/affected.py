@@ -9,6 +9,7 @@ import click
 from bot import gitcli
 from bot.cli.common import echo_json, open_project, require_graph
 from bot.core.affected import affected_modules
+from bot.core.project import Project
 from bot.errors import SpecmillError
 
 
@@ -28,19 +29,22 @@ def affected(base: str | None, head: str | None, as_json: bool, matrix: bool) ->
     project = open_project()
     changed = None
     if base:
-        base_sha = gitcli.rev_parse(project.root, base)
-        if base_sha is None:
-            raise SpecmillError(f"unknown revision {base!r}", hint="fetch it (git fetch) first")
+        base_sha = _revision(project, base)
         head_sha = None
         if head:
-            head_sha = gitcli.rev_parse(project.root, head)
-            if head_sha is None:
-                raise SpecmillError(f"unknown revision {head!r}")
+            head_sha = _revision(project, head)
             if head_sha != gitcli.rev_parse(project.root, "HEAD"):
                 raise SpecmillError(
                     f"--head {head} is not the checked-out commit",
                     hint=f"check it out first (git switch --detach {head}), then run again",
                 )
+        if gitcli.run_git(project.root, "merge-base", base_sha, head_sha or "HEAD") is None:
+            click.echo(
+                f"specmill: warning: no merge base between {base} and "
+                f"{head or 'HEAD'} (a shallow clone, or unrelated histories); "
+                f"comparing with {base} itself",
+                err=True,
+            )
         changed = gitcli.changed_paths(project.root, base_sha, head_sha)
     require_graph(project)
     modules = affected_modules(project, changed)
@@ -54,3 +58,22 @@ def affected(base: str | None, head: str | None, as_json: bool, matrix: bool) ->
     else:
         for module in modules:
             click.echo(module)
+
+
+def _revision(project: Project, rev: str) -> str:
+    sha = gitcli.rev_parse(project.root, rev)
+    if sha is not None:
+        return sha
+    if gitcli.run_git(project.root, "rev-parse", "--git-dir") is None:
+        raise SpecmillError(
+            f"--base/--head need git, and {project.root} is not inside a git repository"
+        )
+    if gitcli.rev_parse(project.root, "HEAD") is None:
+        raise SpecmillError(
+            f"unknown revision {rev!r}: the repository has no commits yet",
+            hint="commit first, or leave out --base to list every module to regenerate",
+        )
+    raise SpecmillError(
+        f"unknown revision {rev!r}",
+        hint="fetch it first (git fetch origin), with enough history (fetch-depth: 0)",
+    )

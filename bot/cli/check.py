@@ -9,7 +9,13 @@ from pathlib import Path
 import click
 
 from bot import gitcli
-from bot.cli.common import echo_json, open_project, relative_to_root
+from bot.cli.common import (
+    echo_json,
+    open_project_or_problem,
+    repo_relative,
+    require_known_paths,
+    under,
+)
 from bot.core.header import split_header
 from bot.core.problems import HINTS, Problem
 from bot.core.project import Project
@@ -26,9 +32,13 @@ def check(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
     With PATHs, only problems in those files or folders (specs or outputs). Prints
     `path:line: kind: message` per problem and exits 1 when there is any.
     """
-    project = open_project()
-    wanted = relative_to_root(project, paths) if paths else None
-    problems = collect_problems(project, wanted)
+    root, project, problems = open_project_or_problem()
+    if project is not None:
+        wanted = repo_relative(root, paths) if paths else None
+        if wanted is not None:
+            require_known_paths(root, paths, wanted, [*project.owners, *project.by_path])
+        problems = collect_problems(project, wanted)
+        project.save_cache()
     if as_json:
         echo_json([p.as_dict() for p in problems])
     else:
@@ -36,7 +46,6 @@ def check(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
             click.echo(problem.format())
         for kind in dict.fromkeys(p.kind for p in problems):
             click.echo(f"hint: {kind}: {HINTS[kind]}", err=True)
-    project.save_cache()
     ctx.exit(1 if problems else 0)
 
 
@@ -53,13 +62,12 @@ def collect_problems(project: Project, wanted: list[str] | None = None) -> list[
 
 
 def _selected(problem: Problem, wanted: list[str], project: Project) -> bool:
-    def under(path: str) -> bool:
-        return any(path == w or path.startswith(w.rstrip("/") + "/") or w == "." for w in wanted)
-
-    if under(problem.path):
+    if under(problem.path, wanted):
         return True
     spec = project.by_id.get(problem.module or "")
-    return spec is not None and (under(spec.path) or any(under(o) for o in spec.outputs))
+    return spec is not None and (
+        under(spec.path, wanted) or any(under(o, wanted) for o in spec.outputs)
+    )
 
 
 def _walk(root: Path) -> list[str]:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.common import echo_json, open_project, relative_to_root
+from bot.cli.common import (
+    echo_json,
+    open_project_or_problem,
+    repo_relative,
+    require_known_paths,
+    under,
+)
 from bot.core.lint import lint_problems
 
 
@@ -15,19 +21,21 @@ from bot.core.lint import lint_problems
 def lint(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
     """Check specs (front matter, requirement ids, outputs, dependencies) and config.
 
-    With PATHs, report only problems in those files.
+    With PATHs (files or folders), report only problems in those files.
     """
-    project = open_project()
-    problems = lint_problems(project)
-    if paths:
-        wanted = set(relative_to_root(project, paths))
-        problems = [p for p in problems if p.path in wanted]
+    root, project, problems = open_project_or_problem()
+    if project is not None:
+        problems = lint_problems(project)
+        if paths:
+            wanted = repo_relative(root, paths)
+            require_known_paths(root, paths, wanted, [])
+            problems = [p for p in problems if under(p.path, wanted)]
     if as_json:
         echo_json([p.as_dict() for p in problems])
     else:
         for problem in problems:
             click.echo(problem.format())
-        if not problems:
+        if not problems and project is not None:
             count = len(project.specs)
             click.echo(f"{count} spec{'s' if count != 1 else ''} and {project.config_path}: ok")
     ctx.exit(1 if problems else 0)

@@ -108,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as error:  # the file system said no: a clear message, not a bug report
+        name = f": {error.filename}" if error.filename else ""
+        click.secho(f"specmill: error: {error.strerror or error}{name}", fg="red", err=True)
+        return 1
     except Exception as error:
         where = _write_traceback()
         click.secho(

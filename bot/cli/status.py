@@ -29,11 +29,13 @@ def status(as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"specmill status ({len(statuses)} modules)", title_justify="left")
-    table.add_column("module", style="bold")
-    table.add_column("spec")
-    table.add_column("output")
-    table.add_column("state")
+    count = f"{len(statuses)} module{'s' if len(statuses) != 1 else ''}"
+    table = Table(title=f"specmill status ({count})", title_justify="left")
+    # paths are never cut short with "…": folded in a terminal, whole lines in a pipe
+    table.add_column("module", style="bold", overflow="fold")
+    table.add_column("spec", overflow="fold")
+    table.add_column("output", overflow="fold")
+    table.add_column("state", no_wrap=True)
     for module in statuses:
         for index, output in enumerate(module.outputs):
             table.add_row(
@@ -43,6 +45,8 @@ def status(as_json: bool) -> None:
                 f"[{STYLES[output.state]}]{output.state}[/]",
             )
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 1000))
     console.print(table)
     for error in [*project.errors, *([project.graph_error] if project.graph_error else [])]:
         console.print(f"[red]invalid[/]: {error}", highlight=False)

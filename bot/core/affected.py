@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
+from bot.core.paths import normalize_relative
 from bot.core.project import OVERRIDES, Project
 from bot.core.spec import Spec
 from bot.core.status import module_status
@@ -19,7 +20,7 @@ def input_paths(project: Project, spec: Spec) -> set[str]:
 
 def touches_every_module(project: Project, changed: Collection[str]) -> bool:
     """Config, governance and prompt overrides are inputs of every module."""
-    shared = {project.config_path, *project.config.governance}
+    shared = {project.config_path, *map(_clean, project.config.governance)}
     return any(p in shared or p.startswith(OVERRIDES + "/") for p in changed)
 
 
@@ -44,3 +45,11 @@ def affected_modules(project: Project, changed: Collection[str] | None = None) -
         ]
     seeds = {spec.id for spec in candidates if not module_status(project, spec).fresh}
     return project.graph.with_dependents(seeds)
+
+
+def _clean(path: str) -> str:
+    """``./docs/STYLE.md`` as git names it, ``docs/STYLE.md``."""
+    try:
+        return normalize_relative(path)
+    except ValueError:
+        return path

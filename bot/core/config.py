@@ -23,6 +23,7 @@ else:  # pragma: no cover
 
 from bot.core.layout import CONFIG_FILE as CONFIG_FILE
 from bot.core.layout import PYPROJECT_FILE as PYPROJECT_FILE
+from bot.core.paths import normalize_relative
 
 # Always protected, whatever the config says: the model may never write these.
 BUILTIN_PROTECTED = (".git/**", ".github/**", "specmill.toml", ".specmill/**")
@@ -110,10 +111,10 @@ class Config(_Strict):
     @field_validator("specs")
     @classmethod
     def _relative_specs(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not value or value.startswith("/") or ".." in value.split("/"):
-            raise ValueError("must be a folder inside the repository, e.g. 'specs'")
-        return value
+        try:  # "./specs", "specs/" -> "specs": ids and protected paths depend on it
+            return normalize_relative(value)
+        except ValueError:
+            raise ValueError("must be a folder inside the repository, e.g. 'specs'") from None
 
     @field_validator("comment_styles")
     @classmethod
@@ -168,7 +169,7 @@ def parse_config(text: str, path: str) -> Config:
         message = (
             f"unknown key {key!r}"
             if error["type"] == "extra_forbidden"
-            else f"{key}: {error['msg']}"
+            else f"{key}: {error['msg'].removeprefix('Value error, ')}"
         )
         raise ConfigError(message, path=path, line=find_toml_line(text, prefix, loc)) from None
 
@@ -178,8 +179,10 @@ def _toml_error_line(message: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-_TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.\-]+(?:\s*\.\s*[A-Za-z0-9_\-]+)*)\s*=""")
+# Linear-time patterns (each part can match in one way only): these run on every line
+# of the file, which may come from an untrusted checkout. _split_key strips the spaces.
+_TABLE = re.compile(r"^\s*\[\[?([^\]]+)\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-]+(?:\s*\.\s*[A-Za-z0-9_\-]+)*)\s*=""")
 
 
 def _split_key(raw: str) -> tuple[str, ...]:

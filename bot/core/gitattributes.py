@@ -24,6 +24,7 @@ def _pattern(path: str) -> str:
 def render_gitattributes(existing: str, outputs: Iterable[str]) -> str:
     """``existing`` with the managed block replaced (or appended) for ``outputs``."""
     block = [BEGIN, *(f"{_pattern(p)} linguist-generated=true" for p in sorted(set(outputs))), END]
+    newline = "\r\n" if "\r\n" in existing else "\n"  # keep a CRLF file CRLF
     lines = existing.splitlines()
     if BEGIN in lines and END in lines[lines.index(BEGIN) :]:
         start = lines.index(BEGIN)
@@ -33,4 +34,4 @@ def render_gitattributes(existing: str, outputs: Iterable[str]) -> str:
         if lines and lines[-1].strip():
             lines.append("")
         lines += block
-    return "\n".join(lines) + "\n"
+    return newline.join(lines) + newline

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core.config import PYPROJECT_FILE, find_toml_line
 from bot.core.header import style_for
 from bot.core.problems import Problem
 from bot.core.project import Project
@@ -32,6 +33,22 @@ def lint_problems(project: Project) -> list[Problem]:
                         spec.id,
                     )
                 )
+    config = project.config
+    if "specs" in config.model_fields_set and not (project.root / config.specs).is_dir():
+        problems.append(
+            Problem(
+                project.config_path,
+                find_toml_line(
+                    project.read(project.config_path) or "",
+                    ("tool", "specmill")
+                    if project.config_path == PYPROJECT_FILE
+                    else ("specmill",),
+                    ("specs",),
+                ),
+                "invalid",
+                f"specs: no folder {config.specs!r} in the repository, so there are no specs",
+            )
+        )
     for path in project.config.governance:
         if project.read(path) is None:
             problems.append(

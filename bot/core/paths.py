@@ -6,7 +6,7 @@ Pure string work; the engine's write guard adds the filesystem checks (symlinks)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import PurePosixPath
 
@@ -16,6 +16,8 @@ def normalize_relative(path: str) -> str:
     if not isinstance(path, str) or not path.strip():
         raise ValueError("path is empty")
     raw = path.strip().replace("\\", "/")
+    if not raw.isprintable():  # NUL, newlines, other controls, invisible format characters
+        raise ValueError(f"{path!r} contains a control or invisible character")
     if raw.startswith("/") or re.match(r"^[A-Za-z]:", raw):
         raise ValueError(f"{path!r} is absolute; use a path relative to the repository root")
     parts = [part for part in raw.split("/") if part not in ("", ".")]
@@ -26,26 +28,66 @@ def normalize_relative(path: str) -> str:
     return str(PurePosixPath(*parts))
 
 
+Token = tuple[str, str]  # (kind, literal text): "text", "char", "star", "globstar", "dirs"
+
+
 @lru_cache(maxsize=256)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    out, i = [], 0
+def _glob_tokens(pattern: str) -> tuple[Token, ...]:
+    out: list[Token] = []
+    i = 0
     while i < len(pattern):
         if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
+            out.append(("dirs", ""))  # any folders, or none
             i += 3
         elif pattern.startswith("**", i):
-            out.append(".*")
+            out.append(("globstar", ""))
             i += 2
         elif pattern[i] == "*":
-            out.append("[^/]*")
+            out.append(("star", ""))
             i += 1
         elif pattern[i] == "?":
-            out.append("[^/]")
+            out.append(("char", ""))
+            i += 1
+        elif out and out[-1][0] == "text":
+            out[-1] = ("text", out[-1][1] + pattern[i])
             i += 1
         else:
-            out.append(re.escape(pattern[i]))
+            out.append(("text", pattern[i]))
             i += 1
-    return re.compile("".join(out) + r"\Z")
+    return tuple(out)
+
+
+def _glob_match(path: str, tokens: Sequence[Token]) -> bool:
+    """Whether ``tokens`` match all of ``path``, in O(len(tokens) * len(path)).
+
+    A regular expression would backtrack: ``*a*a*a*a*a*b`` (a protected pattern from
+    an untrusted checkout) against a long name takes hours. Here every token maps the
+    set of positions reached so far to the next set, so each step is linear.
+    """
+    n = len(path)
+    reached = {0}
+    for kind, text in tokens:
+        if kind == "text":
+            reached = {j + len(text) for j in reached if path.startswith(text, j)}
+        elif kind == "char":
+            reached = {j + 1 for j in reached if j < n and path[j] != "/"}
+        elif kind == "star":  # within one folder: up to the next "/"
+            spread: set[int] = set()
+            for j in sorted(reached):
+                while j not in spread:
+                    spread.add(j)
+                    if j == n or path[j] == "/":
+                        break
+                    j += 1
+            reached = spread
+        elif kind == "globstar":
+            reached = set(range(min(reached), n + 1))
+        else:  # dirs: stay, or continue after any later "/"
+            first = min(reached)
+            reached |= {k + 1 for k in range(first, n) if path[k] == "/"}
+        if not reached:
+            return False
+    return n in reached
 
 
 def matches(path: str, pattern: str) -> bool:
@@ -55,9 +97,11 @@ def matches(path: str, pattern: str) -> bool:
     (``docs/``) matches what it contains.
     """
     pattern = pattern.strip().lstrip("/")
+    while pattern.startswith("./"):  # "./migrations/**" means "migrations/**"
+        pattern = pattern[2:].lstrip("/")
     if pattern.endswith("/"):
         pattern += "**"
-    return bool(_glob_regex(pattern).match(path))
+    return _glob_match(path, _glob_tokens(pattern))
 
 
 def first_match(path: str, patterns: Iterable[str]) -> str | None:

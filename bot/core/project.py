@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib.resources
 import os
+import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,17 +21,22 @@ from bot.core.graph import Graph, build_graph
 from bot.core.probe import Probe, probe_text
 from bot.core.spec import FrontMatter, Requirement, Spec, parse_spec
 from bot.core.statcache import StatCache
-from bot.errors import ConfigError, SpecmillError
+from bot.errors import ConfigError, SpecError, SpecmillError
 
 PROMPTS = "prompts"  # templates/prompts/*.j2 ship with specmill
 OVERRIDES = ".specmill/templates"  # a repository's own versions of any template
 RUNS = ".specmill/runs"
 
 Reader = Callable[[str], "str | None"]
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
 
 
 def read_text(root: Path, relative: str) -> str | None:
-    """A file's text (undecodable bytes kept via surrogateescape), or None if absent."""
+    """A file's text (undecodable bytes kept via surrogateescape), or None if absent.
+
+    A file that exists but cannot be read (permissions, a symlink loop) is a
+    ``SpecmillError`` naming it, never a traceback.
+    """
     try:
         with open(
             os.path.join(root, relative), encoding="utf-8", errors="surrogateescape", newline=""
@@ -37,11 +44,18 @@ def read_text(root: Path, relative: str) -> str | None:
             return f.read()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
+    except OSError as exc:
+        raise SpecmillError(f"cannot read {relative}: {exc.strerror or exc}") from None
 
 
 def find_root(start: Path | None = None) -> Path:
     """The nearest folder at or above ``start`` with specmill.toml or [tool.specmill]."""
-    here = (start or Path.cwd()).resolve()
+    try:
+        here = (start or Path.cwd()).resolve()
+    except FileNotFoundError:
+        raise SpecmillError(
+            "the current folder no longer exists", hint="cd into your repository again"
+        ) from None
     root = layout.find_root(str(here))
     if root is None:
         raise ConfigError(
@@ -59,7 +73,11 @@ def load_config(root: Path) -> tuple[Config, str]:
             continue
         if name == PYPROJECT_FILE and "[tool.specmill" not in text:
             continue
-        return parse_config(text, name), name
+        bad = _UNDECODABLE.search(text)
+        if bad is not None:
+            line = text.count("\n", 0, bad.start()) + 1
+            raise ConfigError("not valid UTF-8; save it as UTF-8", path=name, line=line)
+        return parse_config(text.removeprefix("\ufeff"), name), name
     raise ConfigError(f"no {CONFIG_FILE} in {root}", hint="run `specmill init`")
 
 
@@ -74,8 +92,15 @@ def templates_digest(root: Path) -> str:
     overrides = root / OVERRIDES / PROMPTS
     if overrides.is_dir():
         for item in overrides.iterdir():
-            if item.name.endswith(".j2"):
-                texts[item.name] = item.read_text(encoding="utf-8")
+            if item.name.endswith(".j2") and item.is_file():
+                relative = f"{OVERRIDES}/{PROMPTS}/{item.name}"
+                try:
+                    texts[item.name] = item.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    reason = "not valid UTF-8" if isinstance(exc, ValueError) else exc.strerror
+                    raise SpecmillError(
+                        f"cannot read this prompt override: {reason}", path=relative
+                    ) from None
     return hashing.digest_of(texts)
 
 
@@ -99,9 +124,16 @@ class Project:
             st = os.stat(os.path.join(self.root, relative))
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as exc:  # a symlink loop
+            raise SpecmillError(f"cannot read {relative}: {exc.strerror or exc}") from None
+        if not stat.S_ISREG(st.st_mode):
+            return None  # a folder, a FIFO (reading it would block): not a file
         cached = self.cache.get("probe", relative, st)
         if cached is not None:
-            return Probe.from_json(cached)
+            try:
+                return Probe.from_json(cached)
+            except (TypeError, ValueError):
+                pass  # a damaged cache entry: read the file again
         text = self.read(relative)
         if text is None:
             return None
@@ -165,21 +197,32 @@ class Project:
 
 
 def _load_spec(root: Path, path: str, config: Config, cache: StatCache) -> Spec:
-    st = os.stat(os.path.join(root, path))
-    text = read_text(root, path) or ""
+    try:
+        st = os.stat(os.path.join(root, path))
+    except OSError as exc:  # a dangling symlink, a symlink loop
+        raise SpecError(f"cannot read {path}: {exc.strerror or exc}", path=path, line=1) from None
+    if not stat.S_ISREG(st.st_mode):  # reading a FIFO would block forever
+        raise SpecError(f"{path} is not a regular file", path=path, line=1)
+    try:
+        text = read_text(root, path) or ""
+    except SpecmillError as exc:
+        raise SpecError(exc.message, path=path, line=1) from None
     cached = cache.get("spec", path, st)
     if cached is not None:
-        front = FrontMatter.model_construct(**cached["front"])
-        return Spec(
-            id=cached["id"],
-            path=path,
-            text=text,
-            front=front,
-            outputs=tuple(cached["outputs"]),
-            context=tuple(cached["context"]),
-            requirements=tuple(Requirement(*r) for r in cached["requirements"]),
-            body_line=cached["body_line"],
-        )
+        try:
+            front = FrontMatter.model_construct(**cached["front"])
+            return Spec(
+                id=cached["id"],
+                path=path,
+                text=text,
+                front=front,
+                outputs=tuple(cached["outputs"]),
+                context=tuple(cached["context"]),
+                requirements=tuple(Requirement(*r) for r in cached["requirements"]),
+                body_line=cached["body_line"],
+            )
+        except (TypeError, KeyError, ValueError):
+            pass  # a damaged cache entry: parse again
     spec = parse_spec(text, path, specs_root=config.specs, protected=config.protected_patterns)
     cache.put(
         "spec",

@@ -20,7 +20,30 @@ from bot.errors import SpecError
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-MODULE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+
+class _UniqueKeyLoader(_Loader):  # type: ignore[misc]
+    """The safe loader, but a key given twice in one mapping is an error, not last-wins."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # unhashable: the base class reports it
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+MODULE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")  # \Z: "$" allows a final "\n"
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _REQUIREMENT = re.compile(
     r"^\s*(?:[-*+]|\d+[.)])\s+"  # a list item
@@ -110,12 +133,21 @@ def split_front_matter(text: str, path: str) -> tuple[str, int]:
 def parse_spec(
     text: str, path: str, *, specs_root: str = "specs", protected: Sequence[str] = ()
 ) -> Spec:
+    _check_utf8(text, path)
     yaml_text, body_line = split_front_matter(text, path)
     data = _load_yaml(yaml_text, path)
     try:
         front = FrontMatter.model_validate(data)
     except ValidationError as exc:
         raise _front_matter_error(exc, yaml_text, path) from None
+    module_id = front.id or default_module_id(path, specs_root)
+    if not MODULE_ID.match(module_id):
+        raise SpecError(
+            f"module id {module_id!r} (from the file name) is not valid: use letters, digits, "
+            "'.', '_' or '-'; rename the file or set `id:` in the front matter",
+            path=path,
+            line=1,
+        )
 
     outputs = tuple(_checked_output(out, text, path, protected) for out in front.outputs)
     seen: set[str] = set()
@@ -126,7 +158,7 @@ def parse_spec(
         seen.add(out)
     context = tuple(_checked_path(item, "context", text, path) for item in front.context)
     return Spec(
-        id=front.id or default_module_id(path, specs_root),
+        id=module_id,
         path=path,
         text=text,
         front=front,
@@ -160,9 +192,20 @@ def parse_requirements(text: str, path: str, *, first_line: int = 1) -> tuple[Re
     return tuple(found.values())
 
 
+def _check_utf8(text: str, path: str) -> None:
+    """Undecodable bytes (read with surrogateescape) make a spec invalid, with their line."""
+    bad = _UNDECODABLE.search(text)
+    if bad is not None:
+        raise SpecError(
+            f"not valid UTF-8 (byte 0x{ord(bad.group()) - 0xDC00:02x}); save the spec as UTF-8",
+            path=path,
+            line=text.count("\n", 0, bad.start()) + 1,
+        )
+
+
 def _load_yaml(yaml_text: str, path: str) -> Any:
     try:
-        data = yaml.load(yaml_text, Loader=_Loader)
+        data = yaml.load(yaml_text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark else 1
@@ -171,6 +214,10 @@ def _load_yaml(yaml_text: str, path: str) -> Any:
         ) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML in front matter: {exc}", path=path, line=1) from None
+    except RecursionError:  # the pure-Python loader (no libyaml) recurses per nesting level
+        raise SpecError(
+            "invalid YAML in front matter: nested too deeply", path=path, line=2
+        ) from None
     if data is None:
         raise SpecError("front matter is empty: it needs at least 'outputs:'", path=path, line=1)
     if not isinstance(data, dict):
@@ -179,7 +226,9 @@ def _load_yaml(yaml_text: str, path: str) -> Any:
 
 
 def _front_matter_error(exc: ValidationError, yaml_text: str, path: str) -> SpecError:
-    error = exc.errors()[0]
+    errors = exc.errors()
+    # a misspelt key is the likelier news than the missing key it leaves behind
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = [str(part) for part in error["loc"]]
     key = loc[0] if loc else ""
     line = _key_line(yaml_text, key) if key else 2
@@ -189,7 +238,7 @@ def _front_matter_error(exc: ValidationError, yaml_text: str, path: str) -> Spec
     if error["type"] == "missing":
         return SpecError(f"missing {key!r}: list the files this spec generates", path=path, line=1)
     where = key + "".join(f"[{part}]" for part in loc[1:])
-    return SpecError(f"{where}: {error['msg']}", path=path, line=line)
+    return SpecError(f"{where}: {error['msg'].removeprefix('Value error, ')}", path=path, line=line)
 
 
 def _key_line(yaml_text: str, key: str) -> int:

@@ -61,8 +61,8 @@ class StatCache:
 
     def get(self, kind: str, path: str, st: os.stat_result) -> Any:
         entry = self.entries.get(f"{kind}:{path}")
-        if entry is None or entry[0] != _key(st):
-            return None
+        if not isinstance(entry, list) or len(entry) != 2 or entry[0] != _key(st):
+            return None  # absent, or damaged: read the file again
         return entry[1]
 
     def put(self, kind: str, path: str, st: os.stat_result, value: Any) -> None:

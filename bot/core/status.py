@@ -15,6 +15,7 @@ from bot.core.probe import Probe, probe_text
 from bot.core.problems import Problem
 from bot.core.project import Project
 from bot.core.spec import Spec
+from bot.errors import SpecmillError
 
 OutputState = Literal["fresh", "stale", "hand-edited", "header-missing", "missing"]
 
@@ -160,7 +161,10 @@ def _orphans(
     problems = []
     skip = set(project.owners) | set(project.by_path)
     for path in sorted(set(candidates) - skip):
-        found = probe(path)
+        try:
+            found = probe(path)
+        except SpecmillError:
+            continue  # unreadable: git and the hooks will say so; it cannot be judged here
         if found is None or found.header is None:
             continue
         header = found.header

@@ -77,7 +77,7 @@ def test_crlf_spec_parses_the_same() -> None:
             15,
             "duplicate requirement id R1 (first at line 13)",
         ),
-        ("id: billing.invoice", "id: 'bad id!'", 2, "id: Value error"),
+        ("id: billing.invoice", "id: 'bad id!'", 2, "id: must be letters"),
         ("  - tests/billing/test_invoice.py", "  - src/billing/invoice.py", 5, "listed twice"),
         ("context: [src/billing/db.py]", "context: [../db.py]", 7, "context:"),
     ],
