@@ -42,6 +42,11 @@ def sync_gitattributes(root: Path, outputs: list[str]) -> bool:
     from bot.core.gitattributes import render_gitattributes
 
     path = root / ".gitattributes"
+    if path.is_symlink():  # its target (~/.aws/credentials, …) would be copied into the commit
+        raise SpecmillError(
+            ".gitattributes is a symbolic link: specmill does not read or write through it",
+            hint="replace it with a regular file",
+        )
     try:
         with open(path, encoding="utf-8", errors="surrogateescape", newline="") as f:
             existing = f.read()  # other bytes and CRLF line ends are kept as they are

@@ -45,10 +45,10 @@ def apply_results(
     """Write ``files``; with ``commit``, one commit of exactly those paths. Returns them."""
     if not force:
         refuse_overwrites(repo, files)
-    for path in files:
+    for path in [*files, GITATTRIBUTES]:  # .gitattributes is read, merged and rewritten
         if escapes(project.root, path):
             raise PathSafetyError(
-                "a symlink on the way leads out of the repository; nothing was written",
+                "it would be written through a symlink; nothing was written",
                 path=path,
             )
     attributes_dirty = bool(repo.uncommitted([GITATTRIBUTES]))

@@ -21,7 +21,12 @@ from bot.core.records import CheckResult
 from bot.engine.inputs import clip
 
 OUTPUT_CHARS = 8_000  # of each check's output kept for prompts and reports
-_SECRET_NAME = re.compile(r".*_(API_KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
+# A name that ends in one of these words: OPENAI_API_KEY, AZURE_OPENAI_KEY, GH_TOKEN,
+# AWS_SECRET_ACCESS_KEY, DB_PASSWORD, TOKEN (not DEPLOY_PASSWORD_HINT, TOKENIZERS_…).
+_SECRET_NAME = re.compile(
+    r"(?:^|.*_)(?:API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$",
+    re.IGNORECASE,
+)
 # Set inside git hooks; they would point the check's git commands at the user's repository.
 _GIT_LOCATION = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
 
@@ -107,11 +112,13 @@ def run_check(
         except subprocess.TimeoutExpired:  # a grandchild left the group and holds the pipe
             out = b""
     finally:
+        # Always, even after a clean exit: a background job the command started
+        # (`server &`, `nohup … &`) is still in its group and must not outlive the check.
+        _kill_group(process.pid)
+        if process.poll() is None:
+            process.wait()
         if groups is not None:
             groups.discard(process.pid)
-        if process.poll() is None:
-            _kill_group(process.pid)
-            process.wait()
     text = out.decode("utf-8", "replace")
     if timed_out:
         text += f"\n[specmill: killed after the check_timeout of {timeout:g} s]"

@@ -3,8 +3,9 @@
 Whatever the model answers, a path is refused when it is absolute, contains ``..``,
 points into ``.git/``, matches a protected pattern (``.github/**``, ``specmill.toml``,
 the specs, config ``protected``), is not one of the spec's outputs, or would be
-written through a symlink that leads out of the repository. A refused path becomes a
-``path-refused`` finding and fails the attempt; nothing of it is written.
+written through a symlink (out of the repository, or to another path inside it). A
+refused path becomes a ``path-refused`` finding and fails the attempt; nothing of it
+is written.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def refusal(raw: str, outputs: Sequence[str], protected: Iterable[str]) -> str |
         path = normalize_relative(raw)
     except ValueError as exc:
         return str(exc)
-    if path == ".git" or path.startswith(".git/") or "/.git/" in f"/{path}":
+    if any(part.casefold() == ".git" for part in path.split("/")):  # .GIT is .git on macOS
         return "it is inside .git/"
     pattern = first_match(path, protected)
     if pattern is not None:
@@ -50,10 +51,20 @@ def refusal(raw: str, outputs: Sequence[str], protected: Iterable[str]) -> str |
 
 
 def escapes(root: Path, relative: str) -> bool:
-    """Whether writing ``relative`` under ``root`` would follow a symlink out of ``root``."""
+    """Whether writing ``relative`` under ``root`` would follow a symlink, or leave ``root``.
+
+    Any symlink on the way counts, even one that stays inside the repository: a folder
+    linked to ``.github/workflows`` or to the specs would land a declared output in a
+    protected path (and git refuses to commit a path beyond a symlink anyway).
+    """
+    current = root
+    for part in relative.split("/"):
+        current = current / part
+        if current.is_symlink():
+            return True
     real_root = os.path.realpath(root)
     target = os.path.realpath(root / relative)
-    return os.path.commonpath([real_root, target]) != real_root or (root / relative).is_symlink()
+    return os.path.commonpath([real_root, target]) != real_root
 
 
 def guard(
@@ -73,7 +84,7 @@ def guard(
             if path in seen:
                 why = "the answer lists it twice"
             elif escapes(root, path):
-                why = "a symlink on the way leads out of the repository"
+                why = "it would be written through a symlink"
             else:
                 seen.add(path)
                 result.accepted.append(item.model_copy(update={"path": path}))

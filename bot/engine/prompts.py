@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,11 +20,14 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
 
 from bot.core.project import OVERRIDES, PROMPTS
+from bot.engine.guard import escapes
 from bot.errors import SpecmillError
 
 BLOCKS = ("system", "user")
+_TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,9 @@ class PromptLibrary:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._environment = jinja2.Environment(
+        # Sandboxed: an override is repository content, and a plain Environment runs
+        # `{{ cycler.__init__.__globals__.os.system(…) }}` in this process.
+        self._environment = SandboxedEnvironment(
             loader=jinja2.FunctionLoader(self._loader),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
@@ -61,7 +67,14 @@ class PromptLibrary:
 
     def source(self, name: str) -> tuple[str, str]:
         """The template's text and where it came from (the repository's override first)."""
-        override = self.root / OVERRIDES / PROMPTS / name
+        if not _TEMPLATE_NAME.match(name):  # `{% include "/etc/passwd" %}`, `../../x`
+            raise SpecmillError(f"prompt template name {name!r}: a file name, e.g. _inputs.j2")
+        relative = f"{OVERRIDES}/{PROMPTS}/{name}"
+        if escapes(self.root, relative):  # a link to ~/.aws/credentials would be sent along
+            raise SpecmillError(
+                "a prompt override must be a file, not a symbolic link", path=relative
+            )
+        override = self.root / relative
         if override.is_file():
             return override.read_text(encoding="utf-8"), str(override.relative_to(self.root))
         shipped = importlib.resources.files("bot.templates") / PROMPTS / name

@@ -6,15 +6,20 @@ A repository may override a report template in ``.specmill/templates/report/``.
 from __future__ import annotations
 
 import importlib.resources
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from bot.core.project import OVERRIDES, Project
 from bot.core.records import AttemptRecord, ModuleResult, RunRecord
+from bot.engine.guard import escapes
+from bot.errors import SpecmillError
 
 REPORT = "report"
+_TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 ICONS = {
     "passed": "✅",
     "failed": "❌",
@@ -26,14 +31,22 @@ ICONS = {
 
 def _environment(root: Path | None) -> jinja2.Environment:
     def load(name: str) -> tuple[str, str, Callable[[], bool]]:
+        if not _TEMPLATE_NAME.match(name):  # `{% include "/etc/passwd" %}`, `../../x`
+            raise SpecmillError(f"report template name {name!r}: a file name, e.g. review.md.j2")
         if root is not None:
-            override = root / OVERRIDES / REPORT / name
+            relative = f"{OVERRIDES}/{REPORT}/{name}"
+            if escapes(root, relative):  # a link's target would be copied into the review
+                raise SpecmillError(
+                    "a report override must be a file, not a symbolic link", path=relative
+                )
+            override = root / relative
             if override.is_file():
                 return override.read_text(encoding="utf-8"), str(override), lambda: True
         shipped = importlib.resources.files("bot.templates") / REPORT / name
         return shipped.read_text(encoding="utf-8"), name, lambda: True
 
-    environment = jinja2.Environment(
+    # Sandboxed: an override is repository content (see bot.engine.prompts).
+    environment = SandboxedEnvironment(
         loader=jinja2.FunctionLoader(load),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -63,10 +76,13 @@ def requirement_texts(project: Project | None, module: ModuleResult) -> dict[str
 
 
 def render_review(record: RunRecord, project: Project | None = None) -> str:
-    template = _environment(project.root if project else None).get_template("review.md.j2")
-    return template.render(
-        record=record,
-        requirements={m.module: requirement_texts(project, m) for m in record.modules},
-        passed=[m for m in record.modules if m.status == "passed"],
-        problems=[m for m in record.modules if m.status not in ("passed", "unchanged")],
-    )
+    try:
+        template = _environment(project.root if project else None).get_template("review.md.j2")
+        return template.render(
+            record=record,
+            requirements={m.module: requirement_texts(project, m) for m in record.modules},
+            passed=[m for m in record.modules if m.status == "passed"],
+            problems=[m for m in record.modules if m.status not in ("passed", "unchanged")],
+        )
+    except jinja2.TemplateError as exc:  # an override's syntax, or the sandbox refusing it
+        raise SpecmillError(f"report template review.md.j2: {exc}") from None

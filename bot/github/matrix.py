@@ -75,16 +75,20 @@ def _dependency_order(
     ordered: list[ModuleResult] = []
     by_id = {m.module: m for m in modules}
     seen: set[str] = set()  # a cycle was reported by the core; here it just stops
-
-    def visit(module: ModuleResult) -> None:
-        if module.module in seen:
-            return
-        seen.add(module.module)
-        for dependency in graph.get(module.module, []):
-            if dependency in by_id:
-                visit(by_id[dependency])
-        ordered.append(module)
-
-    for module in modules:
-        visit(module)
+    # Depth-first without recursion: the graph comes from bundles (untrusted), and a
+    # chain of a few thousand modules would exceed Python's recursion limit.
+    for root in modules:
+        if root.module in seen:
+            continue
+        seen.add(root.module)
+        stack = [(root, iter(graph.get(root.module, [])))]
+        while stack:
+            module, dependencies = stack[-1]
+            dependency = next((d for d in dependencies if d in by_id and d not in seen), None)
+            if dependency is None:
+                stack.pop()
+                ordered.append(module)
+            else:
+                seen.add(dependency)
+                stack.append((by_id[dependency], iter(graph.get(dependency, []))))
     return ordered

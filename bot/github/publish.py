@@ -115,7 +115,9 @@ def read_pull(gh: Any, target: PullTarget, *, bot_login: str | None = None) -> P
             (
                 SummaryComment(c.id, c.body)
                 for c in pr.get_issue_comments()
-                if SUMMARY_MARKER in (c.body or "") and _ours(c.user, bot_login)
+                # our summary opens with the marker; quoted further down (a reply that
+                # cites a command, another bot echoing text) it marks nothing
+                if (c.body or "").lstrip().startswith(SUMMARY_MARKER) and _ours(c.user, bot_login)
             ),
             None,
         )

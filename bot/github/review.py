@@ -184,10 +184,12 @@ def new_comments(
     planned: Iterable[InlineComment], existing: Iterable[ExistingComment]
 ) -> list[InlineComment]:
     """The planned comments that are not already posted, unchanged, on a current line."""
+    # Only the marker the comment starts with: a marker further down is quoted text
+    # (a module id or requirement in a code span) and must not hide another comment.
     posted = {
         match.group(1)
         for comment in existing
         if comment.ours and comment.line is not None
-        for match in _MARKER.finditer(comment.body)
+        if (match := _MARKER.match(comment.body.lstrip()))
     }
     return [comment for comment in planned if comment.fingerprint not in posted]
