@@ -23,7 +23,9 @@ def lint_problems(project: Project) -> list[Problem]:
                     Problem(spec.path, spec.line_of(output), "invalid", exc.message, spec.id)
                 )
         for path in spec.context:
-            if project.read(path) is None:
+            if _unreadable_input(project, spec.path, spec.line_of(path), "context", path, problems):
+                continue
+            if project.read_input(path) is None:
                 problems.append(
                     Problem(
                         spec.path,
@@ -50,7 +52,10 @@ def lint_problems(project: Project) -> list[Problem]:
             )
         )
     for path in project.config.governance:
-        if project.read(path) is None:
+        line = _config_line(project, path)
+        if _unreadable_input(project, project.config_path, line, "governance", path, problems):
+            continue
+        if project.read_input(path) is None:
             problems.append(
                 Problem(
                     project.config_path,
@@ -60,6 +65,18 @@ def lint_problems(project: Project) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _unreadable_input(
+    project: Project, where: str, line: int, field: str, path: str, problems: list[Problem]
+) -> bool:
+    """Report a context or governance file that exists but may not be read."""
+    try:
+        project.read_input(path)
+    except SpecmillError as exc:
+        problems.append(Problem(where, line, "invalid", f"{field}: {exc.message}"))
+        return True
+    return False
 
 
 def _invalid(error: SpecmillError) -> Problem:

@@ -33,7 +33,7 @@ class Problem:
     hint: str = ""
 
     def format(self) -> str:
-        return f"{self.path}:{self.line}: {self.kind}: {self.message}"
+        return f"{display_path(self.path)}:{self.line}: {self.kind}: {self.message}"
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -44,3 +44,14 @@ class Problem:
             "module": self.module,
             "hint": self.hint or HINTS[self.kind],
         }
+
+
+def display_path(path: str) -> str:
+    """``path`` for a one-line report: quoted with escapes, as git does, when it holds
+    characters that could break the line (a newline in a file name could otherwise
+    forge a second problem, or a ``::error`` workflow command in CI logs)."""
+    if path.isprintable():
+        return path
+    import json
+
+    return json.dumps(path)

@@ -26,6 +26,7 @@ from bot.errors import ConfigError, SpecError, SpecmillError
 PROMPTS = "prompts"  # templates/prompts/*.j2 ship with specmill
 OVERRIDES = ".specmill/templates"  # a repository's own versions of any template
 RUNS = ".specmill/runs"
+MAX_FILE_BYTES = 16 * 1024 * 1024  # no spec, context file or output is larger
 
 Reader = Callable[[str], "str | None"]
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
@@ -41,11 +42,37 @@ def read_text(root: Path, relative: str) -> str | None:
         with open(
             os.path.join(root, relative), encoding="utf-8", errors="surrogateescape", newline=""
         ) as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise SpecmillError(f"{relative} is not a regular file")
+            if st.st_size > MAX_FILE_BYTES:
+                raise SpecmillError(
+                    f"{relative} is {st.st_size:,} bytes; specmill reads files of at most "
+                    f"{MAX_FILE_BYTES:,} bytes"
+                )
             return f.read()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
     except OSError as exc:
         raise SpecmillError(f"cannot read {relative}: {exc.strerror or exc}") from None
+
+
+def read_input(root: Path, relative: str) -> str | None:
+    """A ``context`` or ``governance`` file: its text goes into prompts sent to the model
+    endpoint, so it must be a file inside the repository (a symlink to ``~/.ssh`` or
+    ``/proc/self/environ`` is refused, not read)."""
+    path = os.path.join(root, relative)
+    if not os.path.lexists(path):
+        return None
+    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        raise SpecmillError(f"{relative} is not a regular file")  # a FIFO would block
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    if os.path.commonpath([top, real]) != top:
+        raise SpecmillError(
+            f"{relative} leads outside the repository (to {real}); context and governance "
+            "files must be inside it"
+        )
+    return read_text(root, relative)
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -118,6 +145,9 @@ class Project:
     def read(self, relative: str) -> str | None:
         return read_text(self.root, relative)
 
+    def read_input(self, relative: str) -> str | None:
+        return read_input(self.root, relative)
+
     def probe(self, relative: str) -> Probe | None:
         """The file's header and body check, from the stat cache when unchanged."""
         try:
@@ -154,7 +184,7 @@ class Project:
 
     @cached_property
     def governance(self) -> dict[str, str]:
-        return {path: self.read(path) or "" for path in self.config.governance}
+        return {path: self.read_input(path) or "" for path in self.config.governance}
 
     @cached_property
     def by_id(self) -> dict[str, Spec]:
@@ -185,7 +215,7 @@ class Project:
             spec_path=spec.path,
             spec_text=spec.text,
             dependency_specs={dep: by_id[dep].text for dep in spec.depends_on if dep in by_id},
-            context={path: self.read(path) or "" for path in spec.context},
+            context={path: self.read_input(path) or "" for path in spec.context},
             governance=self.governance,
             templates_digest=self.templates_digest,
             models_digest=self.models_digest,

@@ -101,7 +101,9 @@ def gather(
         requirements=[{"id": r.id, "line": r.line, "text": r.text} for r in spec.requirements],
         outputs=list(spec.outputs),
         dependencies=dependencies,
-        context={p: t for p in spec.context if (t := _file(read, p, False)) is not None},
+        context={
+            p: clip(t, FILE_CHARS) for p in spec.context if (t := project.read_input(p)) is not None
+        },
         governance={p: clip(t, FILE_CHARS) for p, t in project.governance.items()},
         previous={p: t for p in spec.outputs if (t := _file(read, p, True)) is not None},
     )

@@ -146,3 +146,17 @@ def test_version_and_help(args: list[str], billing: Project) -> None:
 def test_unknown_command_is_a_usage_error(billing: Project) -> None:
     code, _, err = billing.main("frobnicate")
     assert code == 2 and "No such command" in err
+
+
+def test_lint_refuses_a_context_file_that_leads_outside(project: Project, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    outside = tmp_path / "credentials"
+    outside.write_text("secret")
+    (project.root / "src").mkdir()
+    (project.root / "src/db.py").symlink_to(outside)
+    project.write("specs/ctx.md", "---\noutputs: [src/ctx.py]\ncontext: [src/db.py]\n---\n")
+    code, out, _ = project.main("lint")
+    assert code == 1
+    assert out.startswith(
+        "specs/ctx.md:3: invalid: context: src/db.py leads outside the repository"
+    )
+    assert "secret" not in out

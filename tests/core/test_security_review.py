@@ -99,3 +99,35 @@ def test_deep_yaml_is_an_error_without_libyaml(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(SpecError) as caught:
         parse_spec(deep, "specs/a.md")
     assert "nested too deeply" in str(caught.value)
+
+
+def test_a_file_name_with_a_newline_cannot_forge_a_report_line() -> None:
+    from bot.core.problems import Problem
+
+    problem = Problem("src/b\n::error title=pwned::forged.py", 1, "orphan", "no spec")
+    (line,) = problem.format().splitlines()
+    assert line.startswith('"src/b\\n::error title=pwned::forged.py":1: orphan:')
+
+
+def test_context_and_governance_must_stay_inside_the_repository(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from bot.core.project import read_input
+    from bot.errors import SpecmillError
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("token")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "ctx.py").symlink_to(secret)
+    (root / "inside.py").write_text("x = 1\n")
+    (root / "alias.py").symlink_to(root / "inside.py")
+    with pytest.raises(SpecmillError, match="leads outside the repository"):
+        read_input(root, "ctx.py")
+    assert read_input(root, "alias.py") == "x = 1\n"
+    assert read_input(root, "absent.py") is None
+    import os
+
+    os.mkfifo(root / "pipe")
+    with pytest.raises(SpecmillError, match="not a regular file"):
+        read_input(root, "pipe")
