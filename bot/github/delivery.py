@@ -75,15 +75,31 @@ def _basic(token: str) -> str:
     return base64.b64encode(f"x-access-token:{token}".encode()).decode()
 
 
+NEUTRALISED_CONFIG = (
+    ("core.hooksPath", "/dev/null"),  # no pre-push or reference-transaction hooks
+    ("http.proxy", ""),
+    ("credential.helper", ""),
+    ("core.sshCommand", "ssh"),
+    ("core.fsmonitor", "false"),
+)
+
+
 def auth_environment(env: Mapping[str, str], token: str, server_url: str) -> dict[str, str]:
     """``env`` plus the extraheader for ``server_url`` as one more ``GIT_CONFIG_*`` entry."""
     out = dict(env)
     if not token:
         return out
+    settings = [
+        (f"http.{server_url.rstrip('/')}/.extraheader", f"AUTHORIZATION: basic {_basic(token)}"),
+        # Checks ran repository code beside this .git: whatever they planted in its config
+        # must not run or redirect the one command that carries the token.
+        *NEUTRALISED_CONFIG,
+    ]
     index = int(out.get("GIT_CONFIG_COUNT", "0") or 0)
-    out["GIT_CONFIG_COUNT"] = str(index + 1)
-    out[f"GIT_CONFIG_KEY_{index}"] = f"http.{server_url.rstrip('/')}/.extraheader"
-    out[f"GIT_CONFIG_VALUE_{index}"] = f"AUTHORIZATION: basic {_basic(token)}"
+    for offset, (key, value) in enumerate(settings):
+        out[f"GIT_CONFIG_KEY_{index + offset}"] = key
+        out[f"GIT_CONFIG_VALUE_{index + offset}"] = value
+    out["GIT_CONFIG_COUNT"] = str(index + len(settings))
     return out
 
 

@@ -14,7 +14,7 @@ import responses
 
 from bot.core.config import Config
 from bot.engine.checks import scrubbed_environment
-from bot.github.delivery import auth_environment
+from bot.github.delivery import NEUTRALISED_CONFIG, auth_environment
 from tests.bot_e2e.conftest import BRANCH, MODEL_KEY, FakeGitHub, Scenario
 from tests.bot_e2e.test_pull_request import INVOICE_PY, regenerate_answers, spec_change
 from tests.conftest import git
@@ -94,7 +94,7 @@ def test_checks_never_see_the_token() -> None:
 
 def test_the_token_goes_to_git_as_one_header_in_one_process_env() -> None:
     env = auth_environment({"GIT_CONFIG_COUNT": "1", "PATH": "/bin"}, TOKEN, "https://ghe.acme.io/")
-    assert env["GIT_CONFIG_COUNT"] == "2"
+    assert env["GIT_CONFIG_COUNT"] == str(2 + len(NEUTRALISED_CONFIG))
     assert env["GIT_CONFIG_KEY_1"] == "http.https://ghe.acme.io/.extraheader"
     assert env["GIT_CONFIG_VALUE_1"] == f"AUTHORIZATION: basic {BASIC}"
     assert auth_environment({"PATH": "/bin"}, "", "https://github.com") == {"PATH": "/bin"}
