@@ -246,27 +246,26 @@ def _load_spec(root: Path, path: str, config: Config, cache: StatCache) -> Spec:
                 path=path,
                 text=text,
                 front=front,
-                outputs=tuple(cached["outputs"]),
-                context=tuple(cached["context"]),
+                outputs=tuple(cached.get("outputs") or front.outputs),
+                context=tuple(cached.get("context") or front.context),
                 requirements=tuple(Requirement(*r) for r in cached["requirements"]),
                 body_line=cached["body_line"],
             )
         except (TypeError, KeyError, ValueError):
             pass  # a damaged cache entry: parse again
     spec = parse_spec(text, path, specs_root=config.specs, protected=config.protected_patterns)
-    cache.put(
-        "spec",
-        path,
-        st,
-        {
-            "id": spec.id,
-            "front": spec.front.model_dump(),
-            "outputs": list(spec.outputs),
-            "context": list(spec.context),
-            "requirements": [[r.id, r.line, r.text] for r in spec.requirements],
-            "body_line": spec.body_line,
-        },
-    )
+    entry = {
+        "id": spec.id,
+        # every field, defaults too: model_construct would call default factories (slow)
+        "front": spec.front.model_dump(),
+        "requirements": [[r.id, r.line, r.text] for r in spec.requirements],
+        "body_line": spec.body_line,
+    }
+    if list(spec.outputs) != spec.front.outputs:  # only when normalising changed them
+        entry["outputs"] = list(spec.outputs)
+    if list(spec.context) != spec.front.context:
+        entry["context"] = list(spec.context)
+    cache.put("spec", path, st, entry)
     return spec
 
 
