@@ -13,7 +13,7 @@ regenerate concurrently), specmill's own CPU time per module (the specmill proce
 and the checks run in child processes, shown apart), and that a second `specmill regen`
 on the now fresh repository makes zero model calls.
 
-Usage: python bench/regen_bench.py [--delay 0.2] [--modules 16] [--concurrency 32]
+Usage: python bench/regen_bench.py [--delay 0.2] [--modules 16] [--concurrency 16]
 """
 
 from __future__ import annotations
@@ -240,7 +240,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay", type=float, default=0.2, help="seconds per model call")
     parser.add_argument("--modules", type=int, default=16)
-    parser.add_argument("--concurrency", type=int, default=32, help="models.concurrency")
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="models.concurrency (the default: 16)"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--regen", metavar="ROOT", help=argparse.SUPPRESS)
     args = parser.parse_args()
