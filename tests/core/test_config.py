@@ -60,3 +60,16 @@ def test_comment_styles_are_checked() -> None:
     with pytest.raises(ConfigError, match="unknown comment style 'hashes'") as caught:
         parse_config("[specmill]\ncomment_styles = { '.tpl' = 'hashes' }\n", "specmill.toml")
     assert caught.value.line == 2
+
+
+def test_the_readme_configuration_reference_is_valid() -> None:
+    """The README's full example must stay a configuration specmill accepts."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if "[specmill]" in b]
+    assert blocks, "the README lost its configuration reference"
+    for block in blocks:
+        config = parse_config(block, "specmill.toml")
+        assert config.models.verifiers and config.bot.delivery == "commit"
