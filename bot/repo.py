@@ -9,8 +9,6 @@ import git
 
 from bot.errors import SpecmillError
 
-WORKTREE = None  # "head" meaning: the working tree, uncommitted changes included
-
 
 class Repo:
     def __init__(self, root: Path) -> None:
@@ -38,11 +36,6 @@ class Repo:
         except git.GitCommandError:
             return False
 
-    def list_files(self) -> list[str]:
-        """Tracked files plus untracked ones git does not ignore."""
-        out = self.git.ls_files("-z", "--cached", "--others", "--exclude-standard")
-        return sorted({p for p in out.split("\0") if p})
-
     def changed_paths(self, base: str, head: str | None = None) -> set[str]:
         """Paths changed between the merge base of ``base`` and ``head`` (default: the
         working tree, untracked files included); see ``bot.gitcli.changed_paths``."""
@@ -61,9 +54,6 @@ class Repo:
         _, _, _, stream = self.git.stream_object_data(sha)
         data: bytes = stream.read()
         return data.decode("utf-8", "surrogateescape")
-
-    def tree_paths(self, rev: str) -> list[str]:
-        return sorted(self._tree(rev))
 
     def _tree(self, rev: str) -> dict[str, str]:
         if rev not in self._blobs:

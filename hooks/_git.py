@@ -13,6 +13,8 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterable
 
+from hooks._workspace import decode
+
 DIFF = (
     "git",
     "diff",
@@ -27,15 +29,10 @@ DIFF = (
 )
 
 
-def _text(data: bytes) -> str:
-    return data.decode("utf-8", "surrogateescape")
-
-
 class StagedChanges:
     """What ``git diff --cached`` reports, relative to HEAD (or to nothing, before it)."""
 
     def __init__(self, root: str) -> None:
-        self.available = False  # False outside a git repository or without git
         self.present: list[str] = []  # added, modified or renamed-to paths, sorted
         self.deleted: list[str] = []  # deleted, not renamed
         self.renamed_from: dict[str, str] = {}  # new path -> old path
@@ -53,13 +50,12 @@ class StagedChanges:
             return self
         out, _ = self._process.communicate()
         if self._process.returncode == 0:
-            self.available = True
             self._parse(out)
         self._process = None
         return self
 
     def _parse(self, output: bytes) -> None:
-        fields = _text(output).split("\0")
+        fields = decode(output).split("\0")
         i = 0
         while i < len(fields) and fields[i].startswith(":"):
             _, _, old_blob, _, status = fields[i].split(" ")

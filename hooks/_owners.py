@@ -59,6 +59,7 @@ class Owners:
     def __init__(self, root: str) -> None:
         self.root = root
         self._specs: str | None = None
+        self._texts: dict[str, str | None] = {}  # spec path -> its text (None: absent)
         self._fronts: dict[str, str] | None = None  # spec path -> its front matter
         self._index: dict[str, list[str]] = {}  # word -> specs whose front matter has it
         self._owner: dict[str, Owner | None] = {}
@@ -71,8 +72,10 @@ class Owners:
         return self._specs
 
     def text(self, spec: str) -> str | None:
-        data = _workspace.read_bytes(self.root, spec)
-        return None if data is None else _workspace.decode(data)
+        if spec not in self._texts:
+            data = _workspace.read_bytes(self.root, spec)
+            self._texts[spec] = None if data is None else _workspace.decode(data)
+        return self._texts[spec]
 
     def names(self, spec: str, path: str) -> bool:
         """Cheap check for the common case: the spec a header names still lists the file.

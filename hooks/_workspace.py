@@ -104,5 +104,4 @@ def _validated_specs_folder(root: str) -> str:
 
 
 def is_spec_path(path: str, specs: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return path.startswith(specs + "/") and name.endswith(".md") and name.lower() != "readme.md"
+    return path.startswith(specs + "/") and layout.is_spec_name(path.rsplit("/", 1)[-1])

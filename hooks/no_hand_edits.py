@@ -126,10 +126,10 @@ class HandEdits:
             blobs = read_blobs(self.root, [self.staged.deleted_blob[s] for s in deleted_specs])
             for spec in deleted_specs:
                 text = _workspace.decode(blobs.get(self.staged.deleted_blob[spec]) or b"")
-                problems += self._orphans_of(spec, self.owners.outputs(spec, text))
+                problems += self._orphans_of(self.owners.outputs(spec, text))
         return problems
 
-    def _orphans_of(self, spec: str, outputs: Sequence[str]) -> list[Problem]:
+    def _orphans_of(self, outputs: Sequence[str]) -> list[Problem]:
         """Outputs of a deleted spec still in the tree, and not passed to any process."""
         problems = []
         for path in outputs:
@@ -146,7 +146,8 @@ class HandEdits:
         header = split.header
         assert header is not None
         line = split.header_line or 1
-        if not self.owners.names(header.spec, path) and self.owners.owner(path) is None:
+        named = self.owners.names(header.spec, path)
+        if not named and self.owners.owner(path) is None:
             gone = "" if self.owners.text(header.spec) is not None else ", which was deleted"
             return [
                 _problem(
@@ -162,7 +163,7 @@ class HandEdits:
             ]
         if content_hash(split.outside) == header.content:
             return []
-        owner = self.owners.owner(path) if not self.owners.names(header.spec, path) else None
+        owner = None if named else self.owners.owner(path)
         spec, module = (owner.spec, owner.module) if owner else (header.spec, header.module)
         edited = self._first_changed_line(path, split) or line + 3
         return [

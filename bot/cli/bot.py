@@ -183,10 +183,9 @@ def _with_delivery(config: Config, delivery: str | None) -> Config:
 
 def has_model_key(config: Config) -> bool:
     """Whether every model key the config names is set (the scripted backend needs none)."""
-    models = config.models
-    if models.backend == "scripted":
+    if config.models.backend == "scripted":
         return True
-    names = {models.api_key_env, *(v.api_key_env for v in models.verifiers)}
+    names = config.models.key_variables()
     missing = sorted(name for name in names if not os.environ.get(name))
     if missing and len(missing) < len(names):
         click.echo(f"specmill: {', '.join(missing)} not set: checks only", err=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Set
 
 from bot.core.paths import normalize_relative
 from bot.core.project import OVERRIDES, Project
@@ -16,6 +16,11 @@ def input_paths(project: Project, spec: Spec) -> set[str]:
     paths = {spec.path, *spec.context}
     paths |= {by_id[d].path for d in spec.depends_on if d in by_id}
     return paths
+
+
+def touched_by(project: Project, spec: Spec, changed: Set[str]) -> bool:
+    """Whether ``changed`` (the paths a diff touched) holds an input or output of ``spec``."""
+    return bool(input_paths(project, spec) & changed) or any(o in changed for o in spec.outputs)
 
 
 def touches_every_module(project: Project, changed: Collection[str]) -> bool:
@@ -37,12 +42,7 @@ def affected_modules(project: Project, changed: Collection[str] | None = None) -
     candidates: Iterable[Spec] = project.specs
     if changed is not None and not touches_every_module(project, changed):
         changed_set = set(changed)
-        candidates = [
-            spec
-            for spec in project.specs
-            if input_paths(project, spec) & changed_set
-            or any(out in changed_set for out in spec.outputs)
-        ]
+        candidates = [spec for spec in project.specs if touched_by(project, spec, changed_set)]
     seeds = {spec.id for spec in candidates if not module_status(project, spec).fresh}
     return project.graph.with_dependents(seeds)
 

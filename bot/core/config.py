@@ -68,6 +68,10 @@ class ModelsConfig(_Strict):
     concurrency: int = Field(default=16, ge=1, le=64)
     prices: dict[str, Price] = Field(default_factory=dict)
 
+    def key_variables(self) -> set[str]:
+        """The environment variables that hold the models' API keys."""
+        return {self.api_key_env, *(v.api_key_env for v in self.verifiers)}
+
     def identity(self) -> dict[str, Any]:
         """What decides the generated code (part of every inputs hash).
 

@@ -124,13 +124,14 @@ def mermaid(graph: Graph, highlight: Iterable[str] = ()) -> str:
     """A Mermaid flowchart: an arrow from each module to what it depends on."""
     marked = set(highlight)
     lines = ["graph LR"]
-    node = {module: f"m{index}" for index, module in enumerate(graph.order())}
-    for module in graph.order():
+    order = graph.order()
+    node = {module: f"m{index}" for index, module in enumerate(order)}
+    for module in order:
         lines.append(f'  {node[module]}["{module}"]')
-    for module in graph.order():
+    for module in order:
         for dependency in sorted(graph[module].depends_on):
             lines.append(f"  {node[module]} --> {node[dependency]}")
     if marked:
         lines.append("  classDef affected fill:#fde68a,stroke:#b45309")
-        lines.extend(f"  class {node[m]} affected" for m in graph.order() if m in marked)
+        lines.extend(f"  class {node[m]} affected" for m in graph.order(marked))
     return "\n".join(lines)

@@ -34,13 +34,16 @@ def find_root(start: str) -> str | None:
         folder = parent
 
 
+def is_spec_name(name: str) -> bool:
+    """A spec is a Markdown file; README.md files are documentation."""
+    return name.endswith(".md") and name.lower() != "readme.md"
+
+
 def spec_paths(root: str, specs: str) -> list[str]:
-    """Markdown files below the specs folder (README.md files are documentation)."""
+    """Spec files below the specs folder (hidden folders skipped)."""
     found: list[str] = []
     for folder, dirs, files in os.walk(os.path.join(root, specs)):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         relative = os.path.relpath(folder, root).replace(os.sep, "/")
-        for name in sorted(files):
-            if name.endswith(".md") and name.lower() != "readme.md":
-                found.append(f"{relative}/{name}")
+        found += [f"{relative}/{name}" for name in sorted(files) if is_spec_name(name)]
     return found

@@ -23,18 +23,10 @@ def lint_problems(project: Project) -> list[Problem]:
                     Problem(spec.path, spec.line_of(output), "invalid", exc.message, spec.id)
                 )
         for path in spec.context:
-            if _unreadable_input(project, spec.path, spec.line_of(path), "context", path, problems):
-                continue
-            if project.read_input(path) is None:
-                problems.append(
-                    Problem(
-                        spec.path,
-                        spec.line_of(path),
-                        "invalid",
-                        f"context: {path} does not exist",
-                        spec.id,
-                    )
-                )
+            line = spec.line_of(path)
+            problem = _input_problem(project, spec.path, line, "context", path, spec.id)
+            if problem is not None:
+                problems.append(problem)
     config = project.config
     if "specs" in config.model_fields_set and not (project.root / config.specs).is_dir():
         problems.append(
@@ -51,32 +43,27 @@ def lint_problems(project: Project) -> list[Problem]:
                 f"specs: no folder {config.specs!r} in the repository, so there are no specs",
             )
         )
-    for path in project.config.governance:
-        line = _config_line(project, path)
-        if _unreadable_input(project, project.config_path, line, "governance", path, problems):
-            continue
-        if project.read_input(path) is None:
-            problems.append(
-                Problem(
-                    project.config_path,
-                    _config_line(project, path),
-                    "invalid",
-                    f"governance: {path} does not exist",
-                )
-            )
+    if config.governance:
+        config_text = project.read(project.config_path) or ""
+        for path in config.governance:
+            line = _line_with(config_text, path)
+            problem = _input_problem(project, project.config_path, line, "governance", path)
+            if problem is not None:
+                problems.append(problem)
     return problems
 
 
-def _unreadable_input(
-    project: Project, where: str, line: int, field: str, path: str, problems: list[Problem]
-) -> bool:
-    """Report a context or governance file that exists but may not be read."""
+def _input_problem(
+    project: Project, where: str, line: int, field: str, path: str, module: str | None = None
+) -> Problem | None:
+    """A context or governance file that may not be read, or does not exist."""
     try:
-        project.read_input(path)
+        text = project.read_input(path)
     except SpecmillError as exc:
-        problems.append(Problem(where, line, "invalid", f"{field}: {exc.message}"))
-        return True
-    return False
+        return Problem(where, line, "invalid", f"{field}: {exc.message}")
+    if text is None:
+        return Problem(where, line, "invalid", f"{field}: {path} does not exist", module)
+    return None
 
 
 def _invalid(error: SpecmillError) -> Problem:
@@ -100,8 +87,7 @@ def _conflicts(project: Project) -> list[Problem]:
     return problems
 
 
-def _config_line(project: Project, needle: str) -> int:
-    text = project.read(project.config_path) or ""
+def _line_with(text: str, needle: str) -> int:
     for number, line in enumerate(text.splitlines(), start=1):
         if needle in line:
             return number

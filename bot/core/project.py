@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.resources
 import os
-import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from bot.core import hashing, layout
 from bot.core.config import CONFIG_FILE, PYPROJECT_FILE, Config, parse_config
 from bot.core.graph import Graph, build_graph
 from bot.core.probe import Probe, probe_text
-from bot.core.spec import FrontMatter, Requirement, Spec, parse_spec
+from bot.core.spec import UNDECODABLE, FrontMatter, Requirement, Spec, parse_spec
 from bot.core.statcache import StatCache
 from bot.errors import ConfigError, SpecError, SpecmillError
 
@@ -29,7 +28,6 @@ RUNS = ".specmill/runs"
 MAX_FILE_BYTES = 16 * 1024 * 1024  # no spec, context file or output is larger
 
 Reader = Callable[[str], "str | None"]
-_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
 
 
 def read_text(root: Path, relative: str) -> str | None:
@@ -100,7 +98,7 @@ def load_config(root: Path) -> tuple[Config, str]:
             continue
         if name == PYPROJECT_FILE and "[tool.specmill" not in text:
             continue
-        bad = _UNDECODABLE.search(text)
+        bad = UNDECODABLE.search(text)
         if bad is not None:
             line = text.count("\n", 0, bad.start()) + 1
             raise ConfigError("not valid UTF-8; save it as UTF-8", path=name, line=line)

@@ -43,7 +43,7 @@ class _UniqueKeyLoader(_Loader):  # type: ignore[misc]
 
 
 MODULE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")  # \Z: "$" allows a final "\n"
-_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
+UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _REQUIREMENT = re.compile(
     r"^\s*(?:[-*+]|\d+[.)])\s+"  # a list item
@@ -194,7 +194,7 @@ def parse_requirements(text: str, path: str, *, first_line: int = 1) -> tuple[Re
 
 def _check_utf8(text: str, path: str) -> None:
     """Undecodable bytes (read with surrogateescape) make a spec invalid, with their line."""
-    bad = _UNDECODABLE.search(text)
+    bad = UNDECODABLE.search(text)
     if bad is not None:
         raise SpecError(
             f"not valid UTF-8 (byte 0x{ord(bad.group()) - 0xDC00:02x}); save the spec as UTF-8",

@@ -1,17 +1,17 @@
 """What state each generated output is in, and the problems ``specmill check`` reports.
 
-Pure: works on a ``Project`` (config and parsed specs) and a ``read`` function.
+Pure: works on a ``Project`` (config, parsed specs, and ``Project.probe`` for the files).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.core.header import Header
 from bot.core.lint import lint_problems
-from bot.core.probe import Probe, probe_text
+from bot.core.probe import Probe
 from bot.core.problems import Problem
 from bot.core.project import Project
 from bot.core.spec import Spec
@@ -47,9 +47,6 @@ class ModuleStatus:
         }
 
 
-Reader = Callable[[str], "str | None"]
-
-
 def output_status(path: str, probe: Probe | None, inputs_hash: str) -> OutputStatus:
     if probe is None:
         return OutputStatus(path, "missing")
@@ -63,29 +60,17 @@ def output_status(path: str, probe: Probe | None, inputs_hash: str) -> OutputSta
     return OutputStatus(path, "fresh", header, line)
 
 
-def _prober(project: Project, read: Reader | None) -> Callable[[str], Probe | None]:
-    if read is None:
-        return project.probe
-
-    def probe(path: str) -> Probe | None:
-        text = read(path)
-        return None if text is None else probe_text(text, path)
-
-    return probe
-
-
-def module_status(project: Project, spec: Spec, read: Reader | None = None) -> ModuleStatus:
-    probe = _prober(project, read)
+def module_status(project: Project, spec: Spec) -> ModuleStatus:
     inputs = project.inputs_hash(spec)
-    outputs = [output_status(path, probe(path), inputs) for path in spec.outputs]
+    outputs = [output_status(path, project.probe(path), inputs) for path in spec.outputs]
     return ModuleStatus(spec.id, spec.path, inputs, outputs)
 
 
-def project_status(project: Project, read: Reader | None = None) -> list[ModuleStatus]:
+def project_status(project: Project) -> list[ModuleStatus]:
     specs = project.specs
     if project.graph is not None:
         specs = [project.graph[m] for m in project.graph.order()]
-    return [module_status(project, spec, read) for spec in specs]
+    return [module_status(project, spec) for spec in specs]
 
 
 def find_problems(
@@ -93,10 +78,8 @@ def find_problems(
     statuses: Iterable[ModuleStatus],
     *,
     candidates: Iterable[str] = (),
-    read: Reader | None = None,
 ) -> list[Problem]:
     """Every problem in the project; ``candidates`` are other files to scan for orphans."""
-    probe = _prober(project, read)
     problems = lint_problems(project)
     for status in statuses:
         spec = project.by_path[status.spec]
@@ -104,7 +87,7 @@ def find_problems(
             problem = _output_problem(spec, output)
             if problem is not None:
                 problems.append(problem)
-    problems += _orphans(project, candidates, probe)
+    problems += _orphans(project, candidates)
     return problems
 
 
@@ -155,14 +138,12 @@ def _output_problem(spec: Spec, output: OutputStatus) -> Problem | None:
     return None
 
 
-def _orphans(
-    project: Project, candidates: Iterable[str], probe: Callable[[str], Probe | None]
-) -> list[Problem]:
+def _orphans(project: Project, candidates: Iterable[str]) -> list[Problem]:
     problems = []
     skip = set(project.owners) | set(project.by_path)
     for path in sorted(set(candidates) - skip):
         try:
-            found = probe(path)
+            found = project.probe(path)
         except SpecmillError:
             continue  # unreadable: git and the hooks will say so; it cannot be judged here
         if found is None or found.header is None:

@@ -32,10 +32,7 @@ _GIT_LOCATION = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIREC
 
 
 def secret_names(config: Config) -> set[str]:
-    models = config.models
-    names = {"OPENAI_API_KEY", "GITHUB_TOKEN", models.api_key_env, *config.secret_env}
-    names |= {endpoint.api_key_env for endpoint in models.verifiers}
-    return names
+    return {"OPENAI_API_KEY", "GITHUB_TOKEN", *config.models.key_variables(), *config.secret_env}
 
 
 def scrubbed_environment(environ: Mapping[str, str], config: Config) -> dict[str, str]:

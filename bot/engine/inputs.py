@@ -8,15 +8,14 @@ governance files, and the previous generated version of the module's own outputs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.core.header import split_header
-from bot.core.project import Project
+from bot.core.project import Project, Reader
 from bot.core.records import Plan
 from bot.core.spec import Spec
 
-Reader = Callable[[str], "str | None"]
 FILE_CHARS = 60_000  # per file shown to an agent; longer ones keep their head and tail
 
 

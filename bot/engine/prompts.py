@@ -27,7 +27,8 @@ from bot.engine.guard import escapes
 from bot.errors import SpecmillError
 
 BLOCKS = ("system", "user")
-_TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
+TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
+Loader = Callable[[str], tuple[str, str, Callable[[], bool]]]
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,22 @@ class Prompt:
     template: str  # e.g. "planner.j2"
     sha256: str  # of the template text used
     messages: list[dict[str, Any]]
+
+
+def sandboxed_environment(load: Loader) -> SandboxedEnvironment:
+    """The environment of templates a repository may override (prompts, reports).
+
+    Sandboxed: an override is repository content, and a plain Environment runs
+    `{{ cycler.__init__.__globals__.os.system(…) }}` in this process.
+    """
+    return SandboxedEnvironment(
+        loader=jinja2.FunctionLoader(load),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # prompts are plain text, reviews Markdown: not HTML
+    )
 
 
 def numbered(text: str, start: int = 1) -> str:
@@ -51,23 +68,14 @@ class PromptLibrary:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        # Sandboxed: an override is repository content, and a plain Environment runs
-        # `{{ cycler.__init__.__globals__.os.system(…) }}` in this process.
-        self._environment = SandboxedEnvironment(
-            loader=jinja2.FunctionLoader(self._loader),
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            autoescape=False,  # prompts are plain text, not HTML
-        )
+        self._environment = sandboxed_environment(self._loader)
         self._environment.filters["numbered"] = numbered
         self._cache: dict[str, tuple[jinja2.Template, str]] = {}
         self._lock = threading.Lock()
 
     def source(self, name: str) -> tuple[str, str]:
         """The template's text and where it came from (the repository's override first)."""
-        if not _TEMPLATE_NAME.match(name):  # `{% include "/etc/passwd" %}`, `../../x`
+        if not TEMPLATE_NAME.match(name):  # `{% include "/etc/passwd" %}`, `../../x`
             raise SpecmillError(f"prompt template name {name!r}: a file name, e.g. _inputs.j2")
         relative = f"{OVERRIDES}/{PROMPTS}/{name}"
         if escapes(self.root, relative):  # a link to ~/.aws/credentials would be sent along

@@ -56,7 +56,6 @@ def commit_message(record: RunRecord, modules: Sequence[ModuleResult]) -> str:
 class Trailers:
     run: str | None = None
     modules: dict[str, str] = field(default_factory=dict)  # module -> inputs hash
-    models: list[str] = field(default_factory=list)
 
     @property
     def is_specmill(self) -> bool:
@@ -68,7 +67,7 @@ def parse_trailers(message: str) -> Trailers:
     paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
     if not paragraphs:
         return Trailers()
-    run, modules, models = None, {}, []
+    run, modules = None, {}
     for line in paragraphs[-1].splitlines():
         match = _TRAILER.match(line.strip())
         if not match:
@@ -79,6 +78,4 @@ def parse_trailers(message: str) -> Trailers:
         elif key == MODULE_TRAILER.lower():
             module, _, inputs = value.partition(" ")
             modules[module] = inputs.strip()
-        elif key == MODELS_TRAILER.lower():
-            models = [m.strip() for m in value.split(",") if m.strip()]
-    return Trailers(run, modules, models)
+    return Trailers(run, modules)

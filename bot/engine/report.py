@@ -6,20 +6,18 @@ A repository may override a report template in ``.specmill/templates/report/``.
 from __future__ import annotations
 
 import importlib.resources
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from bot.core.project import OVERRIDES, Project
 from bot.core.records import AttemptRecord, ModuleResult, RunRecord
 from bot.engine.guard import escapes
+from bot.engine.prompts import TEMPLATE_NAME, sandboxed_environment
 from bot.errors import SpecmillError
 
 REPORT = "report"
-_TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 ICONS = {
     "passed": "✅",
     "failed": "❌",
@@ -31,7 +29,7 @@ ICONS = {
 
 def _environment(root: Path | None) -> jinja2.Environment:
     def load(name: str) -> tuple[str, str, Callable[[], bool]]:
-        if not _TEMPLATE_NAME.match(name):  # `{% include "/etc/passwd" %}`, `../../x`
+        if not TEMPLATE_NAME.match(name):  # `{% include "/etc/passwd" %}`, `../../x`
             raise SpecmillError(f"report template name {name!r}: a file name, e.g. review.md.j2")
         if root is not None:
             relative = f"{OVERRIDES}/{REPORT}/{name}"
@@ -45,15 +43,7 @@ def _environment(root: Path | None) -> jinja2.Environment:
         shipped = importlib.resources.files("bot.templates") / REPORT / name
         return shipped.read_text(encoding="utf-8"), name, lambda: True
 
-    # Sandboxed: an override is repository content (see bot.engine.prompts).
-    environment = SandboxedEnvironment(
-        loader=jinja2.FunctionLoader(load),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,  # Markdown
-    )
+    environment = sandboxed_environment(load)
     environment.filters["icon"] = lambda status: ICONS.get(status, "•")
     environment.filters["attempt_outcome"] = attempt_outcome
     return environment

@@ -34,7 +34,6 @@ MAX_WORKERS = 32  # modules at once; the backend limits concurrent HTTP calls it
 @dataclass
 class RunOutcome:
     record: RunRecord
-    produced: dict[str, Produced] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
     folder: Path | None = None
 
@@ -136,7 +135,7 @@ def regenerate(
             )
         )
     record.calls = calls.records
-    outcome = RunOutcome(record, dict(produced))
+    outcome = RunOutcome(record)
     passed = [r for r in results.values() if r.status == "passed"]
     record.finished_at = utc_now()
     try:

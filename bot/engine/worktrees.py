@@ -140,11 +140,6 @@ class Worktrees:
         with contextlib.suppress(Exception), self._git_lock:
             self.repo.prune_worktrees()
 
-    @property
-    def live(self) -> int:
-        with self._lock:
-            return len(self._live)
-
 
 class Pending:
     """A worktree being made by a background thread."""

@@ -30,7 +30,7 @@ from pydantic import SecretStr
 
 from bot import gitcli
 from bot.cli.check import collect_problems, first_changed_line
-from bot.core.affected import affected_modules, input_paths
+from bot.core.affected import affected_modules, touched_by
 from bot.core.header import parse_header
 from bot.core.problems import HINTS, Problem
 from bot.core.project import Project, find_root, load_project
@@ -299,12 +299,9 @@ def touched_modules(project: Project, span: Span | None) -> list[str]:
     """Modules whose inputs or outputs the pull request changed, in dependency order."""
     if span is None or project.graph is None:
         return []
-    touched = {
-        spec.id
-        for spec in project.specs
-        if input_paths(project, spec) & span.changed or set(spec.outputs) & span.changed
-    }
-    return [m for m in project.graph.order() if m in touched]
+    return project.graph.order(
+        spec.id for spec in project.specs if touched_by(project, spec, span.changed)
+    )
 
 
 def adoptions(project: Project, span: Span | None) -> list[str]:

@@ -124,7 +124,7 @@ def converse(
     raise error
 
 
-def excerpt(text: str) -> str:
-    """The start of an answer, on one line, short enough for an error message."""
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of ``text``, on one line, short enough for an error message."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "…"
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

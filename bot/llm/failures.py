@@ -12,6 +12,7 @@ from typing import Any
 import openai
 
 from bot.llm.backend import ChatRequest
+from bot.llm.conversation import excerpt
 from bot.llm.errors import ModelError
 
 SERVER_MESSAGE_CHARS = 300
@@ -60,9 +61,7 @@ def _said(error: openai.APIStatusError, secret: str) -> str:
     said = " ".join(said.split())
     if secret:
         said = said.replace(secret, "***")
-    if len(said) > SERVER_MESSAGE_CHARS:
-        said = said[: SERVER_MESSAGE_CHARS - 1] + "…"
-    return f": {said}"
+    return f": {excerpt(said, SERVER_MESSAGE_CHARS)}"
 
 
 def _advice(status: int, key_env: str) -> str:
