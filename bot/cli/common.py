@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from bot.core.paths import under
 from bot.core.problems import Problem
 from bot.core.project import Project, find_root, load_project
 from bot.errors import ConfigError, SpecmillError
@@ -63,11 +64,6 @@ def repo_relative(root: Path, paths: Iterable[str]) -> list[str]:
         except ValueError:
             raise SpecmillError(f"{raw} is outside the repository {root}") from None
     return out
-
-
-def under(path: str, wanted: Iterable[str]) -> bool:
-    """``path`` is one of ``wanted`` or inside one of them (``.`` is the whole repository)."""
-    return any(w == "." or path == w or path.startswith(w.rstrip("/") + "/") for w in wanted)
 
 
 def require_known_paths(

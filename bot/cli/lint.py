@@ -9,9 +9,9 @@ from bot.cli.common import (
     open_project_or_problem,
     repo_relative,
     require_known_paths,
-    under,
 )
 from bot.core.lint import lint_problems
+from bot.core.paths import under
 
 
 @click.command()

@@ -106,3 +106,8 @@ def matches(path: str, pattern: str) -> bool:
 
 def first_match(path: str, patterns: Iterable[str]) -> str | None:
     return next((pattern for pattern in patterns if matches(path, pattern)), None)
+
+
+def under(path: str, wanted: Iterable[str]) -> bool:
+    """``path`` is one of ``wanted`` or inside one of them (``.`` is the whole repository)."""
+    return any(w == "." or path == w or path.startswith(w.rstrip("/") + "/") for w in wanted)

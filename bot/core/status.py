@@ -5,11 +5,12 @@ Pure: works on a ``Project`` (config, parsed specs, and ``Project.probe`` for th
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.core.header import Header
+from bot.core.header import Header, split_header
 from bot.core.lint import lint_problems
 from bot.core.probe import Probe
 from bot.core.problems import Problem
@@ -159,3 +160,16 @@ def _orphans(project: Project, candidates: Iterable[str]) -> list[Problem]:
             )
         )
     return problems
+
+
+def first_changed_line(before: str, after: str, path: str) -> int | None:
+    """1-based line of ``after`` where it first departs from ``before`` (the header stays)."""
+    old = before.replace("\r\n", "\n").split("\n")
+    new = after.replace("\r\n", "\n").split("\n")
+    if split_header(before, path).header is None:
+        return None
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, _, _, j1, _ in matcher.get_opcodes():
+        if tag != "equal":
+            return min(j1 + 1, len(new))
+    return None

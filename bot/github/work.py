@@ -29,13 +29,13 @@ from typing import Any, TextIO
 from pydantic import SecretStr
 
 from bot import gitcli
-from bot.cli.check import collect_problems, first_changed_line
+from bot.checkout import collect_problems
 from bot.core.affected import affected_modules, touched_by
 from bot.core.header import parse_header
 from bot.core.problems import HINTS, Problem
 from bot.core.project import Project, find_root, load_project
 from bot.core.records import ModuleResult, RunRecord
-from bot.core.status import project_status
+from bot.core.status import first_changed_line, project_status
 from bot.errors import SpecmillError
 from bot.github.app import Findings
 from bot.github.decide import RunDecision
