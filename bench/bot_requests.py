@@ -22,11 +22,11 @@ import responses
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.core.records import Finding, ModuleResult, RunRecord  # noqa: E402
-from bot.github.client import make_client  # noqa: E402
-from bot.github.events import PullTarget  # noqa: E402
-from bot.github.publish import publish_pull_request  # noqa: E402
-from bot.github.report import Report  # noqa: E402
+from specmill.core.records import Finding, ModuleResult, RunRecord  # noqa: E402
+from specmill.github.client import make_client  # noqa: E402
+from specmill.github.events import PullTarget  # noqa: E402
+from specmill.github.publish import publish_pull_request  # noqa: E402
+from specmill.github.report import Report  # noqa: E402
 
 API = "https://api.github.com:443/repos/acme/billing"
 HEAD = "c0ffee1234567890abcdef1234567890abcdef12"

@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.core.header import stamp
-from bot.core.project import load_project
+from specmill.core.header import stamp
+from specmill.core.project import load_project
 
 BODY_LINE = "def function_{i}_{n}(value: int) -> int:\n    return value * {n} + {i}\n\n"
 

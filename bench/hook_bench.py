@@ -36,7 +36,7 @@ from pathlib import Path
 from pre_commit import xargs
 from pre_commit.lang_base import target_concurrency
 
-from bot.core.header import stamp
+from specmill.core.header import stamp
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 HOOK = "specmill-hook-no-hand-edits"

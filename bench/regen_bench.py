@@ -138,7 +138,7 @@ def git(root: Path, *args: str) -> str:
 
 def specmill(root: Path, *args: str) -> tuple[int, str]:
     """Run the CLI in this process (for setup steps)."""
-    from bot.cli.main import main
+    from specmill.cli.main import main
 
     before = Path.cwd()
     out = io.StringIO()
@@ -155,10 +155,10 @@ def measured_regen(root: str) -> None:
     """In a fresh process, as a user runs it: `specmill regen`, then our own figures."""
     started = time.perf_counter()
     # What `specmill regen` imports anyway; done first to tell start-up from the run.
-    import bot.cli.regen
-    import bot.engine.run
-    import bot.llm.openai_backend  # noqa: F401
-    from bot.cli.main import main
+    import specmill.cli.regen
+    import specmill.engine.run
+    import specmill.llm.openai_backend  # noqa: F401
+    from specmill.cli.main import main
 
     imported = time.perf_counter()
     at_start = resource.getrusage(resource.RUSAGE_SELF)

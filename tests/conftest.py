@@ -84,7 +84,7 @@ class Project:
         self.git("commit", "--quiet", "--allow-empty", "-m", message)
 
     def run(self, *args: str) -> Result:
-        from bot.cli.main import cli
+        from specmill.cli.main import cli
 
         old = Path.cwd()
         os.chdir(self.root)
@@ -94,11 +94,11 @@ class Project:
             os.chdir(old)
 
     def main(self, *args: str) -> tuple[int, str, str]:
-        """Run through ``bot.cli.main.main`` (the real error handling and exit codes)."""
+        """Run through ``specmill.cli.main.main`` (the real error handling and exit codes)."""
         import contextlib
         import io
 
-        from bot.cli.main import main
+        from specmill.cli.main import main
 
         out, err = io.StringIO(), io.StringIO()
         old = Path.cwd()

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from bot.core import hashing
-from bot.core.header import (
+from specmill.core import hashing
+from specmill.core.header import (
     NAME_STYLES,
     STYLES,
     SUFFIX_STYLES,
@@ -21,7 +21,7 @@ from bot.core.header import (
     stamp,
     style_for,
 )
-from bot.errors import SpecmillError, UnsupportedFormatError
+from specmill.errors import SpecmillError, UnsupportedFormatError
 
 INPUTS = "sha256:" + "a" * 64
 SPEC = "specs/billing/invoice.md"

@@ -37,9 +37,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_contains_packages_and_templates(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "bot/cli/main.py" in names and "hooks/__init__.py" in names
-    assert "bot/templates/demo/repo/specs/billing/invoice.md" in names
-    assert any(n.startswith("bot/templates/prompts/") and n.endswith(".j2") for n in names)
+    assert "specmill/cli/main.py" in names and "specmill/hooks/__init__.py" in names
+    assert "specmill/templates/demo/repo/specs/billing/invoice.md" in names
+    assert any(n.startswith("specmill/templates/prompts/") and n.endswith(".j2") for n in names)
+    top_level = {n.split("/")[0] for n in names if not n.startswith("specmill-")}
+    assert top_level == {"specmill"}, top_level
     assert not any(n.startswith("tests/") for n in names)
 
 
@@ -48,9 +50,9 @@ def test_templates_load_from_the_installed_wheel(wheel: Path, tmp_path: Path) ->
     zipfile.ZipFile(wheel).extractall(site)
     script = (
         "import sys; sys.path.insert(0, sys.argv[1])\n"
-        "import importlib.resources as r, bot\n"
-        "assert bot.__file__.startswith(sys.argv[1]), bot.__file__\n"
-        "root = r.files('bot.templates')\n"
+        "import importlib.resources as r, specmill\n"
+        "assert specmill.__file__.startswith(sys.argv[1]), specmill.__file__\n"
+        "root = r.files('specmill.templates')\n"
         "print(sorted(p.name for p in (root / 'prompts').iterdir())[0])\n"
         "print((root / 'demo' / 'repo' / 'specmill.toml').read_text().splitlines()[0])\n"
     )
@@ -65,3 +67,32 @@ def test_templates_load_from_the_installed_wheel(wheel: Path, tmp_path: Path) ->
     first, second = done.stdout.splitlines()
     assert first.endswith(".j2")
     assert second.startswith("# The specmill demo repository")
+
+
+def test_installing_the_wheel_adds_one_import_package(wheel: Path, tmp_path: Path) -> None:
+    """No generic top-level ``bot`` or ``hooks`` lands in site-packages (they would
+    collide with other distributions); ``specmill`` and its hooks import from there."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    script = (
+        "import importlib.util as u, specmill, specmill.hooks.no_hand_edits\n"
+        "print(specmill.__file__)\n"
+        "print(u.find_spec('bot'), u.find_spec('hooks'))\n"
+    )
+    done = subprocess.run(
+        [python, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": ""},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    location, others = done.stdout.splitlines()
+    assert location.startswith(str(venv)) and "site-packages" in location
+    assert others == "None None"

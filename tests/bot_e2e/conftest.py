@@ -139,8 +139,8 @@ class Scenario:
             setenv("GITHUB_TOKEN", token)
 
     def specmill(self, cwd: Path, *args: str) -> tuple[int, str, str]:
-        """``bot.cli.main.main`` in ``cwd``: the real error handling and exit codes."""
-        from bot.cli.main import main
+        """``specmill.cli.main.main`` in ``cwd``: the real error handling and exit codes."""
+        from specmill.cli.main import main
 
         out, err = io.StringIO(), io.StringIO()
         old = Path.cwd()
@@ -184,7 +184,7 @@ def _runner_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     (tmp_path / "tmp").mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
 
-    from bot.github import app, client
+    from specmill.github import app, client
 
     def quick(token: str, api_url: str | None = None, **options: Any) -> Any:
         return client.make_client(token, api_url, retry=None, **NO_PAUSES)
@@ -211,7 +211,7 @@ def no_model(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def refuse_models(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Replace every model backend by one that fails; returns the names of those built."""
-    from bot.llm import backend
+    from specmill.llm import backend
 
     built: list[str] = []
 

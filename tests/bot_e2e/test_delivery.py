@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 import pytest
 import responses
 
-from bot.core.config import Config
-from bot.engine.checks import scrubbed_environment
-from bot.github.delivery import NEUTRALISED_CONFIG, auth_environment
+from specmill.core.config import Config
+from specmill.engine.checks import scrubbed_environment
+from specmill.github.delivery import NEUTRALISED_CONFIG, auth_environment
 from tests.bot_e2e.conftest import BRANCH, MODEL_KEY, FakeGitHub, Scenario
 from tests.bot_e2e.test_pull_request import INVOICE_PY, regenerate_answers, spec_change
 from tests.conftest import git
@@ -65,8 +65,8 @@ def test_a_branch_that_moved_is_not_pushed_to(
 def test_delivery_waits_until_github_shows_the_pushed_head() -> None:
     from types import SimpleNamespace
 
-    from bot.github.delivery import await_pull_head
-    from bot.github.events import parse_event
+    from specmill.github.delivery import await_pull_head
+    from specmill.github.events import parse_event
     from tests.github.gh_support import payload
 
     event = parse_event("pull_request", payload("pull_request.opened.json"))

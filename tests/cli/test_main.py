@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main as cli_main
+from specmill.cli import main as cli_main
 from tests.conftest import Project
 
 
@@ -18,7 +18,7 @@ def test_internal_error_prints_one_line_and_writes_the_log(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("bot.cli.check.collect_problems", boom)
+    monkeypatch.setattr("specmill.cli.check.collect_problems", boom)
     code, out, err = billing.main("check")
     assert (code, out) == (1, "")
     assert "specmill: internal error: RuntimeError: disk on fire" in err
@@ -32,7 +32,7 @@ def test_ctrl_c_exits_130(billing: Project, monkeypatch: pytest.MonkeyPatch) -> 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("bot.cli.check.collect_problems", interrupted)
+    monkeypatch.setattr("specmill.cli.check.collect_problems", interrupted)
     code, _, err = billing.main("check")
     assert code == 130
     assert "interrupted" in err
@@ -42,7 +42,10 @@ def test_console_script_exit_code_and_stderr(billing: Project) -> None:
     """The installed entry point, as scripts and CI call it."""
     (billing.root / "src/billing/money.py").write_text("edited\n")
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "check"], cwd=billing.root, capture_output=True, text=True
+        [sys.executable, "-m", "specmill", "check"],
+        cwd=billing.root,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 1
     assert done.stdout.startswith("src/billing/money.py:1: header-missing:")
@@ -52,7 +55,7 @@ def test_console_script_exit_code_and_stderr(billing: Project) -> None:
 def test_run_from_a_subdirectory(billing: Project) -> None:
     sub = billing.root / "src" / "billing"
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "check", "invoice.py"],
+        [sys.executable, "-m", "specmill", "check", "invoice.py"],
         cwd=sub,
         capture_output=True,
         text=True,
@@ -60,7 +63,7 @@ def test_run_from_a_subdirectory(billing: Project) -> None:
     assert (done.returncode, done.stdout) == (0, "")
     (sub / "invoice.py").write_text((sub / "invoice.py").read_text() + "x = 1\n")
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "check", "invoice.py"],
+        [sys.executable, "-m", "specmill", "check", "invoice.py"],
         cwd=sub,
         capture_output=True,
         text=True,

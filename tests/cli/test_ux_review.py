@@ -221,7 +221,7 @@ def test_check_a_symlink_path_is_the_link_not_its_target(billing: Project) -> No
 def test_deleted_current_folder_is_a_clear_error(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli.main import main
+    from specmill.cli.main import main
 
     gone = project.root / "gone"
     gone.mkdir()
@@ -391,7 +391,7 @@ def test_a_file_system_error_is_a_clear_error_not_an_internal_one(
     def read_only(*args: object, **kwargs: object) -> None:
         raise OSError(30, "Read-only file system", "src/a.py")
 
-    monkeypatch.setattr("bot.cli.adopt.write_atomic", read_only)
+    monkeypatch.setattr("specmill.cli.adopt.write_atomic", read_only)
     code, out, err = project.main("adopt", "src/a.py")
     assert (code, out) == (1, "")
     assert err == "specmill: error: Read-only file system: src/a.py\n"

@@ -1,7 +1,7 @@
 import pytest
 
-from bot.core.config import Config, parse_config
-from bot.errors import ConfigError
+from specmill.core.config import Config, parse_config
+from specmill.errors import ConfigError
 
 
 def test_empty_table_gives_working_defaults() -> None:

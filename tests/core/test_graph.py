@@ -1,8 +1,8 @@
 import pytest
 
-from bot.core.graph import build_graph, mermaid
-from bot.core.spec import parse_spec
-from bot.errors import GraphError
+from specmill.core.graph import build_graph, mermaid
+from specmill.core.spec import parse_spec
+from specmill.errors import GraphError
 
 
 def spec(module: str, *deps: str):  # type: ignore[no-untyped-def]

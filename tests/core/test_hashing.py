@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.hashing import Inputs, content_hash, inputs_hash
+from specmill.core.hashing import Inputs, content_hash, inputs_hash
 
 
 @given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n")), max_size=20))

@@ -1,7 +1,7 @@
 import pytest
 
-from bot.core.gitattributes import BEGIN, END, render_gitattributes
-from bot.core.paths import matches, normalize_relative
+from specmill.core.gitattributes import BEGIN, END, render_gitattributes
+from specmill.core.paths import matches, normalize_relative
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ import textwrap
 import pytest
 import yaml
 
-from bot.core.config import parse_config
-from bot.core.spec import parse_spec
-from bot.errors import ConfigError, SpecError
+from specmill.core.config import parse_config
+from specmill.core.spec import parse_spec
+from specmill.errors import ConfigError, SpecError
 
 
 def finishes(code: str, seconds: float = 20) -> str:
@@ -35,8 +35,8 @@ def test_a_protected_glob_cannot_backtrack_for_hours() -> None:
     (`*a*a*a*…b` against a long name: hours, in every spec parse and every write)."""
     out = finishes(
         """
-        from bot.core.paths import matches
-        from bot.core.spec import parse_spec
+        from specmill.core.paths import matches
+        from specmill.core.spec import parse_spec
         pattern = "*a" * 12 + "*b"
         print(matches("a" * 200, pattern), matches("a" * 200 + "b", pattern))
         spec = "---\\noutputs: [" + "a" * 200 + ".py]\\n---\\n"
@@ -50,8 +50,8 @@ def test_locating_a_config_error_is_linear_in_the_line_length() -> None:
     """find_toml_line ran cubic regexes over every line, multi-line strings included."""
     out = finishes(
         """
-        from bot.core.config import parse_config
-        from bot.errors import ConfigError
+        from specmill.core.config import parse_config
+        from specmill.errors import ConfigError
         text = "[specmill]\\nbogus = 1\\nx = '''\\n[" + " " * 50_000 + "x\\n" + "a." * 50_000
         try:
             parse_config(text + "b\\n'''\\n", "specmill.toml")
@@ -102,7 +102,7 @@ def test_deep_yaml_is_an_error_without_libyaml(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_a_file_name_with_a_newline_cannot_forge_a_report_line() -> None:
-    from bot.core.problems import Problem
+    from specmill.core.problems import Problem
 
     problem = Problem("src/b\n::error title=pwned::forged.py", 1, "orphan", "no spec")
     (line,) = problem.format().splitlines()
@@ -112,8 +112,8 @@ def test_a_file_name_with_a_newline_cannot_forge_a_report_line() -> None:
 def test_context_and_governance_must_stay_inside_the_repository(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import pytest
 
-    from bot.core.project import read_input
-    from bot.errors import SpecmillError
+    from specmill.core.project import read_input
+    from specmill.errors import SpecmillError
 
     secret = tmp_path / "secret.txt"
     secret.write_text("token")

@@ -1,7 +1,7 @@
 import pytest
 
-from bot.core.spec import parse_spec
-from bot.errors import SpecError
+from specmill.core.spec import parse_spec
+from specmill.errors import SpecError
 
 PROTECTED = (".git/**", ".github/**", "specmill.toml", "specs/**")
 

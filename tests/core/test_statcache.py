@@ -4,8 +4,8 @@ import os
 import time
 from pathlib import Path
 
-from bot.core.project import load_project
-from bot.core.status import project_status
+from specmill.core.project import load_project
+from specmill.core.status import project_status
 from tests.conftest import Project
 
 

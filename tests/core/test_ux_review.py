@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.paths import matches
-from bot.core.spec import parse_spec
-from bot.errors import SpecError
+from specmill.core.paths import matches
+from specmill.core.spec import parse_spec
+from specmill.errors import SpecError
 from tests.conftest import Project
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.llm import backend as backends
+from specmill.llm import backend as backends
 from tests.engine.conftest import INVOICE_CODE, PASS, Factory, executor, plan
 from tests.engine.openai_server import Endpoint, Reply
 

@@ -9,19 +9,34 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.config import Config, Endpoint, ModelsConfig
-from bot.core.records import FileContent, Finding, ModuleResult, RunRecord, Verdict, VerifierReport
-from bot.core.spec import parse_spec
-from bot.engine.agents import verifier_names
-from bot.engine.checks import run_check, scrubbed_environment
-from bot.engine.guard import guard, refusal
-from bot.engine.inputs import clip
-from bot.engine.prompts import PromptLibrary, numbered
-from bot.engine.provenance import commit_message, parse_trailers
-from bot.engine.scheduler import Schedule
-from bot.engine.trace import line_in
-from bot.engine.verdicts import Outcome, best, decide, escalate, first_tier, normalize, verdict_of
-from bot.errors import SpecmillError
+from specmill.core.config import Config, Endpoint, ModelsConfig
+from specmill.core.records import (
+    FileContent,
+    Finding,
+    ModuleResult,
+    RunRecord,
+    Verdict,
+    VerifierReport,
+)
+from specmill.core.spec import parse_spec
+from specmill.engine.agents import verifier_names
+from specmill.engine.checks import run_check, scrubbed_environment
+from specmill.engine.guard import guard, refusal
+from specmill.engine.inputs import clip
+from specmill.engine.prompts import PromptLibrary, numbered
+from specmill.engine.provenance import commit_message, parse_trailers
+from specmill.engine.scheduler import Schedule
+from specmill.engine.trace import line_in
+from specmill.engine.verdicts import (
+    Outcome,
+    best,
+    decide,
+    escalate,
+    first_tier,
+    normalize,
+    verdict_of,
+)
+from specmill.errors import SpecmillError
 
 OUTPUTS = ("src/a.py", "tests/test_a.py")
 PROTECTED = Config().protected_patterns

@@ -20,7 +20,7 @@ ROLES = {"You are the planner": "planner", "You are the executor": "executor"}
 
 
 def run_demo(*args: str) -> tuple[int, str, str]:
-    from bot.cli.main import main
+    from specmill.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -47,7 +47,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def by_role_and_module(endpoint: Endpoint) -> None:
     """Serve the demo model's answers through HTTP: by the prompt's role and module."""
-    script = importlib.resources.files("bot.templates").joinpath("demo", "model.yaml")
+    script = importlib.resources.files("specmill.templates").joinpath("demo", "model.yaml")
     answers = yaml.safe_load(script.read_text(encoding="utf-8"))["modules"]
     queues = {
         (module, role): deque(json.dumps(a) for a in items)

@@ -11,14 +11,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.core.config import Config
-from bot.core.records import FileContent, RunRecord
-from bot.engine.checks import run_check, scrubbed_environment
-from bot.engine.guard import escapes, guard, refusal
-from bot.engine.prompts import PromptLibrary
-from bot.engine.report import render_review
-from bot.errors import SpecmillError
-from bot.files import sync_gitattributes
+from specmill.core.config import Config
+from specmill.core.records import FileContent, RunRecord
+from specmill.engine.checks import run_check, scrubbed_environment
+from specmill.engine.guard import escapes, guard, refusal
+from specmill.engine.prompts import PromptLibrary
+from specmill.engine.report import render_review
+from specmill.errors import SpecmillError
+from specmill.files import sync_gitattributes
 from tests.engine.conftest import PASS, Factory, executor, plan
 
 PROTECTED = Config().protected_patterns

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import responses
 
-from bot.github.client import make_client
+from specmill.github.client import make_client
 from tests.github.gh_support import NO_PAUSES, TOKEN, GitHubMock
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import responses
 from responses import matchers
 
-from bot.core.records import CallRecord, Finding, ModuleResult, RunRecord, Verdict
-from bot.core.status import Problem
+from specmill.core.records import CallRecord, Finding, ModuleResult, RunRecord, Verdict
+from specmill.core.status import Problem
 
 DATA = Path(__file__).parent.parent / "data" / "github"
 TOKEN = "ghs_" + "S3cr3tT0kenValue" * 2 + "abcd"  # shaped like an installation token

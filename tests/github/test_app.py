@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from bot.core.config import BotConfig
-from bot.github import app, twophase
-from bot.github.bundle import read_bundle
-from bot.github.client import GitHubSettings, make_client
-from bot.github.decide import RunDecision
-from bot.github.errors import BundleError, GitHubApiError
-from bot.github.summary import Delivery
+from specmill.core.config import BotConfig
+from specmill.github import app, twophase
+from specmill.github.bundle import read_bundle
+from specmill.github.client import GitHubSettings, make_client
+from specmill.github.decide import RunDecision
+from specmill.github.errors import BundleError, GitHubApiError
+from specmill.github.summary import Delivery
 from tests.github.gh_support import (
     DATA,
     FORK_HEAD,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.github.bundle import (
+from specmill.github.bundle import (
     BUNDLE_FILE,
     MAX_BUNDLE_BYTES,
     PATCH_FILE,
@@ -22,9 +22,9 @@ from bot.github.bundle import (
     validate_bundle,
     write_bundle,
 )
-from bot.github.errors import BundleError
-from bot.github.events import PullRequestEvent, WorkflowRunEvent, parse_event
-from bot.github.matrix import merge_bundles, read_bundles
+from specmill.github.errors import BundleError
+from specmill.github.events import PullRequestEvent, WorkflowRunEvent, parse_event
+from specmill.github.matrix import merge_bundles, read_bundles
 from tests.github.gh_support import FORK_HEAD, HEAD1, payload, scenario_record
 
 

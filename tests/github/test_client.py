@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import SpecmillError
-from bot.github.client import GitHubSettings, make_client, redact
+from specmill.errors import SpecmillError
+from specmill.github.client import GitHubSettings, make_client, redact
 from tests.github.gh_support import TOKEN
 
 ENV = {

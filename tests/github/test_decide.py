@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from bot.core.config import BotConfig
-from bot.github.decide import decide
-from bot.github.events import CommentEvent, PullRequestEvent, parse_event
+from specmill.core.config import BotConfig
+from specmill.github.decide import decide
+from specmill.github.events import CommentEvent, PullRequestEvent, parse_event
 from tests.github.gh_support import payload
 
 CONFIG = BotConfig()

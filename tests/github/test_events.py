@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.github.errors import EventError
-from bot.github.events import (
+from specmill.github.errors import EventError
+from specmill.github.events import (
     CommentEvent,
     PullRequestEvent,
     PushEvent,

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import responses
 
-from bot.github.client import make_client
-from bot.github.errors import GitHubApiError
-from bot.github.events import PullRequestEvent, parse_event
-from bot.github.publish import publish_pull_request
-from bot.github.report import Report
+from specmill.github.client import make_client
+from specmill.github.errors import GitHubApiError
+from specmill.github.events import PullRequestEvent, parse_event
+from specmill.github.publish import publish_pull_request
+from specmill.github.report import Report
 from tests.github.gh_support import (
     GRAPH,
     HEAD1,

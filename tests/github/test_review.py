@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.core.records import Finding, ModuleResult, RunRecord
-from bot.github.review import (
+from specmill.core.records import Finding, ModuleResult, RunRecord
+from specmill.github.review import (
     MAX_INLINE_COMMENTS,
     ChangedFile,
     ExistingComment,

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.records import ModuleResult, RunRecord
-from bot.github.bundle import Bundle, bundle_event
-from bot.github.matrix import merge_bundles
-from bot.github.publish import publish_pull_request
-from bot.github.render import render
-from bot.github.review import ChangedFile, ExistingComment, Note, marker, new_comments, plan_review
+from specmill.core.records import ModuleResult, RunRecord
+from specmill.github.bundle import Bundle, bundle_event
+from specmill.github.matrix import merge_bundles
+from specmill.github.publish import publish_pull_request
+from specmill.github.render import render
+from specmill.github.review import (
+    ChangedFile,
+    ExistingComment,
+    Note,
+    marker,
+    new_comments,
+    plan_review,
+)
 from tests.github.gh_support import FORK_HEAD, HEAD1, PR_FILES, GitHubMock, user
 from tests.github.test_bundle import fork_target
 from tests.github.test_publish import READS, pr_json, scenario
@@ -92,7 +99,7 @@ def test_a_long_dependency_chain_in_a_bundle_does_not_crash_the_report() -> None
 
 
 def test_the_authenticated_git_command_neutralises_planted_hooks_and_proxies() -> None:
-    from bot.github.delivery import auth_environment
+    from specmill.github.delivery import auth_environment
 
     env = auth_environment(
         {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "a.b", "GIT_CONFIG_VALUE_0": "c"},

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.core.records import ModuleResult, RunRecord
-from bot.github.review import Note, collect_notes
-from bot.github.summary import (
+from specmill.core.records import ModuleResult, RunRecord
+from specmill.github.review import Note, collect_notes
+from specmill.github.summary import (
     COMMENT_LIMIT,
     SUMMARY_MARKER,
     CheckVerdict,

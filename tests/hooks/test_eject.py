@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cli.eject import remove_list_items
-from bot.core.header import split_header
-from hooks.no_hand_edits import main as no_hand_edits
+from specmill.cli.eject import remove_list_items
+from specmill.core.header import split_header
+from specmill.hooks.no_hand_edits import main as no_hand_edits
 from tests.conftest import Project
 from tests.hooks.support import commit_attempt
 

@@ -18,7 +18,7 @@ NEVER = {"click", "rich", "openai", "github", "git", "jinja2", "tenacity", "unid
 ONLY_TO_PARSE_SPECS = {"pydantic", "pydantic_core", "yaml"}
 PROBE = """\
 import json, sys
-from hooks.{module} import main
+from specmill.hooks.{module} import main
 code = main(sys.argv[1:])
 print(json.dumps([code, sorted({{name.partition(".")[0] for name in sys.modules}})]))
 """
@@ -40,7 +40,8 @@ def loaded(project: Project, module: str, *args: str) -> tuple[int, set[str]]:
 def test_the_probe_sees_what_a_hook_loads(billing: Project) -> None:
     code, modules = loaded(billing, "lint")
     assert code == 0
-    assert {"bot", "hooks", "pydantic", "yaml"} <= modules
+    assert {"specmill", "pydantic", "yaml"} <= modules
+    assert "bot" not in modules and "hooks" not in modules
 
 
 @pytest.mark.parametrize(

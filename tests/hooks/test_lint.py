@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hooks.lint import main
+from specmill.hooks.lint import main
 from tests.conftest import Project
 from tests.hooks.support import run_main
 

@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from bot.core.header import split_header
-from hooks.no_hand_edits import FOOTER, main
+from specmill.core.header import split_header
+from specmill.hooks.no_hand_edits import FOOTER, main
 from tests.conftest import Project, git
 from tests.hooks.support import commit_attempt, run_main, staged_files
 
@@ -313,7 +313,7 @@ def test_a_broken_config_is_an_error_not_a_traceback(billing: Project) -> None:
 
 def test_the_console_script_runs_as_pre_commit_runs_it(billing: Project) -> None:
     hand_edit(billing, "src/billing/invoice.py", "return 0", "return 42")
-    script = [sys.executable, "-m", "hooks.no_hand_edits", "src/billing/invoice.py"]
+    script = [sys.executable, "-m", "specmill.hooks.no_hand_edits", "src/billing/invoice.py"]
     done = subprocess.run(script, cwd=billing.root, capture_output=True, text=True)
     assert (done.returncode, done.stdout.splitlines(), done.stderr) == (
         1,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hooks.stale import main
+from specmill.hooks.stale import main
 from tests.conftest import Project
 from tests.hooks.support import run_main
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from bot.core.config import BudgetConfig, ModelsConfig, Price
-from bot.core.records import VerifierReport
-from bot.llm.backend import ChatRequest
-from bot.llm.budget import Budget
-from bot.llm.openai_backend import OpenAIBackend
+from specmill.core.config import BudgetConfig, ModelsConfig, Price
+from specmill.core.records import VerifierReport
+from specmill.llm.backend import ChatRequest
+from specmill.llm.budget import Budget
+from specmill.llm.openai_backend import OpenAIBackend
 
 SECRET = "sk-test-0123456789abcdef-SECRET"
 KEY_ENV = "SPECMILL_TEST_KEY"

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from bot.core.config import BudgetConfig, Price
-from bot.llm.budget import Budget
-from bot.llm.errors import BudgetExceeded
+from specmill.core.config import BudgetConfig, Price
+from specmill.llm.budget import Budget
+from specmill.llm.errors import BudgetExceeded
 
 PRICES = {"gpt-4.1": Price(input=2.0, output=8.0)}
 

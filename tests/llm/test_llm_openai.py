@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from bot.core.config import BudgetConfig, ModelsConfig
-from bot.core.records import VerifierReport
-from bot.llm import BudgetExceeded, InvalidAnswerError, ModelError, make_backend
-from bot.llm.openai_backend import PLACEHOLDER_KEY, OpenAIBackend
+from specmill.core.config import BudgetConfig, ModelsConfig
+from specmill.core.records import VerifierReport
+from specmill.llm import BudgetExceeded, InvalidAnswerError, ModelError, make_backend
+from specmill.llm.openai_backend import PLACEHOLDER_KEY, OpenAIBackend
 
 
 def test_answer_is_validated_and_its_usage_counted(

@@ -6,7 +6,7 @@ import email.utils
 
 import pytest
 
-from bot.llm.retry import MAX_RETRY_AFTER, backoff, retry_after, should_retry_status
+from specmill.llm.retry import MAX_RETRY_AFTER, backoff, retry_after, should_retry_status
 
 NOW = 1_750_000_000.0
 

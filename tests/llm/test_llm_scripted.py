@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.core.config import BudgetConfig, ModelsConfig
-from bot.core.records import ExecutorOutput, Plan, VerifierReport
-from bot.errors import ConfigError
-from bot.llm import (
+from specmill.core.config import BudgetConfig, ModelsConfig
+from specmill.core.records import ExecutorOutput, Plan, VerifierReport
+from specmill.errors import ConfigError
+from specmill.llm import (
     BACKENDS,
     BudgetExceeded,
     ChatRequest,
@@ -23,7 +23,7 @@ from bot.llm import (
     ScriptExhaustedError,
     make_backend,
 )
-from bot.llm.scripted import ScriptedBackend
+from specmill.llm.scripted import ScriptedBackend
 
 PLAN = {
     "files": [{"path": "src/billing/invoice.py", "purpose": "the Invoice class"}],
@@ -199,6 +199,6 @@ def test_the_registry_covers_every_configurable_backend() -> None:
 
 def test_importing_the_llm_package_does_not_import_openai() -> None:
     """The scripted demo and the engine's imports should not pay for the SDK."""
-    code = "import sys, bot.llm, bot.llm.scripted; print('openai' in sys.modules)"
+    code = "import sys, specmill.llm, specmill.llm.scripted; print('openai' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.core.records import Plan, VerifierReport
-from bot.llm.structured import (
+from specmill.core.records import Plan, VerifierReport
+from specmill.llm.structured import (
     AnswerProblem,
     extract_json,
     format_instruction,

@@ -1,0 +1,3 @@
+from specmill.cli.main import run
+
+run()

@@ -1,0 +1,219 @@
+"""specmill configuration: ``specmill.toml`` ([specmill]) or ``[tool.specmill]``.
+
+Pure: ``parse_config`` takes the file's text and returns a validated ``Config``; an
+unknown or mistyped key is a ``ConfigError`` naming the file, the key and its line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from specmill.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from specmill.core.layout import CONFIG_FILE as CONFIG_FILE
+from specmill.core.layout import PYPROJECT_FILE as PYPROJECT_FILE
+from specmill.core.paths import normalize_relative
+
+# Always protected, whatever the config says: the model may never write these.
+BUILTIN_PROTECTED = (".git/**", ".github/**", "specmill.toml", ".specmill/**")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Endpoint(_Strict):
+    """One model on one OpenAI-compatible endpoint (used for verifiers)."""
+
+    model: str
+    base_url: str | None = None  # None: OPENAI_BASE_URL or the SDK's default
+    api_key_env: str = "OPENAI_API_KEY"
+
+
+class Price(_Strict):
+    """US dollars per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+class ModelsConfig(_Strict):
+    backend: Literal["openai", "scripted"] = "openai"
+    script: str | None = None  # scripted backend: answers file, relative to the repo root
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    planner: str = "gpt-4.1"
+    fast: str = "gpt-4.1-mini"
+    standard: str = "gpt-4.1"
+    strong: str = "o3"
+    verifiers: list[Endpoint] = Field(
+        default_factory=lambda: [Endpoint(model="gpt-4.1"), Endpoint(model="o4-mini")]
+    )
+    quorum: int | None = Field(default=None, ge=1)  # None: a majority of the verifiers
+    structured_output: Literal["auto", "json_schema", "json_object", "none"] = "auto"
+    reask_limit: int = Field(default=2, ge=0, le=10)
+    timeout: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=4, ge=0, le=20)
+    concurrency: int = Field(default=16, ge=1, le=64)
+    prices: dict[str, Price] = Field(default_factory=dict)
+
+    def key_variables(self) -> set[str]:
+        """The environment variables that hold the models' API keys."""
+        return {self.api_key_env, *(v.api_key_env for v in self.verifiers)}
+
+    def identity(self) -> dict[str, Any]:
+        """What decides the generated code (part of every inputs hash).
+
+        Timeouts, retries, prices and keys change how a run goes, not what it makes.
+        """
+        return {
+            "backend": self.backend,
+            "planner": self.planner,
+            "tiers": {"fast": self.fast, "standard": self.standard, "strong": self.strong},
+            "verifiers": [v.model for v in self.verifiers],
+        }
+
+
+class BudgetConfig(_Strict):
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_usd: float | None = Field(default=None, gt=0)
+
+
+class BotConfig(_Strict):
+    delivery: Literal["commit", "pull-request", "patch"] = "commit"
+    drafts: bool = False
+    allowed_associations: list[str] = Field(
+        default_factory=lambda: ["OWNER", "MEMBER", "COLLABORATOR"]
+    )
+
+
+class Config(_Strict):
+    specs: str = "specs"
+    protected: list[str] = Field(default_factory=list)
+    governance: list[str] = Field(default_factory=list)
+    checks: list[str] = Field(default_factory=list)
+    check_timeout: float = Field(default=600.0, gt=0)
+    secret_env: list[str] = Field(default_factory=list)
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    candidates: int = Field(default=1, ge=1, le=8)
+    comment_styles: dict[str, str] = Field(default_factory=dict)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    bot: BotConfig = Field(default_factory=BotConfig)
+
+    @field_validator("specs")
+    @classmethod
+    def _relative_specs(cls, value: str) -> str:
+        try:  # "./specs", "specs/" -> "specs": ids and protected paths depend on it
+            return normalize_relative(value)
+        except ValueError:
+            raise ValueError("must be a folder inside the repository, e.g. 'specs'") from None
+
+    @field_validator("comment_styles")
+    @classmethod
+    def _known_styles(cls, value: dict[str, str]) -> dict[str, str]:
+        from specmill.core.header import STYLES
+
+        for key, style in value.items():
+            if style not in STYLES:
+                known = ", ".join(sorted(STYLES))
+                raise ValueError(f"{key!r}: unknown comment style {style!r} (known: {known})")
+        return value
+
+    @property
+    def protected_patterns(self) -> tuple[str, ...]:
+        return (*BUILTIN_PROTECTED, f"{self.specs}/**", *self.protected)
+
+    def models_digest(self) -> str:
+        canonical = json.dumps(self.models.identity(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_config(text: str, path: str) -> Config:
+    """Parse specmill.toml (table [specmill]) or pyproject.toml (table [tool.specmill])."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = _toml_error_line(str(exc))
+        raise ConfigError(f"invalid TOML: {exc}", path=path, line=line) from None
+    prefix = ("tool", "specmill") if path.endswith(PYPROJECT_FILE) else ("specmill",)
+    table: Any = document
+    for part in prefix:
+        table = table.get(part) if isinstance(table, dict) else None
+    if table is None:
+        raise ConfigError(f"no [{'.'.join(prefix)}] table", path=path, line=1)
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{'.'.join(prefix)}] must be a table", path=path, line=1)
+    if prefix == ("specmill",):
+        stray = sorted(set(document) - {"specmill"})
+        if stray:
+            line = find_toml_line(text, (), (stray[0],))
+            raise ConfigError(
+                f"unknown top-level key {stray[0]!r}: settings go under [specmill]",
+                path=path,
+                line=line,
+            )
+    try:
+        return Config.model_validate(table)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(str(part) for part in error["loc"])
+        key = ".".join(loc) or "specmill"
+        message = (
+            f"unknown key {key!r}"
+            if error["type"] == "extra_forbidden"
+            else f"{key}: {error['msg'].removeprefix('Value error, ')}"
+        )
+        raise ConfigError(message, path=path, line=find_toml_line(text, prefix, loc)) from None
+
+
+def _toml_error_line(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+# Linear-time patterns (each part can match in one way only): these run on every line
+# of the file, which may come from an untrusted checkout. _split_key strips the spaces.
+_TABLE = re.compile(r"^\s*\[\[?([^\]]+)\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-]+(?:\s*\.\s*[A-Za-z0-9_\-]+)*)\s*=""")
+
+
+def _split_key(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip("\"'") for part in raw.split("."))
+
+
+def find_toml_line(text: str, prefix: tuple[str, ...], loc: tuple[str, ...]) -> int:
+    """Best line for a key path: its own line, else its table's header, else line 1."""
+    keys = tuple(part for part in loc if not part.isdigit())
+    best, best_depth = 1, -1
+    table: tuple[str, ...] = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _TABLE.match(line)
+        if header:
+            table = _split_key(header.group(1))
+            full = table
+        else:
+            key = _KEY.match(line)
+            if not key:
+                continue
+            full = table + _split_key(key.group(1))
+        if full[: len(prefix)] != prefix:
+            continue
+        relative = full[len(prefix) :]
+        depth = 0
+        while depth < min(len(relative), len(keys)) and relative[depth] == keys[depth]:
+            depth += 1
+        if depth == len(relative) and depth > best_depth:
+            best, best_depth = number, depth
+    return best

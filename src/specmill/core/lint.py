@@ -1,0 +1,94 @@
+"""``specmill lint``: specs and configuration are valid and consistent."""
+
+from __future__ import annotations
+
+from specmill.core.config import PYPROJECT_FILE, find_toml_line
+from specmill.core.header import style_for
+from specmill.core.problems import Problem
+from specmill.core.project import Project
+from specmill.errors import SpecmillError, UnsupportedFormatError
+
+
+def lint_problems(project: Project) -> list[Problem]:
+    problems = [_invalid(error) for error in project.errors]
+    if project.graph_error is not None:
+        problems.append(_invalid(project.graph_error))
+    problems += _conflicts(project)
+    for spec in project.specs:
+        for output in spec.outputs:
+            try:
+                style_for(output, project.config.comment_styles)
+            except UnsupportedFormatError as exc:
+                problems.append(
+                    Problem(spec.path, spec.line_of(output), "invalid", exc.message, spec.id)
+                )
+        for path in spec.context:
+            line = spec.line_of(path)
+            problem = _input_problem(project, spec.path, line, "context", path, spec.id)
+            if problem is not None:
+                problems.append(problem)
+    config = project.config
+    if "specs" in config.model_fields_set and not (project.root / config.specs).is_dir():
+        problems.append(
+            Problem(
+                project.config_path,
+                find_toml_line(
+                    project.read(project.config_path) or "",
+                    ("tool", "specmill")
+                    if project.config_path == PYPROJECT_FILE
+                    else ("specmill",),
+                    ("specs",),
+                ),
+                "invalid",
+                f"specs: no folder {config.specs!r} in the repository, so there are no specs",
+            )
+        )
+    if config.governance:
+        config_text = project.read(project.config_path) or ""
+        for path in config.governance:
+            line = _line_with(config_text, path)
+            problem = _input_problem(project, project.config_path, line, "governance", path)
+            if problem is not None:
+                problems.append(problem)
+    return problems
+
+
+def _input_problem(
+    project: Project, where: str, line: int, field: str, path: str, module: str | None = None
+) -> Problem | None:
+    """A context or governance file that may not be read, or does not exist."""
+    try:
+        text = project.read_input(path)
+    except SpecmillError as exc:
+        return Problem(where, line, "invalid", f"{field}: {exc.message}")
+    if text is None:
+        return Problem(where, line, "invalid", f"{field}: {path} does not exist", module)
+    return None
+
+
+def _invalid(error: SpecmillError) -> Problem:
+    return Problem(error.path or "specmill.toml", error.line or 1, "invalid", error.message)
+
+
+def _conflicts(project: Project) -> list[Problem]:
+    problems = []
+    for path, owners in sorted(project.owners.items()):
+        for spec in owners[1:]:
+            others = ", ".join(o.path for o in owners if o is not spec)
+            problems.append(
+                Problem(
+                    spec.path,
+                    spec.line_of(path),
+                    "conflict",
+                    f"{path} is also declared by {others}",
+                    spec.id,
+                )
+            )
+    return problems
+
+
+def _line_with(text: str, needle: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return 1

@@ -1,0 +1,298 @@
+"""A specmill project on disk: its root, configuration and specs.
+
+Reads files (nothing else: no git, no network, no subprocess), so the hooks can use it.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from specmill import FORMAT_VERSION, __version__
+from specmill.core import hashing, layout
+from specmill.core.config import CONFIG_FILE, PYPROJECT_FILE, Config, parse_config
+from specmill.core.graph import Graph, build_graph
+from specmill.core.probe import Probe, probe_text
+from specmill.core.spec import UNDECODABLE, FrontMatter, Requirement, Spec, parse_spec
+from specmill.core.statcache import StatCache
+from specmill.errors import ConfigError, SpecError, SpecmillError
+
+PROMPTS = "prompts"  # templates/prompts/*.j2 ship with specmill
+OVERRIDES = ".specmill/templates"  # a repository's own versions of any template
+RUNS = ".specmill/runs"
+MAX_FILE_BYTES = 16 * 1024 * 1024  # no spec, context file or output is larger
+
+Reader = Callable[[str], "str | None"]
+
+
+def read_text(root: Path, relative: str) -> str | None:
+    """A file's text (undecodable bytes kept via surrogateescape), or None if absent.
+
+    A file that exists but cannot be read (permissions, a symlink loop) is a
+    ``SpecmillError`` naming it, never a traceback.
+    """
+    try:
+        with open(
+            os.path.join(root, relative), encoding="utf-8", errors="surrogateescape", newline=""
+        ) as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise SpecmillError(f"{relative} is not a regular file")
+            if st.st_size > MAX_FILE_BYTES:
+                raise SpecmillError(
+                    f"{relative} is {st.st_size:,} bytes; specmill reads files of at most "
+                    f"{MAX_FILE_BYTES:,} bytes"
+                )
+            return f.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    except OSError as exc:
+        raise SpecmillError(f"cannot read {relative}: {exc.strerror or exc}") from None
+
+
+def read_input(root: Path, relative: str) -> str | None:
+    """A ``context`` or ``governance`` file: its text goes into prompts sent to the model
+    endpoint, so it must be a file inside the repository (a symlink to ``~/.ssh`` or
+    ``/proc/self/environ`` is refused, not read)."""
+    path = os.path.join(root, relative)
+    if not os.path.lexists(path):
+        return None
+    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        raise SpecmillError(f"{relative} is not a regular file")  # a FIFO would block
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    if os.path.commonpath([top, real]) != top:
+        raise SpecmillError(
+            f"{relative} leads outside the repository (to {real}); context and governance "
+            "files must be inside it"
+        )
+    return read_text(root, relative)
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` with specmill.toml or [tool.specmill]."""
+    try:
+        here = (start or Path.cwd()).resolve()
+    except FileNotFoundError:
+        raise SpecmillError(
+            "the current folder no longer exists", hint="cd into your repository again"
+        ) from None
+    root = layout.find_root(str(here))
+    if root is None:
+        raise ConfigError(
+            f"no {CONFIG_FILE} (or [tool.specmill] in {PYPROJECT_FILE}) found in {here} "
+            "or its parents",
+            hint="run `specmill init` at the root of your repository",
+        )
+    return Path(root)
+
+
+def load_config(root: Path) -> tuple[Config, str]:
+    for name in (CONFIG_FILE, PYPROJECT_FILE):
+        text = read_text(root, name)
+        if text is None:
+            continue
+        if name == PYPROJECT_FILE and "[tool.specmill" not in text:
+            continue
+        bad = UNDECODABLE.search(text)
+        if bad is not None:
+            line = text.count("\n", 0, bad.start()) + 1
+            raise ConfigError("not valid UTF-8; save it as UTF-8", path=name, line=line)
+        return parse_config(text.removeprefix("\ufeff"), name), name
+    raise ConfigError(f"no {CONFIG_FILE} in {root}", hint="run `specmill init`")
+
+
+def templates_digest(root: Path) -> str:
+    """Digest of the prompt templates in effect: shipped ones, overridden per repository."""
+    texts: dict[str, str] = {}
+    shipped = importlib.resources.files("specmill.templates") / PROMPTS
+    if shipped.is_dir():
+        for item in shipped.iterdir():
+            if item.name.endswith(".j2"):
+                texts[item.name] = item.read_text(encoding="utf-8")
+    overrides = root / OVERRIDES / PROMPTS
+    if overrides.is_dir():
+        for item in overrides.iterdir():
+            if item.name.endswith(".j2") and item.is_file():
+                relative = f"{OVERRIDES}/{PROMPTS}/{item.name}"
+                try:
+                    texts[item.name] = item.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    reason = "not valid UTF-8" if isinstance(exc, ValueError) else exc.strerror
+                    raise SpecmillError(
+                        f"cannot read this prompt override: {reason}", path=relative
+                    ) from None
+    return hashing.digest_of(texts)
+
+
+@dataclass
+class Project:
+    root: Path
+    config: Config
+    config_path: str
+    specs: list[Spec]
+    errors: list[SpecmillError] = field(default_factory=list)
+    graph_error: SpecmillError | None = None
+    graph: Graph | None = None
+    cache: StatCache = field(default_factory=lambda: StatCache(None))
+
+    def read(self, relative: str) -> str | None:
+        return read_text(self.root, relative)
+
+    def read_input(self, relative: str) -> str | None:
+        return read_input(self.root, relative)
+
+    def probe(self, relative: str) -> Probe | None:
+        """The file's header and body check, from the stat cache when unchanged."""
+        try:
+            st = os.stat(os.path.join(self.root, relative))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:  # a symlink loop
+            raise SpecmillError(f"cannot read {relative}: {exc.strerror or exc}") from None
+        if not stat.S_ISREG(st.st_mode):
+            return None  # a folder, a FIFO (reading it would block): not a file
+        cached = self.cache.get("probe", relative, st)
+        if cached is not None:
+            try:
+                return Probe.from_json(cached)
+            except (TypeError, ValueError):
+                pass  # a damaged cache entry: read the file again
+        text = self.read(relative)
+        if text is None:
+            return None
+        probe = probe_text(text, relative)
+        self.cache.put("probe", relative, st, probe.to_json())
+        return probe
+
+    def save_cache(self) -> None:
+        self.cache.save()
+
+    @cached_property
+    def templates_digest(self) -> str:
+        return templates_digest(self.root)
+
+    @cached_property
+    def models_digest(self) -> str:
+        return self.config.models_digest()
+
+    @cached_property
+    def governance(self) -> dict[str, str]:
+        return {path: self.read_input(path) or "" for path in self.config.governance}
+
+    @cached_property
+    def by_id(self) -> dict[str, Spec]:
+        return {spec.id: spec for spec in self.specs}
+
+    @cached_property
+    def by_path(self) -> dict[str, Spec]:
+        return {spec.path: spec for spec in self.specs}
+
+    @cached_property
+    def owners(self) -> dict[str, list[Spec]]:
+        """Output path -> the specs declaring it (more than one is a conflict)."""
+        owners: dict[str, list[Spec]] = {}
+        for spec in self.specs:
+            for output in spec.outputs:
+                owners.setdefault(output, []).append(spec)
+        return owners
+
+    def spec(self, module: str) -> Spec:
+        if self.graph is None or module not in self.graph:
+            known = ", ".join(sorted(s.id for s in self.specs)) or "none"
+            raise SpecmillError(f"unknown module {module!r} (known: {known})")
+        return self.graph[module]
+
+    def inputs(self, spec: Spec) -> hashing.Inputs:
+        by_id = self.by_id
+        return hashing.Inputs(
+            spec_path=spec.path,
+            spec_text=spec.text,
+            dependency_specs={dep: by_id[dep].text for dep in spec.depends_on if dep in by_id},
+            context={path: self.read_input(path) or "" for path in spec.context},
+            governance=self.governance,
+            templates_digest=self.templates_digest,
+            models_digest=self.models_digest,
+            format_version=FORMAT_VERSION,
+        )
+
+    def inputs_hash(self, spec: Spec) -> str:
+        return hashing.inputs_hash(self.inputs(spec))
+
+
+def _load_spec(root: Path, path: str, config: Config, cache: StatCache) -> Spec:
+    try:
+        st = os.stat(os.path.join(root, path))
+    except OSError as exc:  # a dangling symlink, a symlink loop
+        raise SpecError(f"cannot read {path}: {exc.strerror or exc}", path=path, line=1) from None
+    if not stat.S_ISREG(st.st_mode):  # reading a FIFO would block forever
+        raise SpecError(f"{path} is not a regular file", path=path, line=1)
+    try:
+        text = read_text(root, path) or ""
+    except SpecmillError as exc:
+        raise SpecError(exc.message, path=path, line=1) from None
+    cached = cache.get("spec", path, st)
+    if cached is not None:
+        try:
+            front = FrontMatter.model_construct(**cached["front"])
+            return Spec(
+                id=cached["id"],
+                path=path,
+                text=text,
+                front=front,
+                outputs=tuple(cached.get("outputs") or front.outputs),
+                context=tuple(cached.get("context") or front.context),
+                requirements=tuple(Requirement(*r) for r in cached["requirements"]),
+                body_line=cached["body_line"],
+            )
+        except (TypeError, KeyError, ValueError):
+            pass  # a damaged cache entry: parse again
+    spec = parse_spec(text, path, specs_root=config.specs, protected=config.protected_patterns)
+    entry = {
+        "id": spec.id,
+        # every field, defaults too: model_construct would call default factories (slow)
+        "front": spec.front.model_dump(),
+        "requirements": [[r.id, r.line, r.text] for r in spec.requirements],
+        "body_line": spec.body_line,
+    }
+    if list(spec.outputs) != spec.front.outputs:  # only when normalising changed them
+        entry["outputs"] = list(spec.outputs)
+    if list(spec.context) != spec.front.context:
+        entry["context"] = list(spec.context)
+    cache.put("spec", path, st, entry)
+    return spec
+
+
+def spec_paths(root: Path, config: Config) -> list[str]:
+    return layout.spec_paths(str(root), config.specs)
+
+
+def load_project(root: Path | None = None, *, cache: bool = True) -> Project:
+    """Load config and every spec; spec errors are collected, not raised."""
+    root = find_root(root) if root is None else root
+    config, config_path = load_config(root)
+    salt = hashing.digest_of(
+        {
+            "version": __version__,
+            "specs": config.specs,
+            "protected": repr(config.protected_patterns),
+        }
+    )
+    stat_cache = StatCache.for_root(root, salt) if cache else StatCache(None)
+    specs: list[Spec] = []
+    errors: list[SpecmillError] = []
+    for path in spec_paths(root, config):
+        try:
+            specs.append(_load_spec(root, path, config, stat_cache))
+        except SpecmillError as exc:
+            errors.append(exc)
+    project = Project(root, config, config_path, specs, errors, cache=stat_cache)
+    try:
+        project.graph = build_graph(specs)
+    except SpecmillError as exc:
+        project.graph_error = exc
+    return project

@@ -1,0 +1,278 @@
+"""Specs: Markdown with a YAML front matter; the source of truth for generated modules.
+
+``parse_spec`` is pure: text in, ``Spec`` out, or a ``SpecError`` that names the file
+and the line (bad YAML, unknown keys, missing outputs, duplicate requirement ids,
+unsafe output paths).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from specmill.core.paths import first_match, normalize_relative
+from specmill.errors import SpecError
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_Loader):  # type: ignore[misc]
+    """The safe loader, but a key given twice in one mapping is an error, not last-wins."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # unhashable: the base class reports it
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+MODULE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")  # \Z: "$" allows a final "\n"
+UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_REQUIREMENT = re.compile(
+    r"^\s*(?:[-*+]|\d+[.)])\s+"  # a list item
+    r"(?:\*\*|__|`)?"  # optionally emphasised
+    r"(?P<id>[A-Z][A-Z0-9]*(?:[-_.][A-Z0-9]+)*)"
+    r"(?:\*\*|__|`)?"
+    r"(?=[\s:.)]|$)[:.)]?\s*(?P<text>.*)$"
+)
+
+Tier = Literal["auto", "fast", "standard", "strong"]
+
+
+class FrontMatter(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str | None = None
+    outputs: list[str] = Field(min_length=1)
+    depends_on: list[str] = Field(default_factory=list)
+    context: list[str] = Field(default_factory=list)
+    tier: Tier = "auto"
+    checks: list[str] | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _module_id(cls, value: str | None) -> str | None:
+        if value is not None and not MODULE_ID.match(value):
+            raise ValueError("must be letters, digits, '.', '_' or '-', e.g. billing.invoice")
+        return value
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    line: int  # 1-based line in the spec file
+    text: str
+
+
+@dataclass(frozen=True)
+class Spec:
+    id: str
+    path: str  # repository-relative, POSIX
+    text: str
+    front: FrontMatter
+    outputs: tuple[str, ...]  # normalised
+    context: tuple[str, ...]  # normalised
+    requirements: tuple[Requirement, ...]
+    body_line: int  # first line after the front matter
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        return tuple(self.front.depends_on)
+
+    def line_of(self, needle: str) -> int:
+        """Line of the first front-matter line mentioning ``needle`` (1 if none)."""
+        for number, line in enumerate(self.text.splitlines()[: self.body_line], start=1):
+            if needle in line:
+                return number
+        return 1
+
+    def requirement(self, requirement_id: str) -> Requirement | None:
+        return next((r for r in self.requirements if r.id == requirement_id), None)
+
+
+def default_module_id(path: str, specs_root: str) -> str:
+    relative = path[len(specs_root) + 1 :] if path.startswith(specs_root + "/") else path
+    if relative.endswith(".md"):
+        relative = relative[: -len(".md")]
+    return relative.replace("/", ".")
+
+
+def split_front_matter(text: str, path: str) -> tuple[str, int]:
+    """Return the YAML text and the 1-based line where the body starts."""
+    lines = text.lstrip("\ufeff").splitlines()
+    if not lines or lines[0].rstrip() != "---":
+        raise SpecError(
+            "no front matter: a spec starts with a '---' line, YAML (at least 'outputs:'), "
+            "and another '---' line",
+            path=path,
+            line=1,
+        )
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            return "\n".join(lines[1:index]), index + 2
+    raise SpecError("front matter is not closed by a '---' line", path=path, line=1)
+
+
+def parse_spec(
+    text: str, path: str, *, specs_root: str = "specs", protected: Sequence[str] = ()
+) -> Spec:
+    _check_utf8(text, path)
+    yaml_text, body_line = split_front_matter(text, path)
+    data = _load_yaml(yaml_text, path)
+    try:
+        front = FrontMatter.model_validate(data)
+    except ValidationError as exc:
+        raise _front_matter_error(exc, yaml_text, path) from None
+    module_id = front.id or default_module_id(path, specs_root)
+    if not MODULE_ID.match(module_id):
+        raise SpecError(
+            f"module id {module_id!r} (from the file name) is not valid: use letters, digits, "
+            "'.', '_' or '-'; rename the file or set `id:` in the front matter",
+            path=path,
+            line=1,
+        )
+
+    outputs = tuple(_checked_output(out, text, path, protected) for out in front.outputs)
+    seen: set[str] = set()
+    for out in outputs:
+        if out in seen:
+            line = _line(text, out, occurrence=2)
+            raise SpecError(f"output {out!r} is listed twice", path=path, line=line)
+        seen.add(out)
+    context = tuple(_checked_path(item, "context", text, path) for item in front.context)
+    return Spec(
+        id=module_id,
+        path=path,
+        text=text,
+        front=front,
+        outputs=outputs,
+        context=context,
+        requirements=parse_requirements(text, path, first_line=body_line),
+        body_line=body_line,
+    )
+
+
+def parse_requirements(text: str, path: str, *, first_line: int = 1) -> tuple[Requirement, ...]:
+    found: dict[str, Requirement] = {}
+    in_fence = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if number < first_line:
+            continue
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        match = None if in_fence else _REQUIREMENT.match(line)
+        if not match or not any(ch.isdigit() for ch in match.group("id")):
+            continue
+        rid = match.group("id")
+        if rid in found:
+            raise SpecError(
+                f"duplicate requirement id {rid} (first at line {found[rid].line})",
+                path=path,
+                line=number,
+            )
+        found[rid] = Requirement(rid, number, match.group("text").strip())
+    return tuple(found.values())
+
+
+def _check_utf8(text: str, path: str) -> None:
+    """Undecodable bytes (read with surrogateescape) make a spec invalid, with their line."""
+    bad = UNDECODABLE.search(text)
+    if bad is not None:
+        raise SpecError(
+            f"not valid UTF-8 (byte 0x{ord(bad.group()) - 0xDC00:02x}); save the spec as UTF-8",
+            path=path,
+            line=text.count("\n", 0, bad.start()) + 1,
+        )
+
+
+def _load_yaml(yaml_text: str, path: str) -> Any:
+    try:
+        data = yaml.load(yaml_text, Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 2 if mark else 1
+        raise SpecError(
+            f"invalid YAML in front matter: {exc.problem}", path=path, line=line
+        ) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"invalid YAML in front matter: {exc}", path=path, line=1) from None
+    except RecursionError:  # the pure-Python loader (no libyaml) recurses per nesting level
+        raise SpecError(
+            "invalid YAML in front matter: nested too deeply", path=path, line=2
+        ) from None
+    if data is None:
+        raise SpecError("front matter is empty: it needs at least 'outputs:'", path=path, line=1)
+    if not isinstance(data, dict):
+        raise SpecError("front matter must be a YAML mapping (key: value)", path=path, line=2)
+    return data
+
+
+def _front_matter_error(exc: ValidationError, yaml_text: str, path: str) -> SpecError:
+    errors = exc.errors()
+    # a misspelt key is the likelier news than the missing key it leaves behind
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = [str(part) for part in error["loc"]]
+    key = loc[0] if loc else ""
+    line = _key_line(yaml_text, key) if key else 2
+    if error["type"] == "extra_forbidden":
+        allowed = ", ".join(FrontMatter.model_fields)
+        return SpecError(f"unknown key {key!r} (allowed: {allowed})", path=path, line=line)
+    if error["type"] == "missing":
+        return SpecError(f"missing {key!r}: list the files this spec generates", path=path, line=1)
+    where = key + "".join(f"[{part}]" for part in loc[1:])
+    return SpecError(f"{where}: {error['msg'].removeprefix('Value error, ')}", path=path, line=line)
+
+
+def _key_line(yaml_text: str, key: str) -> int:
+    pattern = re.compile(rf"^{re.escape(key)}\s*:")
+    for number, line in enumerate(yaml_text.splitlines(), start=2):
+        if pattern.match(line):
+            return number
+    return 2
+
+
+def _line(text: str, needle: str, occurrence: int = 1) -> int:
+    seen = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            seen += 1
+            if seen == occurrence:
+                return number
+    return 1
+
+
+def _checked_path(raw: str, field: str, text: str, path: str) -> str:
+    try:
+        return normalize_relative(raw)
+    except ValueError as exc:
+        raise SpecError(f"{field}: {exc}", path=path, line=_line(text, raw)) from None
+
+
+def _checked_output(raw: str, text: str, path: str, protected: Sequence[str]) -> str:
+    out = _checked_path(raw, "outputs", text, path)
+    pattern = first_match(out, protected)
+    if pattern is not None:
+        raise SpecError(
+            f"outputs: {out!r} is a protected path ({pattern}); specmill never generates it",
+            path=path,
+            line=_line(text, raw),
+        )
+    return out

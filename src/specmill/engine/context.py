@@ -1,0 +1,86 @@
+"""What every module of a run shares: project, agents, worktrees, and how to stop."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from specmill.core.project import Project
+from specmill.core.records import ModuleResult
+from specmill.engine.agents import Agents
+from specmill.engine.checks import ProcessGroups, scrubbed_environment
+from specmill.engine.worktrees import Cancelled, Worktrees
+
+T = TypeVar("T")
+
+
+class Progress(Protocol):
+    """Where the engine reports what each module is doing (the CLI draws it)."""
+
+    def stage(self, module: str, stage: str) -> None: ...
+
+    def finished(self, result: ModuleResult) -> None: ...
+
+
+class NoProgress:
+    def stage(self, module: str, stage: str) -> None:
+        pass
+
+    def finished(self, result: ModuleResult) -> None:
+        pass
+
+
+@dataclass
+class RunContext:
+    project: Project
+    agents: Agents
+    worktrees: Worktrees
+    progress: Progress = field(default_factory=NoProgress)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    groups: ProcessGroups = field(default_factory=ProcessGroups)
+    check_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.check_env:
+            self.check_env = scrubbed_environment(os.environ, self.project.config)
+
+    def checkpoint(self) -> None:
+        """Stop here if the run was interrupted."""
+        if self.cancel.is_set():
+            raise Cancelled()
+
+
+def parallel(tasks: Sequence[Callable[[], T]]) -> list[T]:
+    """Run ``tasks`` in threads; their results in order, or the first one's exception.
+
+    One task runs inline (no thread for nothing). Exceptions of every kind reach the
+    caller; Ctrl-C raised in a task (a backend's) does at once, without waiting for the
+    other tasks, which the run's cancel event and cleanup then stop.
+    """
+    if len(tasks) == 1:
+        return [tasks[0]()]
+    results: list[Any] = [None] * len(tasks)
+    errors: list[BaseException | None] = [None] * len(tasks)
+    finished: queue.Queue[int] = queue.Queue()
+
+    def run(index: int) -> None:
+        try:
+            results[index] = tasks[index]()
+        except BaseException as exc:
+            errors[index] = exc
+        finished.put(index)
+
+    for index in range(len(tasks)):
+        threading.Thread(target=run, args=(index,), daemon=True).start()
+    for _ in tasks:
+        error = errors[finished.get()]
+        if error is not None and not isinstance(error, Exception):
+            raise error
+    raised = [e for e in errors if e is not None]
+    if raised:
+        raise raised[0]
+    return results

@@ -1,0 +1,108 @@
+"""What the agents of one module see, gathered from files into plain data. Pure.
+
+``gather`` takes a reader (the user's working tree, overlaid with the outputs this run
+already regenerated for the module's dependencies) and returns a ``Brief``: the spec,
+its requirements, the dependencies' specs and current code, the context files, the
+governance files, and the previous generated version of the module's own outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from specmill.core.header import split_header
+from specmill.core.project import Project, Reader
+from specmill.core.records import Plan
+from specmill.core.spec import Spec
+
+FILE_CHARS = 60_000  # per file shown to an agent; longer ones keep their head and tail
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to about ``limit`` characters, keeping its head and its tail."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit * 2 // 3]
+    tail = text[-(limit // 3) :]
+    omitted = len(text) - len(head) - len(tail)
+    return f"{head}\n[... {omitted} characters omitted ...]\n{tail}"
+
+
+def without_header(text: str, path: str) -> str:
+    return split_header(text, path).outside
+
+
+@dataclass(frozen=True)
+class Dependency:
+    module: str
+    spec_path: str
+    spec_text: str
+    public_api: list[str]  # from its plan in this run, when it was regenerated
+    files: dict[str, str]  # its outputs as they are now (headers removed)
+
+
+@dataclass(frozen=True)
+class Brief:
+    module: str
+    spec_path: str
+    spec_text: str
+    requirements: list[dict[str, object]]
+    outputs: list[str]
+    dependencies: list[Dependency] = field(default_factory=list)
+    context: dict[str, str] = field(default_factory=dict)
+    governance: dict[str, str] = field(default_factory=dict)
+    previous: dict[str, str] = field(default_factory=dict)  # this module's current outputs
+
+    def variables(self) -> dict[str, object]:
+        """What the prompt templates get, besides the role-specific ones."""
+        return {
+            "module": self.module,
+            "spec_path": self.spec_path,
+            "spec_text": self.spec_text,
+            "requirements": self.requirements,
+            "outputs": self.outputs,
+            "dependencies": self.dependencies,
+            "context": self.context,
+            "governance": self.governance,
+            "previous": self.previous,
+        }
+
+
+def overlay(read: Reader, files: Mapping[str, str]) -> Reader:
+    """A reader that sees ``files`` (this run's outputs) over ``read``."""
+    return lambda path: files[path] if path in files else read(path)
+
+
+def _file(read: Reader, path: str, strip_header: bool) -> str | None:
+    text = read(path)
+    if text is None:
+        return None
+    return clip(without_header(text, path) if strip_header else text, FILE_CHARS)
+
+
+def gather(
+    project: Project, spec: Spec, read: Reader, plans: Mapping[str, Plan] | None = None
+) -> Brief:
+    plans = plans or {}
+    dependencies = []
+    for module in spec.depends_on:
+        dep = project.by_id[module]
+        files = {p: t for p in dep.outputs if (t := _file(read, p, True)) is not None}
+        plan = plans.get(module)
+        dependencies.append(
+            Dependency(module, dep.path, dep.text, plan.public_api if plan else [], files)
+        )
+    return Brief(
+        module=spec.id,
+        spec_path=spec.path,
+        spec_text=spec.text,
+        requirements=[{"id": r.id, "line": r.line, "text": r.text} for r in spec.requirements],
+        outputs=list(spec.outputs),
+        dependencies=dependencies,
+        context={
+            p: clip(t, FILE_CHARS) for p in spec.context if (t := project.read_input(p)) is not None
+        },
+        governance={p: clip(t, FILE_CHARS) for p, t in project.governance.items()},
+        previous={p: t for p in spec.outputs if (t := _file(read, p, True)) is not None},
+    )

@@ -1,0 +1,152 @@
+"""One regeneration run: modules in dependency order, concurrently, then the result.
+
+``regenerate`` is what ``specmill regen`` and the bot call. It snapshots the working
+tree, runs each module's pipeline in worktrees of that snapshot (dependencies' new
+outputs written in), writes the passing modules' files into the working tree, commits
+them with trailers, and saves the run record (git note and ``.specmill/runs/``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from specmill.core.project import Project
+from specmill.core.records import ModuleResult, RunRecord
+from specmill.engine.agents import Agents, Calls
+from specmill.engine.apply import apply_results, refuse_overwrites
+from specmill.engine.context import NoProgress, Progress, RunContext
+from specmill.engine.module import Produced, run_module
+from specmill.engine.prompts import PromptLibrary
+from specmill.engine.provenance import new_run_id, utc_now
+from specmill.engine.report import render_review
+from specmill.engine.runstore import save_run
+from specmill.engine.scheduler import Schedule
+from specmill.engine.verdicts import check_quorum
+from specmill.engine.worktrees import Worktrees
+from specmill.llm.backend import ChatBackend
+from specmill.repo import Repo
+
+MAX_WORKERS = 32  # modules at once; the backend limits concurrent HTTP calls itself
+
+
+@dataclass
+class RunOutcome:
+    record: RunRecord
+    written: list[str] = field(default_factory=list)
+    folder: Path | None = None
+
+
+def transitive_dependencies(project: Project, module: str) -> list[str]:
+    seen: list[str] = []
+    stack = list(project.by_id[module].depends_on)
+    while stack:
+        dep = stack.pop()
+        if dep not in seen:
+            seen.append(dep)
+            stack.extend(project.by_id[dep].depends_on)
+    return seen
+
+
+def regenerate(
+    project: Project,
+    repo: Repo,
+    backend: ChatBackend,
+    modules: Sequence[str],
+    *,
+    unchanged: Sequence[str] = (),
+    progress: Progress | None = None,
+    commit: bool = True,
+    force: bool = False,
+) -> RunOutcome:
+    """Regenerate ``modules`` (in dependency order); ``unchanged`` are only reported."""
+    specs = {m: project.spec(m) for m in modules}
+    check_quorum(project.config)
+    inputs = {m: project.inputs_hash(spec) for m, spec in specs.items()}
+    if not force:
+        refuse_overwrites(repo, [p for spec in specs.values() for p in spec.outputs])
+    record = RunRecord(
+        run_id=new_run_id(),
+        started_at=utc_now(),
+        head=repo.rev_parse("HEAD") if repo.has_commits() else None,
+        command="regen",
+    )
+    calls = Calls()
+    Worktrees.prune_stale(repo)
+    worktrees = Worktrees(repo, repo.snapshot())
+    agents = Agents(project.config, backend, PromptLibrary(project.root), calls)
+    ctx = RunContext(project, agents, worktrees, progress or NoProgress())
+    produced: dict[str, Produced] = {}
+
+    def work(module: str) -> ModuleResult:
+        files: dict[str, str] = {}
+        plans = {}
+        for dep in transitive_dependencies(project, module):
+            if dep in produced:
+                files.update(produced[dep].files)
+                plans[dep] = produced[dep].plan
+        result, made = run_module(ctx, specs[module], inputs[module], files, plans)
+        if made is not None:
+            produced[module] = made
+        return result
+
+    def skip(module: str, why: str) -> ModuleResult:
+        spec = specs[module]
+        result = ModuleResult(
+            module=module,
+            spec=spec.path,
+            inputs_hash=inputs[module],
+            status="error",
+            error=why,
+            skipped_because=why,
+        )
+        ctx.progress.finished(result)
+        return result
+
+    schedule = Schedule(
+        list(modules),
+        {m: specs[m].depends_on for m in modules},
+        work,
+        passed=lambda r: r.status == "passed",
+        skip=skip,
+        workers=min(MAX_WORKERS, max(1, len(modules))),
+        stop=lambda r: (
+            "skipped: the run's budget is exhausted" if r.status == "budget-exceeded" else None
+        ),
+    )
+    try:
+        results = schedule.run()
+    except BaseException:
+        ctx.cancel.set()  # Ctrl-C, or a bug: stop the workers, kill the checks
+        ctx.groups.kill_all()
+        raise
+    finally:
+        worktrees.close()
+    record.modules = [*results.values()]
+    for module in unchanged:
+        spec = project.spec(module)
+        record.modules.append(
+            ModuleResult(
+                module=module,
+                spec=spec.path,
+                inputs_hash=project.inputs_hash(spec),
+                status="unchanged",
+            )
+        )
+    record.calls = calls.records
+    outcome = RunOutcome(record)
+    passed = [r for r in results.values() if r.status == "passed"]
+    record.finished_at = utc_now()
+    try:
+        if passed:
+            files = {p: t for r in passed for p, t in produced[r.module].files.items()}
+            outcome.written = apply_results(
+                project, repo, record, passed, files, commit=commit, force=force
+            )
+    finally:
+        every_file = {p: t for made in produced.values() for p, t in made.files.items()}
+        outcome.folder = save_run(
+            project.root, record, calls.transcripts, every_file, render_review(record, project)
+        )
+    return outcome

@@ -1,0 +1,119 @@
+"""``plan`` and ``verify`` on their own: one agent stage for one module, nothing written.
+
+Both record their calls as a run in ``.specmill/runs/`` so ``specmill runs`` shows
+what they cost.
+"""
+
+from __future__ import annotations
+
+from specmill.core.project import Project
+from specmill.core.records import CheckResult, ModuleResult, Plan, RunRecord
+from specmill.engine.agents import Agents, Calls
+from specmill.engine.candidate import verify
+from specmill.engine.checks import run_checks
+from specmill.engine.context import RunContext
+from specmill.engine.inputs import gather
+from specmill.engine.prompts import PromptLibrary
+from specmill.engine.provenance import new_run_id, utc_now
+from specmill.engine.report import render_review
+from specmill.engine.runstore import save_run
+from specmill.engine.trace import find_generation, read_generated
+from specmill.engine.verdicts import check_quorum, decide
+from specmill.engine.worktrees import Worktrees
+from specmill.errors import SpecmillError
+from specmill.llm.backend import ChatBackend
+from specmill.repo import Repo
+
+
+def _record(command: str) -> RunRecord:
+    return RunRecord(run_id=new_run_id(), started_at=utc_now(), command=command)
+
+
+def plan_module(project: Project, backend: ChatBackend, module: str) -> tuple[Plan, RunRecord]:
+    spec = project.spec(module)
+    calls = Calls()
+    agents = Agents(project.config, backend, PromptLibrary(project.root), calls)
+    record = _record("plan")
+    try:
+        plan = agents.plan(gather(project, spec, project.read))
+        record.modules = [
+            ModuleResult(
+                module=module,
+                spec=spec.path,
+                inputs_hash=project.inputs_hash(spec),
+                status="unchanged",
+                plan=plan,
+            )
+        ]
+    finally:
+        record.calls, record.finished_at = calls.records, utc_now()
+        save_run(project.root, record, calls.transcripts)
+    return plan, record
+
+
+def last_plan(project: Project, repo: Repo, path: str, module: str) -> Plan | None:
+    """The plan of the run that last generated ``path``, from its git note or run folder."""
+    text, _, header_line = read_generated(project.root, path)
+    found = find_generation(repo, project.root, path, text, header_line, header_line, module)
+    return found.module.plan if found.module else None
+
+
+def verify_module(
+    project: Project, repo: Repo, backend: ChatBackend, module: str, *, checks: bool = True
+) -> RunRecord:
+    """Review the module's outputs as they are (checks in a worktree, then verifiers)."""
+    check_quorum(project.config)
+    spec = project.spec(module)
+    files = {}
+    for path in spec.outputs:
+        text = project.read(path)
+        if text is None:
+            raise SpecmillError(
+                f"{path} does not exist: nothing to verify", hint=f"specmill regen {module}"
+            )
+        files[path] = text
+    plan = last_plan(project, repo, spec.outputs[0], module)
+    calls = Calls()
+    agents = Agents(project.config, backend, PromptLibrary(project.root), calls)
+    record = _record("verify")
+    result = ModuleResult(
+        module=module,
+        spec=spec.path,
+        inputs_hash=project.inputs_hash(spec),
+        status="failed",
+        files=sorted(files),
+        plan=plan,
+    )
+    record.modules = [result]
+    worktrees = Worktrees(repo, repo.snapshot())
+    ctx = RunContext(project, agents, worktrees)
+    try:
+        commands = spec.front.checks if spec.front.checks is not None else project.config.checks
+        results: list[CheckResult] = []
+        if checks and commands:
+            with worktrees.checkout() as tree:
+                results = run_checks(
+                    commands,
+                    tree,
+                    env=ctx.check_env,
+                    timeout=project.config.check_timeout,
+                    groups=ctx.groups,
+                )
+        result.checks = results
+        brief = gather(project, spec, project.read)
+        result.verdicts = verify(ctx, spec, brief, plan, files, results, attempt=1)
+        decision = decide(result.verdicts, project.config.models.quorum)
+        result.findings, result.disagreement = decision.findings, decision.disagreement
+        passed = decision.passed and all(c.passed for c in results)
+        result.status = "passed" if passed else "failed"
+        if not passed:
+            result.error = decision.reason if all(c.passed for c in results) else "checks failed"
+    except SpecmillError as exc:
+        result.status, result.error = "error", str(exc)
+        raise
+    finally:
+        ctx.cancel.set()
+        worktrees.close()
+        record.calls, record.finished_at = calls.records, utc_now()
+        save_run(project.root, record, calls.transcripts, review=render_review(record, project))
+    return record

@@ -1,0 +1,201 @@
+"""``trace``: from a generated line back to the requirement and plan step behind it.
+
+blame -> commit -> trailers and run record (git note, else ``.specmill/runs/``) ->
+the module's line ranges -> requirement ids -> the spec's lines and the plan's steps.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from specmill.core.header import Header, split_header
+from specmill.core.records import ModuleResult, RunRecord
+from specmill.core.spec import parse_requirements
+from specmill.engine.provenance import NOTES_REF, parse_trailers
+from specmill.engine.runstore import load_run, parse_record
+from specmill.errors import SpecmillError
+from specmill.repo import Repo
+
+UNCOMMITTED = "0" * 40
+
+
+@dataclass
+class TracedRequirement:
+    id: str
+    spec_line: int | None
+    text: str
+
+
+@dataclass
+class Trace:
+    path: str
+    line: int | None
+    module: str
+    spec: str
+    commit: str | None = None
+    subject: str = ""
+    run_id: str | None = None
+    inputs_hash: str | None = None
+    record_from: str | None = None  # "git note" or the run folder
+    requirements: list[TracedRequirement] = field(default_factory=list)
+    plan_steps: list[str] = field(default_factory=list)
+    verdicts: list[str] = field(default_factory=list)
+    attempts: int | None = None
+    notes: list[str] = field(default_factory=list)  # what could not be traced, and why
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _record(
+    repo: Repo, root: Path, commit: str, run_id: str | None
+) -> tuple[RunRecord | None, str]:
+    text = repo.note(commit, NOTES_REF)
+    if text:
+        return parse_record(text, f"git note {NOTES_REF} on {commit[:12]}"), "git note"
+    if run_id:
+        record = load_run(root, run_id)
+        if record is not None:
+            return record, f".specmill/runs/{run_id}"
+    return None, ""
+
+
+def _requirements(spec_texts: list[str], spec: str, ids: list[str]) -> list[TracedRequirement]:
+    """Each id with its line and text: from the spec as it is now, else as it was."""
+    found: dict[str, TracedRequirement] = {}
+    for text in spec_texts:
+        try:
+            requirements = parse_requirements(text, spec)
+        except SpecmillError:
+            continue
+        for r in requirements:
+            if r.id in ids and r.id not in found:
+                found[r.id] = TracedRequirement(r.id, r.line, r.text)
+    return [found.get(i, TracedRequirement(i, None, "(no longer in the spec)")) for i in ids]
+
+
+def _covering(module: ModuleResult, path: str, line: int | None) -> list[str]:
+    ids: list[str] = []
+    for r in module.line_requirements.get(path, []):
+        if line is None or r.start <= line <= r.end:
+            ids += [i for i in r.requirements if i not in ids]
+    return ids
+
+
+@dataclass
+class Generation:
+    """The specmill commit that last wrote a line, and its run record."""
+
+    commit: str | None = None
+    subject: str = ""
+    line: int = 0  # the line's number in that commit
+    path: str = ""  # the file's name in that commit
+    run_id: str | None = None
+    inputs_hash: str | None = None
+    record: RunRecord | None = None
+    record_from: str = ""
+    module: ModuleResult | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def line_in(before: str, after: str, line: int) -> int | None:
+    """Where line ``line`` of ``after`` was in ``before``, if it is unchanged since. Pure."""
+    matcher = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False)
+    for i, j, size in matcher.get_matching_blocks():
+        if j <= line - 1 < j + size:
+            return i + line - j
+    return None
+
+
+def find_generation(
+    repo: Repo, root: Path, path: str, text: str, header_line: int, line: int, module: str
+) -> Generation:
+    """The generation that wrote the file (its header), and ``line``'s place in it.
+
+    Every line of a generated file comes from the generation that wrote its header,
+    unless it changed afterwards; blame alone would credit unchanged lines to older
+    commits.
+    """
+    found = Generation()
+    if not repo.has_commits():
+        found.notes.append("the repository has no commits yet")
+        return found
+    sha, _, found.path = repo.blame_line(path, header_line)
+    if sha == UNCOMMITTED:
+        found.notes.append(
+            "the header is not committed: the file was regenerated after the last commit"
+            " (regen --no-commit?) or edited"
+        )
+        return found
+    found.commit = sha
+    message = repo.message(sha)
+    found.subject = message.splitlines()[0] if message else ""
+    trailers = parse_trailers(message)
+    if not trailers.is_specmill:
+        found.notes.append(
+            f"the header was written by commit {sha[:12]}, which is not a specmill commit"
+            " (no Specmill-Run trailer): an adoption, or a hand edit"
+        )
+        return found
+    found.line = line_in(repo.show(sha, found.path) or "", text, line) or 0
+    if not found.line:
+        changed, _, _ = repo.blame_line(path, line)
+        by = "in the working tree" if changed == UNCOMMITTED else f"by commit {changed[:12]}"
+        found.notes.append(f"line {line} was changed {by} after specmill generated the file")
+    found.run_id = trailers.run
+    found.inputs_hash = trailers.modules.get(module)
+    found.record, found.record_from = _record(repo, root, sha, trailers.run)
+    if found.record is not None:
+        found.module = next((m for m in found.record.modules if m.module == module), None)
+    if found.module is None:
+        found.notes.append(f"no run record for {module} in a git note or .specmill/runs/")
+    return found
+
+
+def read_generated(root: Path, path: str) -> tuple[str, Header, int]:
+    """A generated file's text, header, and the 1-based line of the header's 2nd line."""
+    file = root / path
+    if not file.is_file():
+        raise SpecmillError(f"{path} does not exist")
+    text = file.read_text(encoding="utf-8", errors="surrogateescape")
+    split = split_header(text, path)
+    if split.header is None:
+        raise SpecmillError(f"{path} has no specmill header: it is not a generated file")
+    return text, split.header, (split.header_line or 1) + 1
+
+
+def trace_line(repo: Repo, root: Path, path: str, line: int | None) -> Trace:
+    text, header, header_line = read_generated(root, path)
+    count = len(text.splitlines())
+    if line is not None and not 1 <= line <= count:
+        raise SpecmillError(f"{path} has {count} lines, not {line}")
+    result = Trace(path, line, header.module, header.spec)
+    # The header's second line changes with every generation: its blame is the last one.
+    found = find_generation(repo, root, path, text, header_line, line or header_line, header.module)
+    result.notes = found.notes
+    result.commit, result.subject = found.commit, found.subject
+    result.run_id, result.inputs_hash = found.run_id, found.inputs_hash
+    result.record_from = found.record_from or None
+    module = found.module
+    if module is None or found.commit is None:
+        return result
+    if line is not None and not found.line:
+        return result
+    ids = _covering(module, found.path, found.line if line is not None else None)
+    if not ids:
+        result.notes.append("the executor reported no requirement for this line")
+    spec_file = root / header.spec
+    current = spec_file.read_text(encoding="utf-8") if spec_file.is_file() else ""
+    then = repo.show(found.commit, header.spec) or ""
+    result.requirements = _requirements([current, then], header.spec, ids)
+    if module.plan is not None:
+        result.plan_steps = [
+            f"step {n}: {step.description} ({', '.join(step.requirements)})"
+            for n, step in enumerate(module.plan.steps, start=1)
+            if set(step.requirements) & set(ids)
+        ]
+    result.verdicts = [f"{v.verifier}: {v.verdict}" for v in module.verdicts]
+    result.attempts = module.attempts
+    return result

@@ -1,0 +1,58 @@
+"""Plain ``git`` subprocess calls for the hot paths (check, hooks).
+
+Importing GitPython costs more than the one ``git ls-files`` that ``specmill check``
+and the hooks need, so these few read-only calls go straight to git; everything else
+uses the GitPython adapter in ``specmill.repo``. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+def run_git(root: Path, *args: str) -> bytes | None:
+    """git's stdout, or None when git fails or is not installed."""
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, check=False, timeout=120
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def list_files(root: Path) -> list[str] | None:
+    """Tracked files plus untracked ones git does not ignore; None outside a repository."""
+    out = run_git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    if out is None:
+        return None
+    return sorted({p for p in out.decode("utf-8", "surrogateescape").split("\0") if p})
+
+
+def show(root: Path, rev: str, path: str) -> str | None:
+    """A file's text at ``rev`` (``:path`` style, e.g. ``HEAD``), or None."""
+    out = run_git(root, "show", f"{rev}:{path}")
+    return None if out is None else out.decode("utf-8", "surrogateescape")
+
+
+def rev_parse(root: Path, rev: str) -> str | None:
+    out = run_git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    return None if out is None else out.decode().strip()
+
+
+def changed_paths(root: Path, base_sha: str, head_sha: str | None = None) -> set[str]:
+    """Paths that differ between ``base`` and ``head`` (default: the working tree).
+
+    As ``git diff base...head``: against the merge base, so changes on the base
+    branch since the fork are not counted; a rename counts as both paths.
+    """
+    head_rev = head_sha or "HEAD"
+    merge_base = run_git(root, "merge-base", base_sha, head_rev)
+    start = merge_base.decode().strip() if merge_base else base_sha
+    if head_sha is None:
+        names = run_git(root, "diff", "--name-only", "-z", "--no-renames", start) or b""
+        names += b"\0" + (run_git(root, "ls-files", "-z", "--others", "--exclude-standard") or b"")
+    else:
+        names = run_git(root, "diff", "--name-only", "-z", "--no-renames", start, head_sha) or b""
+    return {p for p in names.decode("utf-8", "surrogateescape").split("\0") if p}

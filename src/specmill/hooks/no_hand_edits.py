@@ -1,0 +1,264 @@
+"""specmill-no-hand-edits: a commit must not change a generated file by hand.
+
+pre-commit passes the files a commit adds or changes, with only their staged content in
+the working tree. For each one:
+
+- a specmill header whose content hash the body no longer matches: ``hand-edited``, at
+  the first line that differs from the committed (HEAD) version;
+- a header, but no spec declares the file (its spec was deleted, or the file was
+  renamed): ``orphan``;
+- no header (binary files included) while a spec declares the file: ``header-missing``.
+
+A hook never receives deleted files, nor the old side of a rename, so it asks git for
+them: a deleted file that a spec still declares is ``missing``, and a deleted spec's
+outputs left in the tree are orphans. pre-commit may split the file list over several
+processes; only the one whose share holds the first staged path reports deletions,
+and the one holding a rename's new path reports its old side, so nothing is said twice.
+
+The common case, a generated file compared with its own header, needs neither pydantic
+nor PyYAML; they load only when a spec that mentions a file has to be parsed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+
+from specmill.errors import SpecmillError
+from specmill.hooks import _workspace
+from specmill.hooks._git import StagedChanges, read_blobs
+from specmill.hooks._owners import Owner, Owners
+
+TYPE_CHECKING = False  # importing typing for its constant would cost each run ~5 ms
+if TYPE_CHECKING:
+    from specmill.core.header import SplitFile
+    from specmill.core.problems import Problem, ProblemKind
+
+HOOK = "specmill-no-hand-edits"
+FOOTER = (
+    f"{HOOK}: generated files are compiler output: fix the spec, not the code. "
+    f"To commit anyway: SKIP={HOOK} git commit ..."
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=HOOK, description="Fail when a commit changes a generated file by hand."
+    )
+    parser.add_argument("filenames", nargs="*", help="files the commit adds or changes")
+    args = parser.parse_args(argv)
+    try:
+        root = _workspace.find_root(os.getcwd())
+    except _workspace.NoProject as exc:
+        print(f"{HOOK}: error: {exc}")
+        return 1
+    staged = StagedChanges(root)  # git runs while the core is imported below
+    paths = _workspace.relative_paths(root, args.filenames)
+    check = HandEdits(root, staged)
+    try:
+        problems = [problem for path in paths for problem in check.file(path)]
+        staged.wait()
+        problems += check.renames(paths)
+        if not args.filenames or (staged.present and staged.present[0] in paths):
+            problems += check.deletions()
+    except SpecmillError as exc:  # a broken config: specmill-lint says more
+        print(f"{HOOK}: error: {exc}")
+        return 1
+    here = os.path.realpath(os.getcwd())
+    for problem in sorted(problems, key=lambda p: (p.path, p.line, p.kind)):
+        # located from where the hook runs (pre-commit: the git root), so editors and
+        # terminals open the file; paths inside messages stay project-relative
+        where = os.path.relpath(os.path.join(root, problem.path), here).replace(os.sep, "/")
+        print(f"{where}:{problem.line}: {problem.kind}: {problem.message}")
+        print(f"  fix: {problem.hint}")
+    if problems:
+        print(FOOTER)
+    return 1 if problems else 0
+
+
+class HandEdits:
+    """The checks of one hook process: its share of files, renames into it, deletions."""
+
+    def __init__(self, root: str, staged: StagedChanges) -> None:
+        self.root = root
+        self.staged = staged
+        self.owners = Owners(root)
+
+    def file(self, path: str) -> list[Problem]:
+        if os.path.islink(os.path.join(self.root, path)):
+            return []  # the file it points to is checked on its own
+        head = _workspace.read_bytes(self.root, path, _workspace.SNIFF_BYTES)
+        if head is None:  # a folder, or deleted without staging (pre-commit run --files)
+            owner = self.owners.owner(path)
+            return [] if owner is None else [_missing(path, owner, "does not exist")]
+        if _workspace.is_binary(head) or _workspace.HEADER_MARK not in head:
+            return self._without_header(path)
+        if len(head) == _workspace.SNIFF_BYTES:
+            head = _workspace.read_bytes(self.root, path) or head
+        from specmill.core.header import split_header
+
+        split = split_header(_workspace.decode(head), path)
+        if split.header is None:
+            return self._without_header(path)
+        return self._with_header(path, split)
+
+    def renames(self, paths: list[str]) -> list[Problem]:
+        """The old side of each rename whose new path is in this process's share."""
+        problems = []
+        for path in paths:
+            old = self.staged.renamed_from.get(path)
+            owner = None if old is None else self.owners.owner(old)
+            if old is not None and owner is not None:
+                problems.append(_missing(old, owner, f"was renamed to {path}"))
+        return problems
+
+    def deletions(self) -> list[Problem]:
+        problems = []
+        for path in self.staged.deleted:
+            owner = self.owners.owner(path)
+            if owner is not None:
+                problems.append(_missing(path, owner, "was deleted"))
+        deleted_specs = [
+            path for path in self.staged.deleted if _workspace.is_spec_path(path, self.owners.specs)
+        ]
+        if deleted_specs:
+            blobs = read_blobs(self.root, [self.staged.deleted_blob[s] for s in deleted_specs])
+            for spec in deleted_specs:
+                text = _workspace.decode(blobs.get(self.staged.deleted_blob[spec]) or b"")
+                problems += self._orphans_of(self.owners.outputs(spec, text))
+        return problems
+
+    def _orphans_of(self, outputs: Sequence[str]) -> list[Problem]:
+        """Outputs of a deleted spec still in the tree, and not passed to any process."""
+        problems = []
+        for path in outputs:
+            if path in self.staged.present:
+                continue  # in some process's share: reported there
+            for problem in self.file(path):
+                if problem.kind == "orphan":
+                    problems.append(problem)
+        return problems
+
+    def _with_header(self, path: str, split: SplitFile) -> list[Problem]:
+        from specmill.core.hashing import content_hash
+
+        header = split.header
+        assert header is not None
+        line = split.header_line or 1
+        named = self.owners.names(header.spec, path)
+        if not named and self.owners.owner(path) is None:
+            gone = "" if self.owners.text(header.spec) is not None else ", which was deleted"
+            return [
+                _problem(
+                    path,
+                    line,
+                    "orphan",
+                    f"generated from {header.spec}{gone} (module {header.module}), "
+                    "but no spec declares it",
+                    header.module,
+                    "delete the file, add it back to a spec's outputs, or keep it as "
+                    f"hand-written code: `specmill eject {path}`",
+                )
+            ]
+        if content_hash(split.outside) == header.content:
+            return []
+        owner = None if named else self.owners.owner(path)
+        spec, module = (owner.spec, owner.module) if owner else (header.spec, header.module)
+        edited = self._first_changed_line(path, split) or line + 3
+        return [
+            _problem(
+                path,
+                edited,
+                "hand-edited",
+                f"edited by hand; specmill generates it from {spec} (module {module})",
+                module,
+                f"edit {spec} and run `specmill regen {module}`, or take the file over "
+                f"by hand with `specmill eject {path}`",
+            )
+        ]
+
+    def _without_header(self, path: str) -> list[Problem]:
+        owner = self.owners.owner(path)
+        if owner is None:
+            return []
+        before = self._committed(path)
+        had_header = before is not None and _workspace.HEADER_MARK in before
+        what = "its specmill header was removed" if had_header else "it has no specmill header"
+        return [
+            _problem(
+                path,
+                1,
+                "header-missing",
+                f"{what}, but {owner.spec} (module {owner.module}) declares it",
+                owner.module,
+                f"run `specmill regen {owner.module}` to regenerate it"
+                + ("" if had_header else f", `specmill adopt {path}` to adopt this code")
+                + f", or `specmill eject {path}` to stop generating it",
+            )
+        ]
+
+    def _committed(self, path: str) -> bytes | None:
+        """The HEAD version of ``path`` (of its old name, when renamed)."""
+        self.staged.wait()
+        if path in self.staged.old_blob:
+            name = self.staged.old_blob[path]
+        elif path in self.staged.present:
+            return None  # added by this commit
+        else:
+            name = f"HEAD:./{path}"
+        return read_blobs(self.root, [name]).get(name)
+
+    def _first_changed_line(self, path: str, split: SplitFile) -> int | None:
+        before = self._committed(path)
+        if before is None:
+            return None
+        from specmill.core.header import split_header
+
+        old = split_header(_workspace.decode(before), path)
+        if old.header is None:
+            return None
+        changed = _first_difference(old.outside, split.outside)
+        if changed is None:
+            return None
+        header_index = (split.header_line or 1) - 1
+        return changed + 1 + (3 if changed >= header_index else 0)
+
+
+def _first_difference(before: str, after: str) -> int | None:
+    """0-based index of the first line of ``after`` not in ``before`` (newlines normalised)."""
+    import difflib
+
+    from specmill.core.hashing import normalize_newlines
+
+    old = normalize_newlines(before).split("\n")
+    new = normalize_newlines(after).split("\n")
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, _, _, start, _ in matcher.get_opcodes():
+        if tag != "equal":
+            return min(start, len(new) - 1)
+    return None
+
+
+def _missing(path: str, owner: Owner, what: str) -> Problem:
+    return _problem(
+        owner.spec,
+        owner.line,
+        "missing",
+        f"{path} {what}, but {owner.spec} (module {owner.module}) still declares it",
+        owner.module,
+        f"remove it from the spec's outputs in the same commit, or restore it with "
+        f"`specmill regen {owner.module}`",
+    )
+
+
+def _problem(
+    path: str, line: int, kind: ProblemKind, message: str, module: str, hint: str
+) -> Problem:
+    from specmill.core.problems import Problem
+
+    return Problem(path, line, kind, message, module, hint)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""specmill-stale: every module's outputs were generated from its current inputs.
+
+A module is stale when its inputs hash (spec, dependencies' specs, context files,
+governance, prompt templates, model config) differs from the one in its outputs'
+headers: something it is generated from changed and nobody ran `specmill regen`.
+Missing outputs count too. Runs once per commit (or push) on the whole project;
+hand edits are specmill-no-hand-edits' business, not this hook's.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from specmill.core.project import Project, find_root, load_project
+from specmill.core.status import ModuleStatus, project_status
+from specmill.errors import SpecmillError
+
+HOOK = "specmill-stale"
+NOT_REGENERATED = ("stale", "missing")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=HOOK, description="Fail when a module's inputs changed but it was not regenerated."
+    )
+    parser.add_argument("filenames", nargs="*", help="ignored: every module is checked")
+    parser.parse_args(argv)
+    try:
+        project = load_project(find_root(Path.cwd()))
+        lines = _invalid(project) or _stale(project)
+    except SpecmillError as exc:
+        print(f"{HOOK}: error: {exc}")
+        if exc.hint:
+            print(f"  fix: {exc.hint}")
+        return 1
+    for line in lines:
+        print(line)
+    return 1 if lines else 0
+
+
+def _invalid(project: Project) -> list[str]:
+    """Staleness needs every spec and the dependency graph; say so when they are broken."""
+    errors = [*project.errors, *([project.graph_error] if project.graph_error else [])]
+    if not errors:
+        return []
+    lines = [f"{e.path or project.config_path}:{e.line or 1}: invalid: {e.message}" for e in errors]
+    return [*lines, "  fix: correct the spec (`specmill lint` lists every problem)"]
+
+
+def _stale(project: Project) -> list[str]:
+    statuses = [s for s in project_status(project) if _not_regenerated(s)]
+    if not statuses:
+        return []
+    lines = []
+    for status in statuses:
+        spec = project.spec(status.module)
+        stale = [o.path for o in status.outputs if o.state == "stale"]
+        if stale:
+            lines.append(
+                f"{status.spec}:1: stale: {status.module}: its inputs changed since "
+                f"{', '.join(stale)} {'was' if len(stale) == 1 else 'were'} generated"
+            )
+        for output in (o for o in status.outputs if o.state == "missing"):
+            lines.append(
+                f"{status.spec}:{spec.line_of(output.path)}: missing: {status.module}: "
+                f"{output.path} is declared but does not exist"
+            )
+    assert project.graph is not None  # _invalid() ruled out a broken graph
+    order = project.graph.with_dependents({status.module for status in statuses})
+    lines.append(f"  fix: specmill regen {' '.join(order)}")
+    lines.append("  (regenerates them, and what depends on them, in dependency order)")
+    return lines
+
+
+def _not_regenerated(status: ModuleStatus) -> bool:
+    return any(output.state in NOT_REGENERATED for output in status.outputs)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,130 @@
+"""The validate-and-re-ask loop both backends share.
+
+A backend supplies one exchange (messages in, raw ``Answer`` out); this loop checks
+the budget before each exchange, counts usage, validates the answer against the
+request's pydantic model, and on a bad answer shows the model its answer and the
+validation error, up to ``reask_limit`` times.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from specmill.core.records import CallRecord
+from specmill.llm.backend import ChatRequest, ChatResponse
+from specmill.llm.budget import Budget, estimate_tokens
+from specmill.llm.errors import BudgetExceeded, InvalidAnswerError, LLMError
+from specmill.llm.structured import AnswerProblem, parse_answer, reask_message
+
+T = TypeVar("T", bound=BaseModel)
+EXCERPT_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One raw model answer; token counts are None when the server reported none."""
+
+    text: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    truncated: bool = False  # stopped at the output token limit
+
+
+Exchange = Callable[[list[dict[str, Any]]], Answer]
+
+
+def prompt_chars(messages: list[dict[str, Any]]) -> int:
+    """Characters of text in the messages: the budget's estimate of the prompt's size."""
+    return sum(len(m["content"]) for m in messages if isinstance(m.get("content"), str))
+
+
+class _Tally:
+    """Usage summed over a call's exchanges, turned into its ``CallRecord``."""
+
+    def __init__(self, request: ChatRequest[Any]) -> None:
+        self.request = request
+        self.started = time.monotonic()
+        self.prompt_tokens = self.completion_tokens = 0
+        self.cost = 0.0
+        self.exchanges = 0
+
+    def record(self, outcome: Literal["ok", "invalid", "error"]) -> CallRecord:
+        r = self.request
+        return CallRecord(
+            role=r.role,
+            module=r.module,
+            model=r.model,
+            template=r.template,
+            template_sha256=r.template_sha256,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            cost_usd=self.cost,
+            latency_s=round(time.monotonic() - self.started, 3),
+            attempt=r.attempt,
+            outcome=outcome,
+        )
+
+
+def converse(
+    request: ChatRequest[T], exchange: Exchange, *, budget: Budget, reask_limit: int
+) -> ChatResponse[T]:
+    """Get a valid answer through ``exchange``, re-asking on junk; see the module doc."""
+    tally = _Tally(request)
+    messages = list(request.messages)
+    problem = ""
+    text = ""
+    for turn in range(reask_limit + 1):
+        chars = prompt_chars(messages)
+        try:
+            reservation = budget.reserve(
+                model=request.model, prompt_chars=chars, what=request.label
+            )
+            try:
+                answer = exchange(messages)
+            except BaseException:
+                reservation.cancel()
+                raise
+        except LLMError as exc:
+            # A refusal before anything was sent is no call; anything else is one.
+            refused = isinstance(exc, BudgetExceeded) and not tally.exchanges
+            exc.record = None if refused else tally.record("error")
+            raise
+        tally.exchanges += 1
+        prompt = estimate_tokens(chars) if answer.prompt_tokens is None else answer.prompt_tokens
+        completion = answer.completion_tokens
+        if completion is None:
+            completion = estimate_tokens(len(answer.text))
+        tally.cost += reservation.settle(prompt, completion)
+        tally.prompt_tokens += prompt
+        tally.completion_tokens += completion
+        text = answer.text
+        try:
+            value = parse_answer(text, request.response_model)
+        except AnswerProblem as exc:
+            problem = str(exc)
+            if answer.truncated:
+                problem += " (the answer was cut off at the output token limit)"
+            messages = [*messages, {"role": "assistant", "content": text}, reask_message(problem)]
+            continue
+        return ChatResponse(value=value, record=tally.record("ok"), text=text, reasks=turn)
+    error = InvalidAnswerError(
+        f"{request.label}: no valid {request.response_model.__name__} after"
+        f" {reask_limit + 1} answer(s) ({reask_limit} re-ask(s)); the last one: {problem}\n"
+        f"It began: {excerpt(text)!r}\n"
+        "Try a stronger model for this role, raise models.reask_limit, or check the"
+        f" prompt template {request.template}.",
+        excerpt=excerpt(text),
+    )
+    error.record = tally.record("invalid")
+    raise error
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of ``text``, on one line, short enough for an error message."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,258 @@
+"""The adapter to any OpenAI-compatible chat endpoint, through the ``openai`` SDK only.
+
+Retries are ours (tenacity), with the SDK's own retries off: the retry count, the
+backoff and its tests stay in our hands, each retry is logged, and the policy in
+``specmill.llm.retry`` honours ``Retry-After`` just as the SDK does. Structured output
+tries ``json_schema``, then ``json_object``, then plain prompting when the endpoint
+says it cannot do better (``structured_output = "auto"``), remembering per endpoint
+and model how far it had to fall back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import openai
+import tenacity
+from pydantic import BaseModel
+
+from specmill.core.config import ModelsConfig
+from specmill.llm.backend import ChatRequest, ChatResponse
+from specmill.llm.budget import Budget
+from specmill.llm.conversation import Answer, converse
+from specmill.llm.errors import ModelError
+from specmill.llm.failures import describe_failure
+from specmill.llm.retry import backoff, retry_after, should_retry_status
+from specmill.llm.structured import (
+    OutputMode,
+    format_instruction,
+    response_format,
+    with_instruction,
+)
+
+T = TypeVar("T", bound=BaseModel)
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the SDK's, when OPENAI_BASE_URL is unset
+# Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK refuses to start
+# without one.
+PLACEHOLDER_KEY = "specmill-no-key"
+FALLBACK: dict[OutputMode, OutputMode] = {"json_schema": "json_object", "json_object": "none"}
+FORMAT_WORDS = ("response_format", "json_schema", "json_object", "structured output", "schema")
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    client: openai.OpenAI
+    base_url: str
+    host: str  # host[:port] only: URLs may carry credentials
+    key_env: str
+    secret: str = field(repr=False)  # never shown; scrubbed from what servers say
+
+
+class OpenAIBackend:
+    """``ChatBackend`` over ``openai.OpenAI``; one client per (base URL, key variable)."""
+
+    def __init__(
+        self,
+        models: ModelsConfig,
+        budget: Budget | None = None,
+        *,
+        initial_backoff: float = 0.5,
+        max_backoff: float = 8.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.models = models
+        self.budget = budget or Budget(prices=models.prices)
+        self._initial_backoff = initial_backoff
+        self._max_backoff = max_backoff
+        self._sleep = sleep
+        self._slots = threading.BoundedSemaphore(models.concurrency)
+        self._lock = threading.Lock()
+        self._endpoints: dict[tuple[str, str], _Endpoint] = {}
+        self._modes: dict[tuple[str, str], OutputMode] = {}  # (base_url, model)
+
+    def complete(self, request: ChatRequest[T]) -> ChatResponse[T]:
+        endpoint = self._endpoint(request)
+        return converse(
+            request,
+            lambda messages: self._exchange(endpoint, request, messages),
+            budget=self.budget,
+            reask_limit=self.models.reask_limit,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            for endpoint in self._endpoints.values():
+                endpoint.client.close()
+            self._endpoints.clear()
+
+    def _endpoint(self, request: ChatRequest[Any]) -> _Endpoint:
+        base_url = (
+            request.base_url
+            or self.models.base_url
+            or os.environ.get("OPENAI_BASE_URL")  # an empty value (CI's unset secret) is unset
+            or DEFAULT_BASE_URL
+        ).rstrip("/")
+        key_env = request.api_key_env or self.models.api_key_env
+        with self._lock:
+            cached = self._endpoints.get((base_url, key_env))
+            if cached is not None:
+                return cached
+            parts = urlsplit(base_url)
+            host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+            key = os.environ.get(key_env) or ""
+            if not key and base_url == DEFAULT_BASE_URL:
+                raise ModelError(
+                    f"{request.label}: no API key. Set the environment variable {key_env},"
+                    " or point models.base_url (or OPENAI_BASE_URL) at an OpenAI-compatible"
+                    " server that needs none (Ollama, vLLM, llama.cpp).",
+                    model=request.model,
+                    host=host,
+                )
+            client = openai.OpenAI(
+                api_key=key or PLACEHOLDER_KEY,
+                base_url=base_url,
+                timeout=self.models.timeout,
+                max_retries=0,  # ours, in _create
+            )
+            endpoint = _Endpoint(client, base_url, host, key_env, key)
+            self._endpoints[(base_url, key_env)] = endpoint
+            return endpoint
+
+    def _exchange(
+        self, endpoint: _Endpoint, request: ChatRequest[Any], messages: list[dict[str, Any]]
+    ) -> Answer:
+        """One answer, falling back to weaker structured output if the server asks."""
+        remembered = (endpoint.base_url, request.model)
+        while True:
+            mode = self._mode(remembered)
+            sent = messages
+            if mode != "json_schema":
+                sent = with_instruction(messages, format_instruction(request.response_model))
+            fmt = response_format(request.response_model, mode)
+            try:
+                return self._create(endpoint, request, sent, fmt)
+            except _Failed as failed:
+                if self._falls_back(failed.error, mode):
+                    log.warning(
+                        "%s rejected response_format %s; falling back to %s",
+                        endpoint.host,
+                        mode,
+                        FALLBACK[mode],
+                    )
+                    with self._lock:
+                        self._modes[remembered] = FALLBACK[mode]
+                    continue
+                raise describe_failure(
+                    failed.error,
+                    request=request,
+                    host=endpoint.host,
+                    key_env=endpoint.key_env,
+                    secret=endpoint.secret,
+                    timeout=self.models.timeout,
+                    attempts=failed.attempts,
+                ) from None
+
+    def _mode(self, remembered: tuple[str, str]) -> OutputMode:
+        configured = self.models.structured_output
+        start: OutputMode = "json_schema" if configured == "auto" else configured
+        with self._lock:
+            return self._modes.get(remembered, start)
+
+    def _falls_back(self, error: openai.APIError, mode: OutputMode) -> bool:
+        if self.models.structured_output != "auto" or mode not in FALLBACK:
+            return False
+        if not isinstance(error, openai.APIStatusError) or error.status_code not in (400, 422):
+            return False
+        said = f"{error.message} {json.dumps(error.body, default=str)}".lower()
+        return any(word in said for word in FORMAT_WORDS)
+
+    def _create(
+        self,
+        endpoint: _Endpoint,
+        request: ChatRequest[Any],
+        messages: list[dict[str, Any]],
+        fmt: dict[str, Any] | None,
+    ) -> Answer:
+        """One HTTP call with retries; raises ``_Failed`` with the last error."""
+        extra: dict[str, Any] = {} if fmt is None else {"response_format": fmt}
+
+        def call() -> Answer:
+            with self._slots:  # the concurrency limit covers requests, not backoff sleeps
+                completion = endpoint.client.chat.completions.create(
+                    model=request.model,
+                    messages=messages,  # type: ignore[arg-type]  # plain dicts, as the API takes
+                    **extra,
+                )
+            return _answer(completion)
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.models.max_retries + 1),
+            retry=tenacity.retry_if_exception(_retryable),
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=lambda state: _log_retry(state, endpoint.host, request.label),
+            reraise=True,
+        )
+        try:
+            return retrying(call)
+        except openai.APIError as error:
+            raise _Failed(error, retrying.statistics.get("attempt_number", 1)) from None
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, openai.APIStatusError):
+            asked = retry_after(error.response.headers)
+            if asked is not None:
+                return asked
+        return backoff(
+            state.attempt_number, initial=self._initial_backoff, maximum=self._max_backoff
+        )
+
+
+class _Failed(Exception):
+    """The last SDK error of a call, and how many attempts it took."""
+
+    def __init__(self, error: openai.APIError, attempts: int) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.attempts = attempts
+
+
+def _retryable(error: BaseException) -> bool:
+    if isinstance(error, openai.APIStatusError):
+        return should_retry_status(error.status_code, error.response.headers, error.body)
+    return isinstance(error, openai.APIConnectionError)  # timeouts included
+
+
+def _log_retry(state: tenacity.RetryCallState, host: str, label: str) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    status = getattr(error, "status_code", None) or type(error).__name__
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.warning("%s at %s: %s; retrying in %.2f s", label, host, status, wait)
+
+
+def _answer(completion: Any) -> Answer:
+    """The text and usage of a chat completion, tolerant of sparse local servers."""
+    choices = getattr(completion, "choices", None) or []
+    message = choices[0].message if choices else None
+    text = (message.content if message else None) or ""
+    refusal = getattr(message, "refusal", None)
+    if not text and refusal:
+        text = f"(the model refused: {refusal})"
+    usage = getattr(completion, "usage", None)
+    return Answer(
+        text=text,
+        prompt_tokens=getattr(usage, "prompt_tokens", None),
+        completion_tokens=getattr(usage, "completion_tokens", None),
+        truncated=bool(choices) and choices[0].finish_reason == "length",
+    )
