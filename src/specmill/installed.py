@@ -24,11 +24,11 @@ def installed_revision() -> tuple[str, str, str]:
     origin = _direct_url()
     vcs = origin.get("vcs_info")
     if isinstance(vcs, dict) and isinstance(vcs.get("commit_id"), str):
-        url = str(origin.get("url", REPO_URL)).removeprefix("git+")
-        return url, vcs["commit_id"], "the commit specmill was installed from"
-    url = origin.get("url")
-    if isinstance(url, str) and url.startswith("file://"):
-        folder = Path(unquote(urlsplit(url).path))
+        repo = str(origin.get("url", REPO_URL)).removeprefix("git+")
+        return repo, vcs["commit_id"], "the commit specmill was installed from"
+    source = origin.get("url")
+    if isinstance(source, str) and source.startswith("file://"):
+        folder = Path(unquote(urlsplit(source).path))
         head = run_git(folder, "rev-parse", "HEAD") if folder.is_dir() else None
         if head:
             sha = head.decode().strip()

@@ -12,7 +12,6 @@ from specmill.files import write_atomic
 from specmill.gitcli import run_git
 from specmill.installed import installed_revision
 
-
 CONFIG = """\
 # specmill configuration: https://github.com/specmill/specmill#configuration
 [specmill]
