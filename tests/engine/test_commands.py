@@ -122,6 +122,9 @@ def test_regen_through_the_real_openai_client(served: tuple[Factory, Endpoint]) 
     sent = endpoint.requests[0]
     assert sent["response_format"]["type"] == "json_schema"
     assert "Keep it simple." in sent["messages"][1]["content"]  # governance reaches the planner
+    # every call carries its role's output limit (models.max_output_tokens' defaults)
+    limits = {r["model"]: r["max_tokens"] for r in endpoint.requests}
+    assert limits == {"m-planner": 8192, "m-standard": 16384, "m-rev-a": 8192, "m-rev-b": 8192}
     assert "Specmill-Models: m-planner, m-rev-a, m-rev-b, m-standard" in factory.git(
         "log", "-1", "--format=%B"
     )
