@@ -5,17 +5,20 @@ backoff and its tests stay in our hands, each retry is logged, and the policy in
 ``specmill.llm.retry`` honours ``Retry-After`` just as the SDK does. Structured output
 tries ``json_schema``, then ``json_object``, then plain prompting when the endpoint
 says it cannot do better (``structured_output = "auto"``), remembering per endpoint
-and model how far it had to fall back.
+and model how far it had to fall back. A candidate's ``seed`` and ``temperature`` are
+sent likewise until the endpoint rejects them (reasoning models take no temperature):
+then that endpoint and model get requests without them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -28,7 +31,7 @@ from specmill.core.config import ModelsConfig
 from specmill.llm.backend import ChatRequest, ChatResponse
 from specmill.llm.budget import Budget
 from specmill.llm.conversation import Answer, converse
-from specmill.llm.errors import ModelError
+from specmill.llm.errors import CallCancelled, ModelError
 from specmill.llm.failures import describe_failure
 from specmill.llm.retry import backoff, retry_after, should_retry_status
 from specmill.llm.structured import (
@@ -47,6 +50,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the SDK's, when OPENAI_BASE_UR
 PLACEHOLDER_KEY = "specmill-no-key"
 FALLBACK: dict[OutputMode, OutputMode] = {"json_schema": "json_object", "json_object": "none"}
 FORMAT_WORDS = ("response_format", "json_schema", "json_object", "structured output", "schema")
+SAMPLING_WORDS = ("temperature", "seed")
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class OpenAIBackend:
         self._lock = threading.Lock()
         self._endpoints: dict[tuple[str, str], _Endpoint] = {}
         self._modes: dict[tuple[str, str], OutputMode] = {}  # (base_url, model)
+        self._no_sampling: set[tuple[str, str]] = set()  # rejected seed/temperature
 
     def complete(self, request: ChatRequest[T]) -> ChatResponse[T]:
         endpoint = self._endpoint(request)
@@ -139,9 +144,19 @@ class OpenAIBackend:
             if mode != "json_schema":
                 sent = with_instruction(messages, format_instruction(request.response_model))
             fmt = response_format(request.response_model, mode)
+            sampling = self._sampling(request, remembered)
             try:
-                return self._create(endpoint, request, sent, fmt)
+                return self._create(endpoint, request, sent, fmt, sampling)
             except _Failed as failed:
+                if sampling and _rejects_sampling(failed.error):
+                    log.warning(
+                        "%s rejected seed/temperature for %s; sending none",
+                        endpoint.host,
+                        request.model,
+                    )
+                    with self._lock:
+                        self._no_sampling.add(remembered)
+                    continue
                 if self._falls_back(failed.error, mode):
                     log.warning(
                         "%s rejected response_format %s; falling back to %s",
@@ -161,6 +176,13 @@ class OpenAIBackend:
                     timeout=self.models.timeout,
                     attempts=failed.attempts,
                 ) from None
+
+    def _sampling(self, request: ChatRequest[Any], remembered: tuple[str, str]) -> dict[str, Any]:
+        wanted = {"seed": request.seed, "temperature": request.temperature}
+        with self._lock:
+            if remembered in self._no_sampling:
+                return {}
+        return {key: value for key, value in wanted.items() if value is not None}
 
     def _mode(self, remembered: tuple[str, str]) -> OutputMode:
         configured = self.models.structured_output
@@ -182,12 +204,14 @@ class OpenAIBackend:
         request: ChatRequest[Any],
         messages: list[dict[str, Any]],
         fmt: dict[str, Any] | None,
+        sampling: dict[str, Any],
     ) -> Answer:
         """One HTTP call with retries; raises ``_Failed`` with the last error."""
         extra: dict[str, Any] = {} if fmt is None else {"response_format": fmt}
+        extra.update(sampling)
 
         def call() -> Answer:
-            with self._slots:  # the concurrency limit covers requests, not backoff sleeps
+            with self._slot(request):  # the limit covers requests, not backoff sleeps
                 completion = endpoint.client.chat.completions.create(
                     model=request.model,
                     messages=messages,  # type: ignore[arg-type]  # plain dicts, as the API takes
@@ -199,7 +223,7 @@ class OpenAIBackend:
             stop=tenacity.stop_after_attempt(self.models.max_retries + 1),
             retry=tenacity.retry_if_exception(_retryable),
             wait=self._wait,
-            sleep=self._sleep,
+            sleep=lambda seconds: self._pause(request, seconds),
             before_sleep=lambda state: _log_retry(state, endpoint.host, request.label),
             reraise=True,
         )
@@ -207,6 +231,24 @@ class OpenAIBackend:
             return retrying(call)
         except openai.APIError as error:
             raise _Failed(error, retrying.statistics.get("attempt_number", 1)) from None
+
+    @contextlib.contextmanager
+    def _slot(self, request: ChatRequest[Any]) -> Iterator[None]:
+        """A concurrency slot; a cancelled request stops waiting for one."""
+        while not self._slots.acquire(timeout=0.05):
+            _stop_if_cancelled(request)
+        try:
+            _stop_if_cancelled(request)
+            yield
+        finally:
+            self._slots.release()
+
+    def _pause(self, request: ChatRequest[Any], seconds: float) -> None:
+        """A backoff sleep that a cancelled request cuts short."""
+        if request.cancel is None:
+            self._sleep(seconds)
+        elif request.cancel.wait(seconds):
+            _stop_if_cancelled(request)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -226,6 +268,18 @@ class _Failed(Exception):
         super().__init__(str(error))
         self.error = error
         self.attempts = attempts
+
+
+def _stop_if_cancelled(request: ChatRequest[Any]) -> None:
+    if request.cancel is not None and request.cancel.is_set():
+        raise CallCancelled(f"{request.label}: cancelled, no longer needed")
+
+
+def _rejects_sampling(error: openai.APIError) -> bool:
+    if not isinstance(error, openai.APIStatusError) or error.status_code not in (400, 422):
+        return False
+    said = f"{error.message} {json.dumps(error.body, default=str)}".lower()
+    return any(word in said for word in SAMPLING_WORDS)
 
 
 def _retryable(error: BaseException) -> bool:
