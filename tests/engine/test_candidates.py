@@ -70,7 +70,7 @@ def test_junk_then_failing_check_then_pass_commits_the_third(
     endpoint.answer("m-rev-a", PASS)
     endpoint.answer("m-rev-b", PASS)
 
-    code, out, err = factory.main("regen")
+    code, _, err = factory.main("regen")
 
     assert code == 0, err
     assert INVOICE_CODE in factory.git("show", f"HEAD:{INVOICE_PY}")
