@@ -217,3 +217,28 @@ def test_two_candidates_on_one_model_get_different_prompts(factory: Factory) -> 
         (1, "iterative", 1),
         (2, "table-driven", 2),
     }
+
+
+def test_passing_candidates_with_different_apis_leave_a_spec_gap(
+    three: tuple[Factory, Endpoint],
+) -> None:
+    factory, endpoint = three
+    factory.configure(early_stop=False, candidates=2)
+    other = INVOICE_CODE.replace("def total(items):", "def total(items, start=0):")
+    endpoint.answer("m-planner", plan(INVOICE_PY))
+    endpoint.answer("m-c1", executor(INVOICE_PY, other))
+    endpoint.answer("m-c2", executor(INVOICE_PY, INVOICE_CODE))
+    endpoint.answer("m-rev-a", PASS, PASS)
+    endpoint.answer("m-rev-b", PASS, PASS)
+
+    code, _, err = factory.main("regen")
+
+    assert code == 0, err
+    module = record_of(factory)["modules"][0]
+    assert module["winner"] == 2  # the smaller change against the adopted version
+    assert "fewer changed line(s) against the previous version" in module["choice"]
+    (gap,) = [f for f in module["findings"] if f["kind"] == "spec-gap"]
+    assert gap["requirement"] == "R1" and gap["spec_line"] == 7
+    assert "`total(items)`" in gap["message"] and "`total(items, start=0)`" in gap["message"]
+    review = (run_folder(factory) / "review.md").read_text()
+    assert "minor spec-gap **R1**" in review
