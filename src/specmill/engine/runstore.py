@@ -55,9 +55,9 @@ def save_run(
     folder = runs_folder(root) / record.run_id
     write_atomic(folder / RECORD, record.model_dump_json(indent=2) + "\n")
     for number, transcript in enumerate(transcripts, start=1):
-        record = transcript.record
-        which = f"-c{record.candidate}" if record.candidate is not None else ""
-        name = f"{number:03d}-{record.module}-{record.role}{which}.md"
+        call = transcript.record
+        which = f"-c{call.candidate}" if call.candidate is not None else ""
+        name = f"{number:03d}-{call.module}-{call.role}{which}.md"
         write_atomic(folder / "calls" / name, transcript_text(transcript))
     for path, text in (files or {}).items():
         if refusal(path, [path], ()) is None:  # guarded before; belt and braces
