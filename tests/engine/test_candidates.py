@@ -242,3 +242,20 @@ def test_passing_candidates_with_different_apis_leave_a_spec_gap(
     assert "`total(items)`" in gap["message"] and "`total(items, start=0)`" in gap["message"]
     review = (run_folder(factory) / "review.md").read_text()
     assert "minor spec-gap **R1**" in review
+
+
+def test_executor_notes_are_shown_and_reach_the_verifiers_as_claims(factory: Factory) -> None:
+    said = {**executor(INVOICE_PY, INVOICE_CODE), "notes": "R2 is fully handled."}
+    factory.answers(planner=[plan(INVOICE_PY)], executor=[said], verifier=[PASS, PASS])
+    code, _, err = factory.main("regen")
+    assert code == 0, err
+    for path in (run_folder(factory) / "calls").glob("*verifier*"):
+        prompt = path.read_text()
+        claims = prompt.split("## What the executor says about its code", 1)[1]
+        assert claims.lstrip().startswith("Claims to check against the code, not facts")
+        assert "R2 is fully handled." in claims
+    review = (run_folder(factory) / "review.md").read_text()
+    assert (
+        "**The executor's notes** (its own claims, not verified):\n> R2 is fully handled." in review
+    )
+    assert record_of(factory)["modules"][0]["notes"] == "R2 is fully handled."
