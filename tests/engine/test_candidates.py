@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from specmill.llm import backend as backends
+from specmill.llm.errors import BudgetExceeded
 from tests.engine.conftest import (
     INVOICE_CODE,
     PASS,
@@ -259,3 +261,46 @@ def test_executor_notes_are_shown_and_reach_the_verifiers_as_claims(factory: Fac
         "**The executor's notes** (its own claims, not verified):\n> R2 is fully handled." in review
     )
     assert record_of(factory)["modules"][0]["notes"] == "R2 is fully handled."
+
+
+class RefusingCandidates:
+    """The scripted backend, whose budget refuses the executor calls of some candidates."""
+
+    def __init__(self, inner: Any, refused: set[int]) -> None:
+        self.inner, self.budget, self.refused = inner, inner.budget, refused
+
+    def complete(self, request: Any) -> Any:
+        if request.role == "executor" and request.candidate in self.refused:
+            raise BudgetExceeded(f"{request.label}: budget exhausted; the call was not made")
+        return self.inner.complete(request)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("refused", [{2}, {1, 2}], ids=["one", "both"])
+def test_the_budget_stops_a_candidate_not_the_module(
+    factory: Factory, monkeypatch: pytest.MonkeyPatch, refused: set[int]
+) -> None:
+    factory.configure(candidates=2)
+    factory.answers(
+        planner=[plan(INVOICE_PY)],
+        executor=[executor(INVOICE_PY, INVOICE_CODE)],
+        verifier=[PASS, PASS],
+    )
+    scripted = backends.BACKENDS["scripted"]
+    monkeypatch.setitem(
+        backends.BACKENDS, "scripted", lambda *args: RefusingCandidates(scripted(*args), refused)
+    )
+    code, _, err = factory.main("regen")
+    module = record_of(factory)["modules"][0]
+    reasons = {h["candidate"]: h["reason"] for h in module["history"]}
+    assert reasons[2].startswith("budget: executor call for billing.invoice (gpt-4.1-mini)")
+    if refused == {2}:
+        assert code == 0, err
+        assert module["status"] == "passed" and module["winner"] == 1
+    else:
+        assert code == 1
+        assert module["status"] == "budget-exceeded" and module["attempts"] == 1
+        assert "candidate 1: budget:" in err and "candidate 2: budget:" in err
+    assert factory.worktrees() == []
