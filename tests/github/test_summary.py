@@ -142,16 +142,17 @@ def test_summary_shows_the_candidates_why_the_winner_won_and_the_notes() -> None
         ),
     ]  # fmt: skip
     module.choice = "candidate 2 ranked first: the only one that passed"
+    module.status, module.attempts, module.winner = "passed", 1, 2
     module.notes = "Could not do R3 <script>.\nKept the old rounding."
     body = render_summary(summary(record=record))
-    assert "**Why this one:** candidate 2 ranked first: the only one that passed." in body
+    assert "**Why this one won:** candidate 2 ranked first: the only one that passed." in body
     rows = [line for line in body.splitlines() if line.startswith("| 1 | ")]
     assert rows[0] == (
         "| 1 | 1 | iterative | `m-c1` | – | – | 0 (0 blocking) |"
         " no valid answer: executor call for billing.invoice (m-c1) |"
     )
     assert rows[1].startswith(
-        "| 1 | 2 ✅ | table \\| driven &lt;!-- specmill:summary --&gt; @\u2060"
+        "| 1 | 2 🏆 | table \\| driven &lt;!-- specmill:summary --&gt; @\u2060"
     )
     assert rows[1].endswith("| `m-c2` | passed | 1/1 | 1 (0 blocking) | passed |")
     assert body.count(SUMMARY_MARKER) == 1

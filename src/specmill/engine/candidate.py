@@ -205,13 +205,16 @@ def _run(
     checkpoint: Callable[[], None],
 ) -> None:
     config = ctx.project.config
-    module, attempt, tier = spec.id, result.attempt, result.tier
-    assert result.exploration is not None
+    module, tier, way = spec.id, result.tier, result.exploration
+    assert way is not None
+    attempt = f"attempt {result.attempt}" + (
+        f", candidate {way.index}/{way.count}" if way.varied else ""
+    )
     checkpoint()
-    ctx.progress.stage(module, f"executing (attempt {attempt}, {tier} tier)")
+    ctx.progress.stage(module, f"executing ({attempt}, {tier} tier)")
     # The worktree is made while the model writes (or was started even earlier: ``ready``).
     with ctx.worktrees.prepare(dependency_files, ready=ready) as pending:
-        output = ctx.agents.execute(brief, plan, result.exploration, attempt, feedback, stop)
+        output = ctx.agents.execute(brief, plan, way, result.attempt, feedback, stop)
         result.answered = True
         result.notes = output.notes.strip()
         result.contents = {f.path: f.content for f in output.files}
@@ -236,7 +239,7 @@ def _run(
         commands = spec.front.checks if spec.front.checks is not None else config.checks
         if commands:
             checkpoint()
-            ctx.progress.stage(module, f"checking (attempt {attempt})")
+            ctx.progress.stage(module, f"checking ({attempt})")
             result.checks = run_checks(
                 commands,
                 tree,
@@ -247,9 +250,9 @@ def _run(
     if not result.checks_passed:
         return  # reviewers are not asked about code that fails its own checks
     checkpoint()
-    ctx.progress.stage(module, f"verifying (attempt {attempt})")
+    ctx.progress.stage(module, f"verifying ({attempt})")
     result.verdicts = verify(
-        ctx, spec, brief, plan, result.files, result.checks, attempt,
+        ctx, spec, brief, plan, result.files, result.checks, result.attempt,
         notes=result.notes, candidate=result.index, cancel=stop,
     )  # fmt: skip
     checkpoint()

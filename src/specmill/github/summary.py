@@ -137,11 +137,11 @@ def _module_view(module: ModuleResult, record: RunRecord | None) -> dict[str, ob
         "tokens": sum(c.prompt_tokens + c.completion_tokens for c in calls),
         "cost": sum(c.cost_usd for c in calls),
         "several": any(h.candidate > 1 for h in module.history),
-        "candidates": [_candidate_row(h) for h in module.history],
+        "candidates": [_candidate_row(h, module) for h in module.history],
     }
 
 
-def _candidate_row(attempt: AttemptRecord) -> dict[str, object]:
+def _candidate_row(attempt: AttemptRecord, module: ModuleResult) -> dict[str, object]:
     """One row of a module's candidate table."""
     passes = sum(1 for v in attempt.verdicts if v.verdict == "pass")
     checks = {None: "–", True: "passed", False: "failed"}[attempt.checks_passed]
@@ -155,6 +155,8 @@ def _candidate_row(attempt: AttemptRecord) -> dict[str, object]:
         "findings": attempt.finding_count,
         "blocking": len(attempt.findings),
         "passed": attempt.passed,
+        "winner": module.status == "passed"
+        and (attempt.attempt, attempt.candidate) == (module.attempts, module.winner),
         "reason": attempt.reason,
     }
 
