@@ -53,7 +53,7 @@ class Candidate:
     model: str
     exploration: Exploration | None = None
     answered: bool = False
-    error: str = ""  # why there is no usable answer
+    error: str = ""  # why there is no usable answer (the full message: it may span lines)
     stopped: bool = False
     budget_exceeded: bool = False
     notes: str = ""
@@ -99,6 +99,11 @@ class Candidate:
             return "checks failed: " + ", ".join(failed)
         reason = self.decision.reason if self.decision else "not verified"
         return f"the verifiers rejected it ({reason})"
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding, of any severity: refused paths, then the verifiers'."""
+        return [*self.refused, *(self.decision.findings if self.decision else [])]
 
     @property
     def blocking(self) -> list[Finding]:
@@ -177,18 +182,14 @@ def run_candidate(
         result.error = "stopped early: another candidate of this attempt passed"
     except BudgetExceeded as exc:
         result.budget_exceeded = True
-        result.error = f"budget: {_first_line(exc)}"
+        result.error = f"budget: {exc}"
     except InvalidAnswerError as exc:
-        result.error = f"no valid answer: {_first_line(exc)}"
+        result.error = f"no valid answer: {exc}"
     except LLMError as exc:  # the endpoint failed, or a script ran dry
-        result.error = f"model error: {_first_line(exc)}"
+        result.error = f"model error: {exc}"
     if stop is not None and result.passed:
         stop.set()
     return result
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _run(

@@ -48,29 +48,27 @@ def _history(candidate: Candidate, changed: int | None) -> AttemptRecord:
         tier=candidate.tier,
         model=candidate.model,
         passed=candidate.passed,
-        checks_passed=candidate.checks_passed if candidate.stage not in UNCHECKED else None,
+        checks_passed=None if candidate.stage in UNCHECKED else candidate.checks_passed,
         verdicts=candidate.verdicts,
         findings=candidate.blocking,
         approach=exploration.approach if exploration else None,
         seed=exploration.seed if exploration else None,
         temperature=exploration.temperature if exploration else None,
         stage=candidate.stage,
-        reason=candidate.reason,
+        reason=candidate.reason.split("\n", 1)[0],
         stopped=candidate.stopped,
-        finding_count=len(candidate.refused)
-        + len(candidate.decision.findings if candidate.decision else []),
+        finding_count=len(candidate.findings),
         changed_lines=changed,
         notes=candidate.notes,
     )
 
 
 def _standing(candidate: Candidate, changed: int | None) -> Standing:
-    findings = candidate.decision.findings if candidate.decision else []
     return Standing(
         candidate=candidate.index,
         stage=candidate.stage,
         blocking=len(candidate.blocking),
-        findings=len(candidate.refused) + len(findings),
+        findings=len(candidate.findings),
         failing_verifiers=sum(1 for v in candidate.verdicts if v.verdict != "pass"),
         changed_lines=changed or 0,
     )
@@ -136,7 +134,7 @@ def _attempts(
     result.plan = plan
     tier = first_tier(spec.front.tier, plan.complexity)
     feedback = None
-    winner: Candidate | None = None
+    candidates: list[Candidate] = []
     for attempt in range(1, config.max_attempts + 1):
         result.attempts, result.tier = attempt, tier
         ways = explorations(config.candidates, plan, config.models, tier)
@@ -186,7 +184,7 @@ def _attempts(
         feedback = winner.feedback([by_index[s.candidate] for s in ranked[1:]])
         tier = escalate(tier)
     result.status = "failed"
-    result.error = winner.reason if winner else "no attempt was made"
+    result.error = _why(candidates)
     return None
 
 
@@ -210,7 +208,7 @@ def _describe(result: ModuleResult, candidate: Candidate, why: str) -> None:
     decision = candidate.decision
     result.checks = candidate.checks
     result.verdicts = candidate.verdicts
-    result.findings = [*candidate.refused, *(decision.findings if decision else [])]
+    result.findings = candidate.findings
     result.disagreement = bool(decision and decision.disagreement)
     result.winner = candidate.index
     result.choice = why
