@@ -187,9 +187,13 @@ def test_feedback_comes_from_the_best_candidate_plus_the_others_findings(
     module = record_of(factory)["modules"][0]
     first = [h for h in module["history"] if h["attempt"] == 1]
     assert [h["stage"] for h in first] == ["refused", "checks-passed"]
-    for model in ("m-c1", "m-c2"):
+    for model, heading in (
+        ("m-c1", "Attempt 1 was rejected\n\nNo candidate passed. Below is the best-ranked one"
+         " (candidate 2)"),
+        ("m-c2", "Your attempt 1 was rejected"),
+    ):  # fmt: skip
         second = prompt_of(requests_for(endpoint, model)[1])
-        assert "Your attempt 1 was rejected" in second
+        assert heading in second
         assert "negatives accepted" in second  # candidate 2's verifier finding
         assert "    return sum(items)" in second  # candidate 2's code, numbered
         assert "x = 1" not in second  # not candidate 1's
