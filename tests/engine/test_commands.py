@@ -80,11 +80,13 @@ def test_runs_lists_and_shows_records(factory: Factory) -> None:
 def test_plan_prints_the_plan_and_writes_nothing(factory: Factory) -> None:
     answer = plan(INVOICE_PY)
     answer["ambiguities"] = [{"requirement": "R1", "question": "Floats too?"}]
+    answer["approaches"] = ["iterative", "table-driven"]
     factory.answers(planner=[answer])
     before = factory.snapshot()
     code, out, err = factory.main("plan", "billing.invoice")
     assert code == 0, err
     assert "1. implement it (R1)" in out and "R1: Floats too?" in out
+    assert "Approaches (one per candidate, with candidates > 1):\n  - iterative\n" in out
     assert factory.snapshot() == before
     code, _, err = factory.main("plan", "billing.nope")
     assert code == 1 and "unknown module 'billing.nope'" in err

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from specmill.core.records import CallRecord
 from specmill.llm.backend import ChatRequest, ChatResponse
 from specmill.llm.budget import Budget, estimate_tokens
-from specmill.llm.errors import BudgetExceeded, InvalidAnswerError, LLMError
+from specmill.llm.errors import BudgetExceeded, CallCancelled, InvalidAnswerError, LLMError
 from specmill.llm.structured import AnswerProblem, parse_answer, reask_message
 
 T = TypeVar("T", bound=BaseModel)
@@ -68,6 +68,7 @@ class _Tally:
             latency_s=round(time.monotonic() - self.started, 3),
             attempt=r.attempt,
             outcome=outcome,
+            candidate=r.candidate,
         )
 
 
@@ -82,6 +83,8 @@ def converse(
     for turn in range(reask_limit + 1):
         chars = prompt_chars(messages)
         try:
+            if request.cancel is not None and request.cancel.is_set():
+                raise CallCancelled(f"{request.label}: cancelled, no longer needed")
             reservation = budget.reserve(
                 model=request.model,
                 prompt_chars=chars,
@@ -96,7 +99,7 @@ def converse(
                 raise
         except LLMError as exc:
             # A refusal before anything was sent is no call; anything else is one.
-            refused = isinstance(exc, BudgetExceeded) and not tally.exchanges
+            refused = isinstance(exc, BudgetExceeded | CallCancelled) and not tally.exchanges
             exc.record = None if refused else tally.record("error")
             raise
         tally.exchanges += 1
