@@ -259,3 +259,30 @@ def test_the_report_commit_refuses_what_the_bundles_may_not_say(
     assert git(checkout, "rev-parse", "HEAD").strip() == head
     assert git(checkout, "status", "--porcelain") == ""
     assert not (checkout / "evil.sh").exists()
+
+
+def test_a_branch_that_moved_during_the_matrix_gets_the_commit_as_a_patch(
+    scenario: Scenario, github: FakeGitHub, monkeypatch: Any
+) -> None:
+    head = two_spec_change(scenario)
+    module_answers(scenario)
+    matrix = affected_job(scenario, head)
+    bundles = scenario.tmp / "bundles"
+    for index, entry in enumerate(json.loads(matrix)["include"]):
+        code, said = generate_job(scenario, head, entry["modules"], bundles / f"bundle-{index}")
+        assert code == 0, said
+    scenario.write("README.md", "# Billing\n")  # the author pushes while the matrix runs
+    scenario.commit("readme")
+    moved = scenario.push()
+    refuse_models(monkeypatch)
+    github.reads()  # read, see the new head, post nothing: the newer run reports
+
+    code, said = report_job(scenario, head, bundles, matrix)
+
+    assert code == 0, said
+    assert scenario.head_of(BRANCH) == moved  # nothing overwritten
+    assert f"not pushed: {BRANCH} moved from {head[:12]} to {moved[:12]}" in said
+    assert f"nothing posted: the head moved from {head[:12]} to {moved[:12]}" in said
+    assert [method for method, _ in github.calls()] == ["GET"] * 4
+    patch = (scenario.runner / "specmill.patch").read_text(encoding="utf-8")
+    assert patch.count("Specmill-Module: ") == 3 and OTHER_PY in patch and MONEY_PY in patch

@@ -14,7 +14,7 @@ from specmill.github import twophase
 from specmill.github.bundle import Bundle, BundleProblem, bundle_event, write_bundle
 from specmill.github.events import PullRequestEvent, parse_event
 from specmill.github.matrix import merge_matrix, parse_matrix, read_named_bundles
-from tests.github.gh_support import HEAD1, PR_FILES, GitHubMock, payload
+from tests.github.gh_support import FORK_HEAD, HEAD1, PR_FILES, GitHubMock, payload
 from tests.github.test_app import CONFIG, client, settings
 
 MATRIX = json.dumps(
@@ -48,9 +48,14 @@ def stale(module: str) -> BundleProblem:
     )
 
 
-def job(modules: list[str], *, problems: list[BundleProblem] | None = None) -> Bundle:
+def job(
+    modules: list[str],
+    *,
+    problems: list[BundleProblem] | None = None,
+    event_file: str = "pull_request.opened.json",
+) -> Bundle:
     """A matrix job's bundle: its share regenerated, the rest of the head seen as stale."""
-    event = parse_event("pull_request", payload("pull_request.opened.json"))
+    event = parse_event("pull_request", payload(event_file))
     assert isinstance(event, PullRequestEvent)
     others = [m for m in GRAPH if m not in modules]
     record = RunRecord(
@@ -182,3 +187,28 @@ def test_report_when_every_job_died_still_posts_a_failing_status(
 def test_read_named_bundles_names_each_by_its_artifact(tmp_path: Path) -> None:
     write_bundle(job(["other"]), tmp_path / "all" / "specmill-bundle-1")
     assert [name for name, _ in read_named_bundles(tmp_path / "all")] == ["specmill-bundle-1"]
+
+
+def test_a_fork_keeps_patch_delivery_and_its_checkout_is_left_alone(
+    tmp_path: Path, github: GitHubMock
+) -> None:
+    fork = "pull_request.opened.fork.json"
+    write_bundle(job(["calc", "report"], event_file=fork), tmp_path / "bundles" / "bundle-0")
+    write_bundle(job(["other"], event_file=fork), tmp_path / "bundles" / "bundle-1")
+    github.reads(57, payload(fork)["pull_request"], PR_FILES)
+    github.add("POST", "/issues/57/comments", {"id": 2})
+    github.add("POST", f"/statuses/{FORK_HEAD}", {"id": 3})
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+
+    code = twophase.report(
+        settings(tmp_path, "pull_request", fork), CONFIG, bundle_path=tmp_path / "bundles",
+        matrix=MATRIX, checkout=checkout, github=client, out=io.StringIO(),
+    )  # fmt: skip
+
+    assert code == 0
+    summary = github.body(4)["body"]
+    assert (
+        "patch: fork pull request: each job's bundle artifact holds its specmill.patch" in summary
+    )
+    assert github.body(5)["state"] == "success" and list(checkout.iterdir()) == []
