@@ -103,7 +103,15 @@ def test_the_modules_of_a_missing_bundle_are_not_reported() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "[]", '{"include": [{"name": "x"}]}', '{"include": 3}', "{" * 5000]
+    "text",
+    [
+        "",
+        "[]",
+        '{"include": [{"name": "x"}]}',
+        '{"include": 3}',
+        '{"include": [{"modules": ["a", "b"]}]}',
+        "[" * 100_000,
+    ],
 )
 def test_a_matrix_that_is_not_affected_s_output_is_a_clear_error(text: str) -> None:
     with pytest.raises(SpecmillError, match="not the output of `specmill affected --matrix`"):

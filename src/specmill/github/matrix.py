@@ -57,15 +57,20 @@ def parse_matrix(text: str) -> list[tuple[str, ...]]:
     if len(text) > MAX_MATRIX_BYTES:
         raise SpecmillError(f"--matrix: more than {MAX_MATRIX_BYTES} bytes")
     try:
-        data = json.loads(text)
-        entries = data["include"]
-        groups = [tuple(str(entry["modules"]).split()) for entry in entries]
-    except (ValueError, KeyError, TypeError):
+        entries = json.loads(text)["include"]
+        groups = [tuple(_text(entry["modules"]).split()) for entry in entries]
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise SpecmillError(
             "--matrix: not the output of `specmill affected --matrix`",
             hint='expected {"include": [{"name": …, "modules": "a b"}, …]}',
         ) from None
     return groups
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("modules must be a string")
+    return value
 
 
 @dataclass(frozen=True)
