@@ -175,6 +175,7 @@ def test_report_with_a_missing_bundle_fails_and_names_its_modules(
         "### Not reported" in summary
         and "`calc`, `report`: their matrix job left no bundle" in summary
     )
+    assert "specmill regen calc\nspecmill regen report\n" in summary  # reproduce locally
     assert github.body(5)["state"] == "failure"
     assert (
         github.body(5)["description"] == "not reported (a matrix job left no bundle): calc, report"

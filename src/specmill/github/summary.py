@@ -127,6 +127,7 @@ def _view(summary: SummaryInput, limit: int) -> dict[str, object]:
         "regen": sorted(
             {m.module for m in modules if m.status not in ("passed", "unchanged")}
             | {n.module for n in summary.notes if n.source == "problem" and n.module}
+            | set(summary.unreported)
         ),
         "icon": {"success": "✅", "failure": "❌", "neutral": "➖"}[summary.verdict.state],
     }
