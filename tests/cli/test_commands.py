@@ -58,6 +58,8 @@ def test_lint_reports_missing_context_and_governance(billing: Project) -> None:
 def test_affected_working_tree_and_base(billing: Project) -> None:
     code, out, _ = billing.main("affected", "--json")
     assert (code, json.loads(out)) == (0, [])
+    code, out, _ = billing.main("affected", "--matrix")
+    assert (code, json.loads(out)) == (0, {"include": []})  # Actions rejects it: guard the job
     billing.write("specs/billing/money.md", SPEC_MONEY + "- **M2** more\n")
     code, out, _ = billing.main("affected", "--json")
     assert json.loads(out) == ["billing.money", "billing.invoice"]
