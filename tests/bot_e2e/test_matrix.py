@@ -134,6 +134,9 @@ def test_matrix_flow_posts_one_review_and_success_with_each_module_regenerated_o
         code, said = generate_job(scenario, head, entry["modules"], bundles / f"bundle-{index}")
         assert code == 0, said
     assert scenario.head_of(BRANCH) == head  # the matrix jobs push nothing
+    other_job = json.loads((bundles / "bundle-1" / "bundle.json").read_text(encoding="utf-8"))
+    seen_stale = {p["module"] for p in other_job["problems"] if p["kind"] == "stale"}
+    assert "billing.money" in seen_stale  # as its checkout saw it; the calc job answers it
 
     built = refuse_models(monkeypatch)
     github.pull()  # after the push: GitHub shows the pushed commit as the head
