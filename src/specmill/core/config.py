@@ -138,6 +138,12 @@ class BotConfig(_Strict):
     allowed_associations: list[str] = Field(
         default_factory=lambda: ["OWNER", "MEMBER", "COLLABORATOR"]
     )
+    max_jobs: int = Field(
+        default=20,
+        ge=1,
+        le=256,  # GitHub Actions runs at most 256 jobs per matrix
+        description="Most jobs `specmill affected --matrix` emits (groups are packed into them).",
+    )
 
 
 class Config(_Strict):

@@ -47,6 +47,8 @@ class Findings:
     delivery: Delivery | None = None
     patch: str | None = None  # the regenerated code as a patch (bundles carry it)
     head_sha: str | None = None  # the pull request's head after delivery pushed a commit to it
+    unreported: Sequence[str] = ()  # a matrix job's modules whose bundle never arrived
+    conflicts: Sequence[str] = ()  # why the matrix's bundles contradict one another
 
 
 Work = Callable[[RunDecision], Findings]
@@ -127,6 +129,8 @@ def _found(found: Findings) -> dict[str, Any]:
         "graph": found.graph,
         "pending": found.pending,
         "delivery": found.delivery,
+        "unreported": found.unreported,
+        "conflicts": found.conflicts,
     }
 
 

@@ -87,6 +87,8 @@ class Bundle(_Strict):
     requirement_lines: dict[str, dict[str, int]] = Field(default_factory=dict, max_length=MAX_ITEMS)
     graph: dict[str, list[str]] = Field(default_factory=dict, max_length=MAX_ITEMS)
     pending: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    # A matrix job's share (`bot generate --module …`); empty: every affected module.
+    modules: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     patch: str | None = Field(default=None, max_length=MAX_PATCH_BYTES)
 
 

@@ -64,11 +64,25 @@ class SummaryInput:
     pending: Sequence[str] = ()  # affected modules this run did not regenerate
     delivery: Delivery | None = None
     run_url: str | None = None
+    unreported: Sequence[str] = ()  # a matrix job's modules whose bundle never arrived
+    conflicts: Sequence[str] = ()  # why the matrix's bundles contradict one another
 
 
 def decide_verdict(
-    record: RunRecord | None, notes: Sequence[Note], pending: Sequence[str] = (), why: str = ""
+    record: RunRecord | None,
+    notes: Sequence[Note],
+    pending: Sequence[str] = (),
+    why: str = "",
+    *,
+    unreported: Sequence[str] = (),
+    conflicts: Sequence[str] = (),
 ) -> CheckVerdict:
+    if conflicts:
+        more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+        return CheckVerdict("failure", conflicts[0] + more)
+    if unreported:
+        listed = ", ".join(unreported[:10]) + (" …" if len(unreported) > 10 else "")
+        return CheckVerdict("failure", f"not reported (a matrix job left no bundle): {listed}")
     problems = Counter(note.kind for note in notes if note.source == "problem")
     if problems:
         counts = ", ".join(f"{n} {kind}" for kind, n in sorted(problems.items()))
@@ -119,6 +133,7 @@ def _view(summary: SummaryInput, limit: int) -> dict[str, object]:
         "regen": sorted(
             {m.module for m in modules if m.status not in ("passed", "unchanged")}
             | {n.module for n in summary.notes if n.source == "problem" and n.module}
+            | set(summary.unreported)
         ),
         "icon": {"success": "✅", "failure": "❌", "neutral": "➖"}[summary.verdict.state],
     }
