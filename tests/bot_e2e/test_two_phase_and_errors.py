@@ -61,6 +61,7 @@ def test_generate_then_report(
     report_job = scenario.tmp / "report-job"
     report_job.mkdir()
     scenario.env("workflow_run", workflow_run(scenario, head))
+    github.contents()  # the base's config and specs: what the patch may touch
     github.reads()
     github.add("POST", "/pulls/42/reviews", {"id": 1})
     github.add("POST", "/issues/42/comments", {"id": 2})
@@ -72,6 +73,8 @@ def test_generate_then_report(
     assert built == [] and list(report_job.iterdir()) == []
     assert github.calls() == [
         ("GET", "/pulls/42"),  # the bundle's claim, checked against the API
+        ("GET", "/contents/specmill.toml"),  # the base's config and specs, not the fork's
+        ("GET", f"/contents/{INVOICE_MD}"),
         ("GET", "/pulls/42"),
         ("GET", "/pulls/42/files"),
         ("GET", "/pulls/42/comments"),
@@ -84,6 +87,7 @@ def test_generate_then_report(
     assert [(c["path"], c["line"]) for c in comments] == [(INVOICE_MD, 8)]
     summary = github.body("POST", "/issues/42/comments")["body"]
     assert "file specmill.patch" in summary and "The items are walked twice." in summary
+    assert f"each an output its spec declares: `{INVOICE_PY}`." in summary
     fresh = scenario.checkout(head)
     git(fresh, "am", "--quiet", str(bundle / "specmill.patch"))
     assert INVOICE_CODE in (fresh / INVOICE_PY).read_text(encoding="utf-8")

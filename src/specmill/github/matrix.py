@@ -7,12 +7,18 @@ one review and one summary report the whole pull request.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from specmill.core.records import ModuleResult
-from specmill.github.bundle import BUNDLE_FILE, Bundle, read_bundle
+from specmill.github.bundle import BUNDLE_FILE, MAX_ITEMS, Bundle, read_bundle
 from specmill.github.errors import BundleError
+
+MAX_BUNDLES = 256  # GitHub runs at most 256 jobs per matrix
+MAX_TOTAL_BYTES = 64 * 1024 * 1024  # all the bundles of one report, patches included
 
 
 def read_bundles(path: str | Path) -> list[Bundle]:
@@ -23,7 +29,25 @@ def read_bundles(path: str | Path) -> list[Bundle]:
     children = sorted(path.iterdir())
     if not children:
         raise BundleError("no bundle in this directory", path=str(path))
+    if len(children) > MAX_BUNDLES:
+        raise BundleError(
+            f"{len(children)} bundles, more than {MAX_BUNDLES} (a matrix has at most "
+            f"{MAX_BUNDLES} jobs)",
+            path=str(path),
+        )
+    total = sum(_size(child) for child in children)
+    if total > MAX_TOTAL_BYTES:
+        raise BundleError(
+            f"the bundles add up to {total} bytes, more than {MAX_TOTAL_BYTES}", path=str(path)
+        )
     return [read_bundle(child) for child in children]
+
+
+def _size(path: Path) -> int:
+    """Bytes in a bundle file or directory (symbolic links are refused when read)."""
+    if path.is_symlink() or not path.is_dir():
+        return path.lstat().st_size
+    return sum(child.lstat().st_size for child in path.iterdir())
 
 
 def merge_bundles(bundles: Sequence[Bundle]) -> Bundle:
@@ -34,9 +58,10 @@ def merge_bundles(bundles: Sequence[Bundle]) -> Bundle:
             raise BundleError("bundles from different pull requests or commits cannot be merged")
     records = [b.record for b in bundles if b.record is not None]
     modules = [m for r in records for m in r.modules]
-    duplicated = sorted(
-        {m.module for m in modules if [n.module for n in modules].count(m.module) > 1}
-    )
+    if len(modules) > MAX_ITEMS:
+        raise BundleError(f"the bundles hold {len(modules)} modules, more than {MAX_ITEMS}")
+    counts = Counter(m.module for m in modules)
+    duplicated = sorted(module for module, count in counts.items() if count > 1)
     if duplicated:
         raise BundleError(f"module {duplicated[0]!r} is in more than one bundle")
     graph = {k: v for b in bundles for k, v in b.graph.items()}
@@ -55,17 +80,22 @@ def merge_bundles(bundles: Sequence[Bundle]) -> Bundle:
         )
     done = {m.module for m in modules}
     patches = [b.patch for b in bundles if b.patch]
-    return Bundle(
-        specmill_version=first.specmill_version,
-        event=first.event,
-        reason=first.reason,
-        record=record,
-        problems=list(dict.fromkeys(p for b in bundles for p in b.problems)),
-        requirement_lines={k: v for b in bundles for k, v in b.requirement_lines.items()},
-        graph=graph,
-        pending=sorted({p for b in bundles for p in b.pending} - done),
-        patch="".join(p if p.endswith("\n") else p + "\n" for p in patches) or None,
-    )
+    try:
+        return Bundle(
+            specmill_version=first.specmill_version,
+            event=first.event,
+            reason=first.reason,
+            record=record,
+            problems=list(dict.fromkeys(p for b in bundles for p in b.problems)),
+            requirement_lines={k: v for b in bundles for k, v in b.requirement_lines.items()},
+            graph=graph,
+            pending=sorted({p for b in bundles for p in b.pending} - done),
+            patch="".join(p if p.endswith("\n") else p + "\n" for p in patches) or None,
+        )
+    except ValidationError as exc:  # a limit the merged bundle exceeds, e.g. its problems
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "bundle"
+        raise BundleError(f"the merged bundles are invalid: {where}: {error['msg']}") from None
 
 
 def _dependency_order(

@@ -48,8 +48,12 @@ def shell(value: object) -> str:
 
 
 def mermaid_label(value: object) -> str:
-    """Text safe inside a Mermaid ``["…"]`` node label."""
-    return re.sub(r'["<>#`]', "", str(value))
+    """Text safe inside a Mermaid ``["…"]`` node label: an allow-list of characters.
+
+    Anything else (quotes, brackets, newlines that would start a ``click … href``
+    statement, entities, Markdown) is dropped, not escaped.
+    """
+    return re.sub(r"[^A-Za-z0-9_.\- ]", "", str(value))[:200]
 
 
 @cache

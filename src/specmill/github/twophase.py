@@ -30,6 +30,7 @@ from specmill.github.client import GitHubSettings
 from specmill.github.decide import decide
 from specmill.github.events import PullRequestEvent, PullTarget, WorkflowRunEvent, load_event
 from specmill.github.matrix import merge_bundles, read_bundles
+from specmill.github.patchguard import check_patch, declared_outputs, refused
 from specmill.github.publish import fetch_pull_target
 from specmill.github.summary import Delivery
 
@@ -108,6 +109,8 @@ def report(
         else:
             target = event.target
         bundles.check_target_matches(bundle, target)
+        gh = gh or github(settings)
+        touched = _checked_patch(gh, target, bundle)  # before anything is posted
         patch = "in this run's bundle artifact, file specmill.patch"
         found = Findings(
             problems=bundle.problems,
@@ -115,7 +118,17 @@ def report(
             requirement_lines=bundle.requirement_lines,
             graph=bundle.graph,
             pending=bundle.pending,
-            delivery=Delivery("patch", patch) if bundle.patch else None,
+            delivery=Delivery("patch", patch, touched) if bundle.patch else None,
         )
-        gh = gh or github(settings)
         return publish_findings(gh, target, bundle.reason, found, settings, out, bot_login)
+
+
+def _checked_patch(gh: Any, target: PullTarget, bundle: bundles.Bundle) -> tuple[str, ...]:
+    """The files the bundle's patch touches, each an output the base's specs declare."""
+    if not bundle.patch:
+        return ()
+    modules = bundle.record.modules if bundle.record else []
+    if not modules:
+        raise refused("the bundle has a patch but no module that could have made it")
+    allowed, protected = declared_outputs(gh, target.repository, target.base_sha, modules)
+    return check_patch(bundle.patch, allowed, protected)
