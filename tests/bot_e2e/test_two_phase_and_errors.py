@@ -164,3 +164,30 @@ def test_a_refused_review_stops_the_run_before_the_summary_and_status(
     assert [m for m, _ in github.calls()] == ["GET"] * 4 + ["POST"]  # no summary, no status
     assert keyless.step_summary() == ""
     assert keyless.leaked(TOKEN) == []
+
+
+@pytest.mark.parametrize("module", ["a/../../etc", "billing.nope"])
+def test_a_command_for_no_module_is_answered_with_the_checkouts_modules(
+    scenario: Scenario, github: FakeGitHub, monkeypatch: Any, module: str
+) -> None:
+    """Issue 11, item 14: this added 👀, exited 1 and posted nothing."""
+    scenario.branch()
+    scenario.write("README.md", "# Billing\n")
+    scenario.commit("readme")
+    head = scenario.push()
+    monkeypatch.setenv("OPENAI_API_KEY", MODEL_KEY)
+    github.pull()
+    github.add("POST", "/issues/42/comments", {"id": 2})
+    github.add("POST", "/statuses/{sha}", {"id": 3})
+    scenario.env("issue_comment", comment(scenario, f"/specmill regen {module}"))
+
+    code, out, err = scenario.specmill(scenario.checkout(head), "bot", "run")
+
+    assert code == 1, out + err
+    assert [method for method, _ in github.calls()] == ["GET", "POST", "POST"]
+    answer = github.body("POST", "/issues/42/comments")["body"]
+    assert f"`{module}`" in answer
+    assert "Known modules: `billing.invoice`, `billing.money`." in answer
+    status = github.body("POST", "/statuses/")
+    assert status["state"] == "failure" and module in status["description"]
+    assert scenario.head_of(BRANCH) == head  # nothing regenerated, nothing pushed

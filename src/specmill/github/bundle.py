@@ -19,9 +19,8 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from specmill.core.records import RunRecord
-from specmill.core.spec import MODULE_ID
 from specmill.github.errors import BundleError
-from specmill.github.events import PullTarget, WorkflowRunEvent
+from specmill.github.events import PullTarget, WorkflowRunEvent, is_module_id
 
 BUNDLE_FORMAT: Final = "specmill-bundle/1"
 BUNDLE_FILE = "bundle.json"
@@ -103,7 +102,7 @@ def _module_ids(bundle: Bundle) -> list[str]:
 
 def safe_module_id(value: str) -> str:
     """A module id by the rule specs follow (letters, digits, '.', '_', '-'), or ValueError."""
-    if len(value) > 255 or not MODULE_ID.match(value):
+    if not is_module_id(value):
         raise ValueError(
             f"module id {value[:80]!r} is not valid: use letters, digits, '.', '_' or '-'"
         )
