@@ -37,14 +37,14 @@ def text(value: object) -> str:
     Newlines and other control characters become spaces, so nothing can start a block
     (a heading, a fence, a quote, a list). Markdown punctuation is backslash-escaped,
     so no link, image, emphasis or code span opens; ``<``, ``>`` and ``&`` become
-    entities (no HTML, no comment marker); a word joiner breaks @-mentions and
-    GitHub's autolinks of bare ``https://`` and ``www.`` addresses.
+    entities (no HTML, no comment marker); a word joiner breaks @-mentions (and
+    e-mail autolinks) and GitHub's autolinks of bare ``https://`` and ``www.`` addresses.
     """
     value = " ".join(_CONTROL.sub(" ", str(value)).split())
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     value = _PUNCTUATION.sub(r"\\\1", value)
     value = _LEADING.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", value)
-    value = _AUTOLINK.sub(lambda m: (m[1] or m[2]) + WORD_JOINER, value)
+    value = _AUTOLINK.sub(lambda m: m[1] + WORD_JOINER if m[1] else WORD_JOINER + m[2], value)
     return value.replace("@", "@" + WORD_JOINER)
 
 
