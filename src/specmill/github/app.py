@@ -24,6 +24,7 @@ from specmill.github.client import GitHubSettings, make_client, redact
 from specmill.github.decide import RunDecision, decide
 from specmill.github.events import CommentEvent, PullRequestEvent, PullTarget, PushEvent, load_event
 from specmill.github.publish import (
+    bot_identity,
     fetch_pull_target,
     post_status,
     publish_pull_request,
@@ -200,6 +201,8 @@ def publish_findings(
 ) -> int:
     """Publish on the pull request, then print annotations and write the step summary."""
     report = Report.for_pull(target, reason, **_found(found), run_url=settings.run_url)
+    if login is None:
+        login = bot_identity(gh, settings.token.get_secret_value(), settings.app_slug)
     result, plan = publish_pull_request(gh, report, bot_login=login)
     if plan is None:
         print(f"specmill: nothing posted: {result.detail}", file=out)
