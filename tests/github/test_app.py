@@ -291,7 +291,7 @@ def test_matrix_final_job_posts_one_review_for_all_bundles(
             modules=[module.module], out=io.StringIO(),
         )  # fmt: skip
         assert code == 0 and work.decisions[0].modules == (module.module,)
-    github.base_specs()
+    github.base_specs(ref=HEAD1)  # a same-repository head: its own specs
     github.reads(42, payload("pull_request.opened.json")["pull_request"], PR_FILES)
     github.add("POST", "/pulls/42/reviews", {"id": 1})
     github.add("POST", "/issues/42/comments", {"id": 2})

@@ -136,17 +136,32 @@ def test_patches_that_are_not_plain_edits_of_declared_outputs_are_refused(
     assert reason in str(raised.value)
 
 
-def test_a_hand_made_rename_header_is_checked_too() -> None:
-    """git applies ``rename from``/``rename to``: a forged header naming an output only
-    at the top must not smuggle the rename's real paths past the check."""
-    forged = (
-        "diff --git a/src/billing/money.py b/src/billing/money.py\n"
-        "similarity index 100%\n"
-        "rename from .github/workflows/ci.yml\n"
-        "rename to src/billing/money.py\n"
-    )
-    with pytest.raises(BundleError, match=r"'\.github/workflows/ci\.yml' is a protected path"):
+@pytest.mark.parametrize(
+    ("extended", "reason"),
+    [
+        (
+            "similarity index 100%\nrename from .github/workflows/ci.yml\n"
+            "rename to src/billing/money.py\n",
+            "'.github/workflows/ci.yml' is a protected path",
+        ),
+        (
+            "similarity index 100%\ncopy from .env\ncopy to src/billing/money.py\n",
+            "'.env' is not an output",
+        ),
+        (
+            "new file mode 160000\nindex 0000000..1234567\n",
+            "mode 160000 a submodule",
+        ),
+    ],
+    ids=["rename", "copy", "submodule"],
+)
+def test_hand_made_git_headers_are_checked_too(extended: str, reason: str) -> None:
+    """git applies ``rename``/``copy`` lines and modes whatever the ``diff --git`` line
+    says: a forged header naming an output must not smuggle other paths past the check."""
+    forged = "diff --git a/src/billing/money.py b/src/billing/money.py\n" + extended
+    with pytest.raises(BundleError) as raised:
         check_patch(forged, OUTPUTS, PROTECTED)
+    assert reason in str(raised.value)
 
 
 def test_a_regular_patch_of_outputs_is_accepted_and_its_files_listed(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ unidiff and accepts it only when every file it names (both sides of a diff, and 
 ``rename``/``copy`` line) is an output that the modules in the bundle declare, with
 regular-file modes only: no symbolic link, submodule, mode change or binary patch,
 nothing under a protected path. ``declared_outputs`` reads those declarations from the
-base repository's specs at the pull request's base commit, through the API: never from
-the fork, whose specs could declare anything.
+base repository's specs through the API: at the pull request's base commit for a fork
+(never the fork's own specs, which could declare anything), at its head otherwise.
 """
 
 from __future__ import annotations
@@ -113,17 +113,22 @@ def _unquote(name: str) -> str:
 
 
 def declared_outputs(
-    gh: Any, repository: str, base_sha: str, modules: Sequence[ModuleResult]
+    gh: Any,
+    repository: str,
+    ref: str,
+    modules: Sequence[ModuleResult],
+    *,
+    where: str = "the base commit",
 ) -> tuple[frozenset[str], tuple[str, ...]]:
-    """The outputs the base commit's specs declare for ``modules``, and the protected globs."""
-    config = _base_config(gh, repository, base_sha)
+    """The outputs the specs at ``ref`` declare for ``modules``, and the protected globs."""
+    config = _base_config(gh, repository, ref)
     outputs: set[str] = set()
     for module in modules:
-        text = _read(gh, repository, module.spec, base_sha)
+        text = _read(gh, repository, module.spec, ref)
         if text is None:
             raise refused(
-                f"module {module.module!r} has no spec {module.spec!r} at the base commit "
-                f"{base_sha[:12]}, so nothing declares its outputs"
+                f"module {module.module!r} has no spec {module.spec!r} at {where} "
+                f"{ref[:12]}, so nothing declares its outputs"
             )
         try:
             spec = parse_spec(

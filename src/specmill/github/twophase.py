@@ -130,5 +130,12 @@ def _checked_patch(gh: Any, target: PullTarget, bundle: bundles.Bundle) -> tuple
     modules = bundle.record.modules if bundle.record else []
     if not modules:
         raise refused("the bundle has a patch but no module that could have made it")
-    allowed, protected = declared_outputs(gh, target.repository, target.base_sha, modules)
+    # A fork's specs could declare anything: its patch may touch only what the base
+    # commit declares. A same-repository head is the repository's own (its author can
+    # push anyway), so a new module there keeps its patch.
+    if target.is_fork:
+        ref, where = target.base_sha, "the base commit"
+    else:
+        ref, where = target.head_sha, "the pull request's head"
+    allowed, protected = declared_outputs(gh, target.repository, ref, modules, where=where)
     return check_patch(bundle.patch, allowed, protected)
