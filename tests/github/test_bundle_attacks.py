@@ -164,6 +164,20 @@ def test_hand_made_git_headers_are_checked_too(extended: str, reason: str) -> No
     assert reason in str(raised.value)
 
 
+@pytest.mark.parametrize("end", [" \n", "\r\n"], ids=["space", "carriage-return"])
+def test_a_symlink_mode_that_unidiff_does_not_read_is_refused_too(end: str) -> None:
+    """git reads ``new file mode 120000`` followed by a space or a ``\\r`` as a mode
+    (``strtoul``, then any white space); unidiff's patterns do not match such a line."""
+    patch = (
+        "diff --git a/src/billing/money.py b/src/billing/money.py\n"
+        f"new file mode 120000{end}"
+        "--- /dev/null\n+++ b/src/billing/money.py\n"
+        "@@ -0,0 +1 @@\n+/home/runner/.ssh/id_rsa\n"
+    )
+    with pytest.raises(BundleError, match="'new file mode 120000': regular files only"):
+        check_patch(patch, OUTPUTS, PROTECTED)
+
+
 def test_a_regular_patch_of_outputs_is_accepted_and_its_files_listed(tmp_path: Path) -> None:
     def regenerate(repo: Path) -> None:
         (repo / "src" / "billing" / "invoice.py").write_text("def total(items):\n    return 3\n")

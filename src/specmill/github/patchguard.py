@@ -13,6 +13,7 @@ base repository's specs through the API: at the pull request's base commit for a
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -71,7 +72,34 @@ def check_patch(patch: str, allowed: Collection[str], protected: Sequence[str]) 
             if path not in allowed:
                 raise refused(f"{path!r} is not an output of the bundle's modules")
         touched.update(paths)
+    _check_raw_lines(patch, allowed, protected)  # a backstop, for what unidiff misreads
     return tuple(sorted(touched))
+
+
+_MODE_LINE = re.compile(
+    r"^(?:(?:old|new|new file|deleted file) mode|index [0-9a-fA-F]+\.\.[0-9a-fA-F]+) +(\S+)"
+)
+_BINARY_LINE = re.compile(r"^(?:GIT binary patch|Binary files .* differ)\s*$")
+
+
+def _check_raw_lines(patch: str, allowed: Collection[str], protected: Sequence[str]) -> None:
+    """What git reads outside hunks, checked line by line as well as through unidiff.
+
+    git accepts a header line ending in ``\r`` (``new file mode 120000\r``) where
+    unidiff's patterns do not match it; a hunk's own lines start with `` ``, ``+``,
+    ``-`` or ``\\``, so none of them is taken for a header here.
+    """
+    for line in patch.splitlines():
+        mode = _MODE_LINE.match(line)
+        if mode is not None and mode.group(1) not in REGULAR_MODES:
+            raise refused(f"{line.strip()[:200]!r}: regular files only")
+        if _BINARY_LINE.match(line):
+            raise refused(f"{line.strip()[:200]!r}: binary patches are not accepted")
+        label = next((label for label in _NAME_LINES if line.startswith(label)), None)
+        if label is not None:
+            path = _unquote(line[len(label) :].strip())
+            if path not in allowed or first_match(path.lower(), [p.lower() for p in protected]):
+                raise refused(f"{line.strip()[:200]!r} names a path that is not an output")
 
 
 def _paths(patched: PatchedFile) -> list[str]:
