@@ -89,7 +89,7 @@ def run(
         if decision.action == "skip":
             return 0
         if isinstance(event, CommentEvent) and decision.target is not None:
-            failed = _check_modules(event, decision.target, known_modules)
+            failed = _check_modules(event, known_modules)
             if failed is not None:
                 return _command_failed(gh, event, decision.target, settings, **failed)
         if isinstance(event, CommentEvent) and decision.reaction:
@@ -128,18 +128,18 @@ MAX_LISTED_MODULES = 200
 
 
 def _check_modules(
-    event: CommentEvent, target: PullTarget, known_modules: KnownModules | None
+    event: CommentEvent, known_modules: KnownModules | None
 ) -> dict[str, Any] | None:
     """What is wrong with the modules a slash command names, or None when nothing is."""
     command = event.command
-    if command is None:
+    if command is None or not (command.modules or command.rejected):
         return None
     known = known_modules() if known_modules is not None else None
     unknown = [m for m in command.modules if known is not None and m not in known]
     if not command.rejected and not unknown:
         return None
-    named = [*command.rejected, *unknown]
-    problem = f"{', '.join(repr(m) for m in named)}: no such module"
+    named = ", ".join(repr(m) for m in [*command.rejected, *unknown])
+    problem = f"{named}: no such module"
     return {"problem": problem, "rejected": command.rejected, "unknown": unknown, "known": known}
 
 
