@@ -65,6 +65,7 @@ def run_command(ctx: click.Context, config_path: str | None, delivery: str | Non
         work,
         has_model_key=has_model_key(config),
         github=_client,
+        known_modules=work.known_modules,
         out=sys.stdout,
     )
     ctx.exit(code)

@@ -17,17 +17,22 @@ verdict the one-phase mode gives:
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from specmill.core.records import ModuleResult
 from specmill.errors import SpecmillError
-from specmill.github.bundle import BUNDLE_FILE, Bundle, read_bundle
+from specmill.github.bundle import BUNDLE_FILE, MAX_ITEMS, Bundle, read_bundle
 from specmill.github.errors import BundleError
 
 REGENERATED = ("stale", "missing")  # problems a regeneration of the module answers
 MAX_MATRIX_BYTES = 1024 * 1024  # GitHub's limit for a job's outputs
+MAX_BUNDLES = 256  # GitHub runs at most 256 jobs per matrix
+MAX_TOTAL_BYTES = 64 * 1024 * 1024  # all the bundles of one report, patches included
 
 
 def read_bundles(path: str | Path) -> list[Bundle]:
@@ -49,6 +54,17 @@ def read_named_bundles(path: str | Path, *, allow_none: bool = False) -> list[tu
     children = sorted(path.iterdir())
     if not children and not allow_none:
         raise BundleError("no bundle in this directory", path=str(path))
+    if len(children) > MAX_BUNDLES:
+        raise BundleError(
+            f"{len(children)} bundles, more than {MAX_BUNDLES} (a matrix has at most "
+            f"{MAX_BUNDLES} jobs)",
+            path=str(path),
+        )
+    total = sum(_size(child) for child in children)
+    if total > MAX_TOTAL_BYTES:
+        raise BundleError(
+            f"the bundles add up to {total} bytes, more than {MAX_TOTAL_BYTES}", path=str(path)
+        )
     return [(child.name, read_bundle(child)) for child in children]
 
 
@@ -135,6 +151,13 @@ def _without(bundle: Bundle, modules: set[str]) -> Bundle:
     return bundle.model_copy(update={"record": record})
 
 
+def _size(path: Path) -> int:
+    """Bytes in a bundle file or directory (symbolic links are refused when read)."""
+    if path.is_symlink() or not path.is_dir():
+        return path.lstat().st_size
+    return sum(child.lstat().st_size for child in path.iterdir())
+
+
 def merge_bundles(bundles: Sequence[Bundle]) -> Bundle:
     """The bundles of one pull request's matrix jobs as one (one review for them all)."""
     first, rest = bundles[0], bundles[1:]
@@ -143,11 +166,12 @@ def merge_bundles(bundles: Sequence[Bundle]) -> Bundle:
             raise BundleError("bundles from different pull requests or commits cannot be merged")
     records = [b.record for b in bundles if b.record is not None]
     modules = [m for r in records for m in r.modules]
-    seen: set[str] = set()
-    for result in modules:
-        if result.module in seen:
-            raise BundleError(f"module {result.module!r} is in more than one bundle")
-        seen.add(result.module)
+    if len(modules) > MAX_ITEMS:
+        raise BundleError(f"the bundles hold {len(modules)} modules, more than {MAX_ITEMS}")
+    counts = Counter(m.module for m in modules)
+    duplicated = sorted(module for module, count in counts.items() if count > 1)
+    if duplicated:
+        raise BundleError(f"module {duplicated[0]!r} is in more than one bundle")
     graph = {k: v for b in bundles for k, v in b.graph.items()}
     modules = _dependency_order(modules, graph)
     record = None
@@ -169,18 +193,23 @@ def merge_bundles(bundles: Sequence[Bundle]) -> Bundle:
     problems = [
         p for b in bundles for p in b.problems if not (p.kind in REGENERATED and p.module in done)
     ]
-    return Bundle(
-        specmill_version=first.specmill_version,
-        event=first.event,
-        reason=first.reason,
-        record=record,
-        problems=list(dict.fromkeys(problems)),
-        requirement_lines={k: v for b in bundles for k, v in b.requirement_lines.items()},
-        graph=graph,
-        pending=sorted({p for b in bundles for p in b.pending} - done),
-        modules=[m for b in bundles for m in b.modules],
-        patch="".join(p if p.endswith("\n") else p + "\n" for p in patches) or None,
-    )
+    try:
+        return Bundle(
+            specmill_version=first.specmill_version,
+            event=first.event,
+            reason=first.reason,
+            record=record,
+            problems=list(dict.fromkeys(problems)),
+            requirement_lines={k: v for b in bundles for k, v in b.requirement_lines.items()},
+            graph=graph,
+            pending=sorted({p for b in bundles for p in b.pending} - done),
+            modules=[m for b in bundles for m in b.modules],
+            patch="".join(p if p.endswith("\n") else p + "\n" for p in patches) or None,
+        )
+    except ValidationError as exc:  # a limit the merged bundle exceeds, e.g. its problems
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "bundle"
+        raise BundleError(f"the merged bundles are invalid: {where}: {error['msg']}") from None
 
 
 def _dependency_order(

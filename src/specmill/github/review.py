@@ -148,22 +148,40 @@ def collect_notes(
     ]
     for module in record.modules if record else ():
         spec_lines = requirement_lines.get(module.spec, {})
-        notes += [_locate(f, module.module, module.spec, spec_lines) for f in module.findings]
+        declared = frozenset([*module.files, module.spec])
+        notes += [
+            _locate(f, module.module, module.spec, spec_lines, declared) for f in module.findings
+        ]
         ambiguities = module.plan.ambiguities if module.plan else []
         notes += [_question(a, module.module, module.spec, spec_lines) for a in ambiguities]
     unique = {note.fingerprint: note for note in notes}
     return list(unique.values())
 
 
-def _locate(finding: Finding, module: str, spec: str, spec_lines: Mapping[str, int]) -> Note:
+def _locate(
+    finding: Finding,
+    module: str,
+    spec: str,
+    spec_lines: Mapping[str, int],
+    declared: frozenset[str],
+) -> Note:
+    """Where a finding goes: a verifier may only point at the module's outputs or its spec.
+
+    Any other path a model names is not a location (no inline comment, no link): it
+    stays in the message, as plain text.
+    """
     spec_line = finding.spec_line or spec_lines.get(finding.requirement or "")
     path: str | None
+    message = finding.message
     if finding.kind == "spec-gap" or (finding.file is None and spec_line):
         path, line = spec, spec_line
+    elif finding.file is not None and finding.file not in declared:
+        where = f"{finding.file}:{finding.line}" if finding.line else finding.file
+        path, line, message = None, None, f"{where}: {message}"
     else:
         path, line = finding.file, finding.line
     return Note(
-        "finding", finding.kind, finding.severity, finding.message, module, path, line,
+        "finding", finding.kind, finding.severity, message, module, path, line,
         requirement=finding.requirement,
     )  # fmt: skip
 

@@ -30,6 +30,7 @@ class Delivery:
 
     mode: Literal["commit", "pull-request", "patch", "none"]
     detail: str  # one line, plain text: "pushed 1a2b3c4 to feature/x", "artifact specmill-patch"
+    files: tuple[str, ...] = ()  # the files a bundle's patch touches, as checked
 
 
 @dataclass(frozen=True)

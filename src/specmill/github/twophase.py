@@ -33,6 +33,7 @@ from specmill.github.decide import decide
 from specmill.github.delivery import Delivered, Remote, await_pull_head, deliver
 from specmill.github.events import PullRequestEvent, PullTarget, WorkflowRunEvent, load_event
 from specmill.github.matrix import MatrixMerge, merge_matrix, parse_matrix, read_named_bundles
+from specmill.github.patchguard import check_patch, declared_outputs, refused
 from specmill.github.publish import fetch_pull_target
 from specmill.github.summary import Delivery
 
@@ -133,10 +134,13 @@ def report(
         if merged.unreported:
             print(f"specmill: not reported: {', '.join(merged.unreported)}", file=out)
         gh = gh or github(settings)
+        touched = _checked_patch(gh, target, bundle) if bundle else ()  # before any post
         delivered = None
         if bundle is not None and merged.patches:
             commit = isinstance(event, PullRequestEvent) and config.delivery != "patch"
-            where = Delivery("patch", "in this run's bundle artifact(s), file specmill.patch")
+            where = Delivery(
+                "patch", "in this run's bundle artifact(s), file specmill.patch", touched
+            )
             delivered = (
                 deliver_merged(settings, config, target, merged, checkout, patch_dir, gh, out)
                 if commit
@@ -208,3 +212,21 @@ def deliver_merged(
     if head and not await_pull_head(gh, target, head):
         print(f"specmill: GitHub does not show {head[:12]} as the head yet", file=out)
     return delivered
+
+
+def _checked_patch(gh: Any, target: PullTarget, bundle: bundles.Bundle) -> tuple[str, ...]:
+    """The files the bundle's patch touches, each an output the base's specs declare."""
+    if not bundle.patch:
+        return ()
+    modules = bundle.record.modules if bundle.record else []
+    if not modules:
+        raise refused("the bundle has a patch but no module that could have made it")
+    # A fork's specs could declare anything: its patch may touch only what the base
+    # commit declares. A same-repository head is the repository's own (its author can
+    # push anyway), so a new module there keeps its patch.
+    if target.is_fork:
+        ref, where = target.base_sha, "the base commit"
+    else:
+        ref, where = target.head_sha, "the pull request's head"
+    allowed, protected = declared_outputs(gh, target.repository, ref, modules, where=where)
+    return check_patch(bundle.patch, allowed, protected)

@@ -68,6 +68,15 @@ class CheckoutWork:
     github: Callable[[], Any] | None = None  # a PyGithub client, for companion pull requests
     out: TextIO = sys.stdout
 
+    def known_modules(self) -> list[str] | None:
+        """The checkout's module ids, for answering a slash command; None if unreadable."""
+        try:
+            self.root = self.root or find_root()
+            project = load_project(self.root, cache=False)
+        except SpecmillError:
+            return None
+        return sorted(spec.id for spec in project.specs)
+
     def __call__(self, decision: RunDecision) -> Findings:
         # Loaded here, not before: answering /specmill help needs no checkout at all.
         self.root = self.root or find_root()
