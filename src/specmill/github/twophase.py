@@ -9,6 +9,7 @@ matrix's final job (a ``pull_request`` event: the bundles of all jobs, merged).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import tempfile
@@ -146,6 +147,9 @@ def report(
                 if commit
                 else Delivered(where)
             )
+            if delivered.delivery.mode == "patch":  # the summary lists what a patch touches
+                listed = dataclasses.replace(delivered.delivery, files=touched)
+                delivered = dataclasses.replace(delivered, delivery=listed)
         found = Findings(
             problems=bundle.problems if bundle else [],
             record=bundle.record if bundle else None,
