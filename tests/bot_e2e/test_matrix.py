@@ -139,6 +139,7 @@ def test_matrix_flow_posts_one_review_and_success_with_each_module_regenerated_o
     assert "billing.money" in seen_stale  # as its checkout saw it; the calc job answers it
 
     built = refuse_models(monkeypatch)
+    github.contents()  # the specs the report checks the patches against
     github.pull()  # after the push: GitHub shows the pushed commit as the head
     github.reads()
     github.add("POST", "/pulls/42/reviews", {"id": 1})
@@ -151,7 +152,9 @@ def test_matrix_flow_posts_one_review_and_success_with_each_module_regenerated_o
     assert built == []
     pushed = scenario.head_of(BRANCH)
     assert git(scenario.origin, "rev-parse", f"{pushed}^").strip() == head  # one commit
-    assert github.calls() == [
+    read = [path for _, path in github.calls() if "/contents/" in path]
+    assert "/contents/specs/billing/money.md" in read  # the patches were checked
+    assert [call for call in github.calls() if "/contents/" not in call[1]] == [
         ("GET", "/pulls/42"),
         ("GET", "/pulls/42"),
         ("GET", "/pulls/42/files"),
@@ -278,6 +281,7 @@ def test_a_branch_that_moved_during_the_matrix_gets_the_commit_as_a_patch(
     scenario.commit("readme")
     moved = scenario.push()
     refuse_models(monkeypatch)
+    github.contents()
     github.reads()  # read, see the new head, post nothing: the newer run reports
 
     code, said = report_job(scenario, head, bundles, matrix)
@@ -286,6 +290,6 @@ def test_a_branch_that_moved_during_the_matrix_gets_the_commit_as_a_patch(
     assert scenario.head_of(BRANCH) == moved  # nothing overwritten
     assert f"not pushed: {BRANCH} moved from {head[:12]} to {moved[:12]}" in said
     assert f"nothing posted: the head moved from {head[:12]} to {moved[:12]}" in said
-    assert [method for method, _ in github.calls()] == ["GET"] * 4
+    assert [method for method, path in github.calls() if "/contents/" not in path] == ["GET"] * 4
     patch = (scenario.runner / "specmill.patch").read_text(encoding="utf-8")
     assert patch.count("Specmill-Module: ") == 3 and OTHER_PY in patch and MONEY_PY in patch

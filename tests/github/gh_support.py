@@ -328,3 +328,12 @@ class GitHubMock:
 
     def body(self, index: int) -> Any:
         return json.loads(self.rsps.calls[index].request.body)
+
+    def posted(self, path: str) -> Any:
+        """The body of the one POST or PATCH whose URL contains ``path``."""
+        (found,) = [
+            call.request
+            for call in self.rsps.calls
+            if call.request.method in ("POST", "PATCH") and path in (call.request.url or "")
+        ]
+        return json.loads(found.body)

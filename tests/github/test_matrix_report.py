@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -70,8 +71,24 @@ def job(
         problems=problems if problems is not None else [stale(m) for m in others],
         graph=GRAPH,
         modules=modules,
-        patch=f"patch of {' '.join(modules)}\n",
+        patch="".join(patch_of(m) for m in modules),
     )
+
+
+def patch_of(module: str) -> str:
+    """What a job's `git format-patch` holds for a module: its one output, changed."""
+    return (
+        f"diff --git a/src/{module}.py b/src/{module}.py\n"
+        "index 3b18e51..a8c2f1e 100644\n"
+        f"--- a/src/{module}.py\n+++ b/src/{module}.py\n"
+        "@@ -1 +1 @@\n-old = 1\n+new = 2\n"
+    )
+
+
+def specs_at(github: GitHubMock, ref: str, modules: Sequence[str] = tuple(GRAPH)) -> None:
+    """The specs the report reads to check the patches: each declares src/<module>.py."""
+    specs = {f"specs/{m}.md": f"---\noutputs: [src/{m}.py]\n---\n# {m}\n" for m in modules}
+    github.base_specs(specs, ref=ref)
 
 
 def test_a_module_regenerated_by_another_job_is_not_stale_in_the_merge() -> None:
@@ -83,7 +100,7 @@ def test_a_module_regenerated_by_another_job_is_not_stale_in_the_merge() -> None
     assert [m.module for m in merged.bundle.record.modules] == ["calc", "report", "other"]
     assert merged.bundle.problems == [edit]  # a hand edit stays: no job answers it
     assert (merged.duplicates, merged.unreported) == ({}, [])
-    assert merged.patches == ["patch of calc report\n", "patch of other\n"]
+    assert merged.patches == [patch_of("calc") + patch_of("report"), patch_of("other")]
 
 
 def test_a_module_in_two_bundles_is_named_with_both_and_left_out() -> None:
@@ -127,7 +144,11 @@ def report(tmp_path: Path, bundles: Path) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def expect_publish(github: GitHubMock, *, review: bool) -> None:
+def expect_publish(
+    github: GitHubMock, *, review: bool, patched: Sequence[str] = tuple(GRAPH)
+) -> None:
+    if patched:
+        specs_at(github, HEAD1, patched)
     github.reads(42, payload("pull_request.opened.json")["pull_request"], PR_FILES)
     if review:
         github.add("POST", "/pulls/42/reviews", {"id": 1})
@@ -147,8 +168,8 @@ def test_report_of_a_duplicate_fails_naming_it_and_still_reports_the_rest(
     code, out = report(tmp_path, tmp_path / "bundles")
 
     assert code == 1
-    summary = github.body(4)["body"]
-    status = github.body(5)
+    summary = github.posted("/issues/42/comments")["body"]
+    status = github.posted("/statuses/")
     assert status["state"] == "failure"
     assert status["description"].startswith(
         "module 'report' is in more than one bundle: bundle-0, bundle-@admins <b>"
@@ -165,32 +186,31 @@ def test_report_with_a_missing_bundle_fails_and_names_its_modules(
     tmp_path: Path, github: GitHubMock
 ) -> None:
     write_bundle(job(["other"]), tmp_path / "bundles" / "bundle-1")
-    expect_publish(github, review=False)
+    expect_publish(github, review=False, patched=["other"])
 
     code, _ = report(tmp_path, tmp_path / "bundles")
 
     assert code == 1
-    summary = github.body(4)["body"]
+    summary = github.posted("/issues/42/comments")["body"]
     assert (
         "### Not reported" in summary
         and "`calc`, `report`: their matrix job left no bundle" in summary
     )
     assert "specmill regen calc\nspecmill regen report\n" in summary  # reproduce locally
-    assert github.body(5)["state"] == "failure"
-    assert (
-        github.body(5)["description"] == "not reported (a matrix job left no bundle): calc, report"
-    )
+    status = github.posted("/statuses/")
+    assert status["state"] == "failure"
+    assert status["description"] == "not reported (a matrix job left no bundle): calc, report"
 
 
 def test_report_when_every_job_died_still_posts_a_failing_status(
     tmp_path: Path, github: GitHubMock
 ) -> None:
-    expect_publish(github, review=False)
+    expect_publish(github, review=False, patched=[])
 
     code, _ = report(tmp_path, tmp_path / "nothing-downloaded")
 
     assert code == 1
-    assert "calc, report, other" in github.body(5)["description"]
+    assert "calc, report, other" in github.posted("/statuses/")["description"]
 
 
 def test_read_named_bundles_names_each_by_its_artifact(tmp_path: Path) -> None:
@@ -204,6 +224,7 @@ def test_a_fork_keeps_patch_delivery_and_its_checkout_is_left_alone(
     fork = "pull_request.opened.fork.json"
     write_bundle(job(["calc", "report"], event_file=fork), tmp_path / "bundles" / "bundle-0")
     write_bundle(job(["other"], event_file=fork), tmp_path / "bundles" / "bundle-1")
+    specs_at(github, payload(fork)["pull_request"]["base"]["sha"])  # a fork's: the base's
     github.reads(57, payload(fork)["pull_request"], PR_FILES)
     github.add("POST", "/issues/57/comments", {"id": 2})
     github.add("POST", f"/statuses/{FORK_HEAD}", {"id": 3})
@@ -216,8 +237,9 @@ def test_a_fork_keeps_patch_delivery_and_its_checkout_is_left_alone(
     )  # fmt: skip
 
     assert code == 0
-    summary = github.body(4)["body"]
+    summary = github.posted("/issues/57/comments")["body"]
     assert (
         "patch: fork pull request: each job's bundle artifact holds its specmill.patch" in summary
     )
-    assert github.body(5)["state"] == "success" and list(checkout.iterdir()) == []
+    assert github.posted("/statuses/")["state"] == "success"
+    assert list(checkout.iterdir()) == []

@@ -152,7 +152,7 @@ def test_summary_shows_the_candidates_why_the_winner_won_and_the_notes() -> None
         " no valid answer: executor call for billing.invoice (m-c1) |"
     )
     assert rows[1].startswith(
-        "| 1 | 2 🏆 | table \\| driven &lt;!-- specmill:summary --&gt; @\u2060"
+        "| 1 | 2 🏆 | table \\| driven &lt;\\!-- specmill:summary --&gt; @\u2060"
     )
     assert rows[1].endswith("| `m-c2` | passed | 1/1 | 1 (0 blocking) | passed |")
     assert body.count(SUMMARY_MARKER) == 1

@@ -135,7 +135,7 @@ def report(
         if merged.unreported:
             print(f"specmill: not reported: {', '.join(merged.unreported)}", file=out)
         gh = gh or github(settings)
-        touched = _checked_patch(gh, target, bundle) if bundle else ()  # before any post
+        touched = _checked_patch(gh, target, bundle, named) if bundle else ()  # before any post
         delivered = None
         if bundle is not None and merged.patches:
             commit = isinstance(event, PullRequestEvent) and config.delivery != "patch"
@@ -218,11 +218,16 @@ def deliver_merged(
     return delivered
 
 
-def _checked_patch(gh: Any, target: PullTarget, bundle: bundles.Bundle) -> tuple[str, ...]:
-    """The files the bundle's patch touches, each an output the base's specs declare."""
+def _checked_patch(
+    gh: Any, target: PullTarget, bundle: bundles.Bundle, named: list[tuple[str, bundles.Bundle]]
+) -> tuple[str, ...]:
+    """The files the merged patch touches, each an output the specs declare for a module
+    of the bundles (those left out of a merge as duplicates included: their patches are
+    in it too)."""
     if not bundle.patch:
         return ()
-    modules = bundle.record.modules if bundle.record else []
+    results = [m for _, b in named if b.record for m in b.record.modules]
+    modules = list({m.module: m for m in results}.values())
     if not modules:
         raise refused("the bundle has a patch but no module that could have made it")
     # A fork's specs could declare anything: its patch may touch only what the base
