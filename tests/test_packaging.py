@@ -73,12 +73,14 @@ def test_installing_the_wheel_adds_one_import_package(wheel: Path, tmp_path: Pat
     """No generic top-level ``bot`` or ``hooks`` lands in site-packages (they would
     collide with other distributions); ``specmill`` and its hooks import from there."""
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # nothing else seen
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=clean)
     python = venv / "bin" / "python"
     subprocess.run(
         [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
         check=True,
         capture_output=True,
+        env=clean,
     )
     script = (
         "import importlib.util as u, specmill, specmill.hooks.no_hand_edits\n"
@@ -88,7 +90,7 @@ def test_installing_the_wheel_adds_one_import_package(wheel: Path, tmp_path: Pat
     done = subprocess.run(
         [python, "-c", script],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": ""},
+        env=clean,
         capture_output=True,
         text=True,
     )
