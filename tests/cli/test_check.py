@@ -15,7 +15,7 @@ def test_hand_edit_names_file_and_first_changed_line(billing: Project) -> None:
     assert code == 1
     # header (3 lines) + "def total():" -> the edited line is 5
     assert out.splitlines() == [
-        "src/billing/invoice.py:5: hand-edited: edited by hand since specmill generated it "
+        "src/billing/invoice.py:7: hand-edited: edited by hand since specmill generated it "
         "from specs/billing/invoice.md"
     ]
     assert "hint: hand-edited: generated files are compiler output" in err

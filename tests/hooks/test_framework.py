@@ -131,7 +131,7 @@ def pre_commit(hooks_repo: Path, hooks_rev: str, pre_commit_home: Path, tmp_path
 
 
 INVOICE_EDIT = (
-    "src/billing/invoice.py:5: hand-edited: edited by hand; specmill generates it from "
+    "src/billing/invoice.py:7: hand-edited: edited by hand; specmill generates it from "
     "specs/billing/invoice.md (module billing.invoice)"
 )
 

@@ -18,7 +18,7 @@ from tests.conftest import Project, git
 from tests.hooks.support import commit_attempt, run_main, staged_files
 
 INVOICE_EDIT = [
-    "src/billing/invoice.py:5: hand-edited: edited by hand; specmill generates it from "
+    "src/billing/invoice.py:7: hand-edited: edited by hand; specmill generates it from "
     "specs/billing/invoice.md (module billing.invoice)",
     "  fix: edit specs/billing/invoice.md and run `specmill regen billing.invoice`, or take "
     "the file over by hand with `specmill eject src/billing/invoice.py`",
@@ -59,7 +59,7 @@ def test_the_line_is_the_first_that_differs_from_head(billing: Project) -> None:
     billing.git("add", "--all")
     code, lines = commit_attempt(main, billing)
     assert code == 1
-    assert lines[0].startswith("src/billing/money.py:10: hand-edited: ")  # 3 header lines + 7
+    assert lines[0].startswith("src/billing/money.py:12: hand-edited: ")  # 5 header lines + 7
 
 
 def test_a_removed_header_is_reported(billing: Project) -> None:
@@ -214,7 +214,7 @@ def test_non_utf8_text_is_checked_like_any_other(billing: Project) -> None:
     billing.git("add", "--all")
     code, lines = commit_attempt(main, billing)
     assert code == 1
-    assert lines[0].startswith("src/billing/money.py:6: hand-edited: ")
+    assert lines[0].startswith("src/billing/money.py:8: hand-edited: ")
 
 
 def test_run_from_a_subdirectory_paths_are_relative_to_it(billing: Project) -> None:
@@ -222,7 +222,7 @@ def test_run_from_a_subdirectory_paths_are_relative_to_it(billing: Project) -> N
     billing.git("add", "--all")
     code, lines = run_main(main, billing.root / "src", "billing/invoice.py")
     assert code == 1
-    assert lines[0] == INVOICE_EDIT[0].replace("src/billing/invoice.py:5", "billing/invoice.py:5")
+    assert lines[0] == INVOICE_EDIT[0].replace("src/billing/invoice.py:7", "billing/invoice.py:7")
     assert lines[1:] == [INVOICE_EDIT[1], FOOTER]
 
 

@@ -6,7 +6,7 @@ Pure: works on a ``Project`` (config, parsed specs, and ``Project.probe`` for th
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -48,7 +48,10 @@ class ModuleStatus:
         }
 
 
-def output_status(path: str, probe: Probe | None, inputs_hash: str) -> OutputStatus:
+def output_status(
+    path: str, probe: Probe | None, inputs_match: Callable[[str], bool]
+) -> OutputStatus:
+    """The state of one output; ``inputs_match`` tells whether a header's inputs are current."""
     if probe is None:
         return OutputStatus(path, "missing")
     header, line = probe.header, probe.header_line
@@ -56,14 +59,18 @@ def output_status(path: str, probe: Probe | None, inputs_hash: str) -> OutputSta
         return OutputStatus(path, "header-missing")
     if not probe.content_ok:
         return OutputStatus(path, "hand-edited", header, line)
-    if header.inputs != inputs_hash:
+    if not inputs_match(header.inputs):
         return OutputStatus(path, "stale", header, line)
     return OutputStatus(path, "fresh", header, line)
 
 
 def module_status(project: Project, spec: Spec) -> ModuleStatus:
     inputs = project.inputs_hash(spec)
-    outputs = [output_status(path, project.probe(path), inputs) for path in spec.outputs]
+
+    def current(recorded: str) -> bool:
+        return recorded == inputs or project.inputs_match(spec, recorded)
+
+    outputs = [output_status(path, project.probe(path), current) for path in spec.outputs]
     return ModuleStatus(spec.id, spec.path, inputs, outputs)
 
 
@@ -123,7 +130,7 @@ def _output_problem(spec: Spec, output: OutputStatus) -> Problem | None:
     if output.state == "hand-edited":
         return Problem(
             path,
-            output.header_line + 3,
+            output.header_line + output.header.size,
             "hand-edited",
             f"edited by hand since specmill generated it from {spec.path}",
             module,

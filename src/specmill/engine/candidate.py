@@ -28,8 +28,6 @@ from specmill.engine.worktrees import Pending
 from specmill.files import write_atomic
 from specmill.llm.errors import InvalidAnswerError
 
-HEADER_LINES = 3
-
 
 @dataclass
 class Candidate:
@@ -73,11 +71,12 @@ class Candidate:
 
 def shift_ranges(ranges: list[LineRange] | None, stamped: str, path: str) -> list[LineRange]:
     """Line ranges of the executor's content, renumbered for the stamped file."""
-    header_line = split_header(stamped, path).header_line or 1
-    prefix = header_line - 1
+    header = split_header(stamped, path).header
+    prefix = header.line - 1 if header is not None else 0
+    size = header.size if header is not None else 0
 
     def moved(line: int) -> int:
-        return line if line <= prefix else line + HEADER_LINES
+        return line if line <= prefix else line + size
 
     return [
         LineRange(start=moved(r.start), end=moved(r.end), requirements=r.requirements)
