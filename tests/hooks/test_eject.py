@@ -25,7 +25,7 @@ depends_on: [billing.money]
 @pytest.fixture
 def commented(billing: Project) -> Project:
     billing.write("specs/billing/invoice.md", INVOICE_SPEC)
-    code, _, err = billing.main("adopt", "src/billing/invoice.py", "tests/billing/test_invoice.py")
+    code, _, err = billing.main("adopt", "--force", "src/billing/invoice.py", "tests/billing/test_invoice.py")
     assert code == 0, err
     billing.commit("comment the invoice spec")
     return billing

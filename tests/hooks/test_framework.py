@@ -203,7 +203,7 @@ def test_try_repo_stale_fails_when_a_spec_changed_without_regen(
 def test_try_repo_stale_passes_regenerated_modules(billing: Project, try_repo) -> None:  # type: ignore[no-untyped-def]
     add_requirement(billing)
     paths = ["src/billing/money.py", "src/billing/invoice.py", "tests/billing/test_invoice.py"]
-    code, _, err = billing.main("adopt", *paths)  # stands in for `specmill regen`
+    code, _, err = billing.main("adopt", "--force", *paths)  # stands in for `specmill regen`
     assert code == 0, err
     billing.git("add", "--all")
     code, output = try_repo(billing, "specmill-stale")

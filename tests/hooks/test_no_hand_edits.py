@@ -34,7 +34,7 @@ def hand_edit(project: Project, path: str, old: str, new: str) -> None:
 def regenerate(project: Project, path: str, old: str, new: str) -> None:
     """What `specmill regen` leaves: a new body under a header that matches it."""
     hand_edit(project, path, old, new)
-    code, _, err = project.main("adopt", path)
+    code, _, err = project.main("adopt", "--force", path)
     assert code == 0, err
 
 
@@ -205,7 +205,7 @@ def test_non_utf8_text_is_checked_like_any_other(billing: Project) -> None:
     path = billing.root / "src/billing/money.py"
     latin1 = b"# caf\xe9\nclass Money:\n    pass\n"  # Latin-1: not valid UTF-8
     path.write_bytes(path.read_bytes().replace(b"class Money:\n    pass\n", latin1))
-    code, _, err = billing.main("adopt", "src/billing/money.py")
+    code, _, err = billing.main("adopt", "--force", "src/billing/money.py")
     assert code == 0, err
     billing.git("add", "--all")
     assert commit_attempt(main, billing) == (0, [])
