@@ -24,9 +24,7 @@ def ruff_e501(project: Project, path: str, *options: str) -> subprocess.Complete
 
 def test_an_adopted_python_file_passes_ruff_with_its_defaults(project: Project) -> None:
     path = "src/acme/billing/invoices.py"
-    project.write(
-        "specs/acme/billing/invoices.md", f"---\noutputs: [{path}]\n---\n# Invoices\n"
-    )
+    project.write("specs/acme/billing/invoices.md", f"---\noutputs: [{path}]\n---\n# Invoices\n")
     project.write(path, "RATE = 0.2\n")
     assert ruff_e501(project, path).returncode == 0
     code, _, err = project.main("adopt", path)

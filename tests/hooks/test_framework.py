@@ -274,3 +274,59 @@ def test_every_hook_passes_a_clean_tree(billing: Project, pre_commit) -> None:  
     for hook in ("specmill-no-hand-edits", "specmill-lint", "specmill-stale"):
         code, output = pre_commit(billing, hook, "--all-files")
         assert code == 0, output
+
+
+@pytest.fixture
+def commit_with_hooks(hooks_repo: Path, hooks_rev: str, pre_commit_home: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """``git commit`` in the project with all three hooks installed by ``pre-commit install``."""
+    config = tmp_path / "pre-commit-config.yaml"
+    ids = ["specmill-no-hand-edits", "specmill-lint", "specmill-stale"]
+    config.write_text(
+        f"repos:\n- repo: {hooks_repo}\n  rev: {hooks_rev}\n  hooks:\n"
+        + "".join(f"  - id: {hook}\n" for hook in ids),
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PIP_CACHE_DIR": PIP_CACHE, "PRE_COMMIT_HOME": str(pre_commit_home)}
+
+    def run(project: Project, *args: str) -> tuple[int, str]:
+        subprocess.run(
+            [sys.executable, "-m", "pre_commit", "install", "--config", str(config)],
+            cwd=project.root,
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        done = subprocess.run(
+            ["git", "commit", *args],
+            cwd=project.root,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            env={**env, "PRE_COMMIT_COLOR": "never"},
+        )
+        return done.returncode, done.stdout + done.stderr
+
+    return run
+
+
+def test_readme_eject_flow_passes_every_hook(billing: Project, commit_with_hooks) -> None:  # type: ignore[no-untyped-def]
+    code, _out, err = billing.main("eject", "tests/billing/test_invoice.py")
+    assert code == 0, err
+    code, output = commit_with_hooks(billing, "-am", "Maintain the invoice tests by hand")
+    assert code == 0, output
+    for hook in ("generated files are not edited by hand", "generated files are regenerated"):
+        assert any(
+            line.startswith(hook) and line.endswith("Passed") for line in output.splitlines()
+        )
+    assert billing.main("check")[0] == 0
+
+
+def test_readme_rename_flow_passes_every_hook(billing: Project, commit_with_hooks) -> None:  # type: ignore[no-untyped-def]
+    code, _out, err = billing.main("mv", "src/billing/invoice.py", "src/billing/invoices.py")
+    assert code == 0, err
+    billing.git("add", "--all")
+    code, output = commit_with_hooks(billing, "-m", "Rename the invoice module")
+    assert code == 0, output
+    assert "Failed" not in output
+    assert billing.git("status", "--porcelain") == ""
+    assert billing.main("check")[0] == 0

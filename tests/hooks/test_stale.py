@@ -46,7 +46,9 @@ def test_a_changed_context_file_makes_its_module_stale(billing: Project) -> None
     )
     code, _, err = billing.main("adopt", "--force", "src/billing/money.py")
     assert code == 0, err
-    code, _, err = billing.main("adopt", "--force", "src/billing/invoice.py", "tests/billing/test_invoice.py")
+    code, _, err = billing.main(
+        "adopt", "--force", "src/billing/invoice.py", "tests/billing/test_invoice.py"
+    )
     assert code == 0, err
     assert run_main(main, billing.root) == (0, [])
     billing.write("src/billing/db.py", "URL = 'postgres://'\n")
