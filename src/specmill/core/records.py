@@ -161,6 +161,8 @@ class ModuleResult(_Record):
     history: list[AttemptRecord] = Field(default_factory=list)  # every attempt, in order
     # output path -> line ranges (in the written file, header included) -> requirement ids
     line_requirements: dict[str, list[LineRange]] = Field(default_factory=dict)
+    # one short digest per input when generated (Project.input_digests): names what changed
+    input_digests: dict[str, str] = Field(default_factory=dict)
 
 
 class RunRecord(_Record):

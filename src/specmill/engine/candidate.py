@@ -85,6 +85,22 @@ def shift_ranges(ranges: list[LineRange] | None, stamped: str, path: str) -> lis
     ]
 
 
+def valid_ranges(ranges: list[LineRange], spec: Spec, text: str) -> list[LineRange]:
+    """The executor's claims that can hold: lines inside the file, ids the spec has.
+
+    A range past the file's end is cut to it (dropped when it starts past it); ids the
+    spec does not define are dropped, and so is a range left with none.
+    """
+    known = {r.id for r in spec.requirements}
+    count = len(text.splitlines())
+    valid = []
+    for r in ranges:
+        ids = [i for i in r.requirements if i in known]
+        if ids and r.start <= count:
+            valid.append(LineRange(start=r.start, end=min(r.end, count), requirements=ids))
+    return valid
+
+
 def run_candidate(
     ctx: RunContext,
     spec: Spec,
@@ -121,10 +137,12 @@ def run_candidate(
                 module=module,
                 spec=spec.path,
                 inputs=inputs_hash,
+                run=ctx.run_id,
                 extra_styles=config.comment_styles,
             )
             result.files[item.path] = text
-            result.lines[item.path] = shift_ranges(item.requirement_lines, text, item.path)
+            ranges = shift_ranges(item.requirement_lines, text, item.path)
+            result.lines[item.path] = valid_ranges(ranges, spec, text)
             write_atomic(tree / item.path, text)
         commands = spec.front.checks if spec.front.checks is not None else config.checks
         if commands:
