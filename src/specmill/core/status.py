@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from specmill.core.header import Header, split_header
@@ -16,6 +16,7 @@ from specmill.core.probe import Probe
 from specmill.core.problems import Problem
 from specmill.core.project import Project
 from specmill.core.spec import Spec
+from specmill.core.staleness import RecordReader, stale_reason
 from specmill.errors import SpecmillError
 
 OutputState = Literal["fresh", "stale", "hand-edited", "header-missing", "missing"]
@@ -86,13 +87,18 @@ def find_problems(
     statuses: Iterable[ModuleStatus],
     *,
     candidates: Iterable[str] = (),
+    read_record: RecordReader | None = None,
 ) -> list[Problem]:
-    """Every problem in the project; ``candidates`` are other files to scan for orphans."""
+    """Every problem in the project; ``candidates`` are other files to scan for orphans,
+    ``read_record`` finds run records (to name the input that made a module stale)."""
     problems = lint_problems(project)
     for status in statuses:
         spec = project.by_path[status.spec]
         for output in status.outputs:
             problem = _output_problem(spec, output)
+            if problem is not None and problem.kind == "stale" and output.header is not None:
+                reason = stale_reason(project, spec, output.header, read_record)
+                problem = replace(problem, message=reason)
             if problem is not None:
                 problems.append(problem)
     problems += _orphans(project, candidates)
