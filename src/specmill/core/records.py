@@ -165,6 +165,14 @@ class ModuleResult(_Record):
     input_digests: dict[str, str] = Field(default_factory=dict)
 
 
+class DiffStat(_Record):
+    """What a pull request changed in one file (``git diff --numstat``)."""
+
+    added: int = Field(default=0, ge=0)
+    removed: int = Field(default=0, ge=0)
+    new_file: bool = False
+
+
 class RunRecord(_Record):
     run_id: str
     started_at: str  # ISO 8601, UTC
@@ -175,6 +183,7 @@ class RunRecord(_Record):
     calls: list[CallRecord] = Field(default_factory=list)
     commit: str | None = None
     adopted: list[str] = Field(default_factory=list)  # outputs brought in by `specmill adopt`
+    adopted_diff: dict[str, DiffStat] = Field(default_factory=dict)  # path -> the PR's change
     command: str | None = None  # "regen", "plan", "verify"
 
     @property
