@@ -184,3 +184,40 @@ def test_regen_through_the_real_openai_client(served: tuple[Factory, Endpoint]) 
     assert "Specmill-Models: m-planner, m-rev-a, m-rev-b, m-standard" in factory.git(
         "log", "-1", "--format=%B"
     )
+
+
+def test_trace_finds_the_record_of_an_older_header_by_its_inputs_hash(factory: Factory) -> None:
+    factory.answers(
+        planner=[plan(INVOICE_PY, requirements=("R2",))],
+        executor=[executor(INVOICE_PY, INVOICE_CODE, LINES)],
+        verifier=[PASS, PASS],
+    )
+    code, _, err = factory.main("regen", "--no-commit")
+    assert code == 0, err
+    lines = factory.read(INVOICE_PY).splitlines(keepends=True)
+    run = lines[1].split("run=")[1].strip()
+    lines[1] = lines[1].replace(f" run={run}", "")  # as a header without run= reads
+    factory.write(INVOICE_PY, "".join(lines))
+    factory.commit("committed by hand")
+    code, out, err = factory.main("trace", f"{INVOICE_PY}:8", "--json")
+    assert code == 0, err
+    trace = json.loads(out)
+    assert trace["run_id"] == run
+    assert [r["id"] for r in trace["requirements"]] == ["R2"]
+
+
+def test_a_hostile_run_id_in_a_header_is_not_used_as_a_path(factory: Factory) -> None:
+    regenerated(factory)
+    (factory.root / "secret").mkdir()
+    (factory.root / "secret/record.json").write_text('{"run_id": "x"}', encoding="utf-8")
+    text = factory.read(INVOICE_PY)
+    run = text.splitlines()[1].split("run=")[1].strip()
+    factory.write(INVOICE_PY, text.replace(f"run={run}", "run=../../secret"))
+    factory.commit("a forged header")
+    code, out, err = factory.main("trace", f"{INVOICE_PY}:8", "--json")
+    assert code == 0, err
+    assert json.loads(out)["record_from"] != ".specmill/runs/../../secret"
+    factory.write("STYLE.md", factory.read("STYLE.md") + "- More.\n")
+    code, out, err = factory.main("check")
+    assert code == 1 and "Traceback" not in err
+    assert "which one changed is not known" in out

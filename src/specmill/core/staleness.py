@@ -10,6 +10,7 @@ another machine whose git note was not fetched), the message says so.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from specmill.core import hashing
@@ -22,7 +23,7 @@ RecordReader = Callable[[str], "str | None"]  # run id -> the run record's JSON 
 
 def local_record(project: Project) -> RecordReader:
     """Run records from ``.specmill/runs/<run-id>/record.json``."""
-    return lambda run: project.read(f"{RUNS}/{run}/record.json") if _safe(run) else None
+    return lambda run: project.read(f"{RUNS}/{run}/record.json") if is_run_id(run) else None
 
 
 def changed_inputs(
@@ -85,8 +86,8 @@ def describe(keys: list[str], project: Project) -> list[str]:
 
 
 def _recorded_digests(header: Header, read_record: RecordReader) -> dict[str, str] | None:
-    if not header.run:
-        return None
+    if not is_run_id(header.run):
+        return None  # none (an adoption, an older header), or not one specmill wrote
     text = read_record(header.run)
     if not text:
         return None
@@ -102,6 +103,9 @@ def _recorded_digests(header: Header, read_record: RecordReader) -> dict[str, st
     return None
 
 
-def _safe(run: str) -> bool:
-    """A run id read from a file header becomes a path: no separators, no dots first."""
-    return bool(run) and "/" not in run and "\\" not in run and not run.startswith(".")
+RUN_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}\Z")
+
+
+def is_run_id(run: str) -> bool:
+    """A run id read from a file header becomes a path: letters, digits, '-' and '_' only."""
+    return RUN_ID.match(run) is not None

@@ -19,6 +19,7 @@ from specmill.core.header import Header, split_header
 from specmill.core.project import RUNS
 from specmill.core.records import ModuleResult, RunRecord
 from specmill.core.spec import parse_requirements
+from specmill.core.staleness import is_run_id
 from specmill.engine.provenance import NOTES_REF, parse_trailers
 from specmill.engine.runstore import load_run, parse_record
 from specmill.errors import SpecmillError
@@ -178,7 +179,7 @@ def _run_record_for(root: Path, header: Header) -> tuple[RunRecord, ModuleResult
     """The local run record that generated ``header``'s file: by its ``run=`` field, else
     (older headers) the newest run that generated the module from the same inputs."""
     if header.run:
-        record = load_run(root, header.run)
+        record = _quiet_load(root, header.run) if is_run_id(header.run) else None
         candidates = [record] if record is not None else []
     else:
         folder = root / RUNS
