@@ -5,4 +5,4 @@ and nothing heavy may load on the way (no click, rich, openai, PyGithub, GitPyth
 """
 
 __version__ = "0.1.0"
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: short digests, spec inputs without outputs/layout

@@ -11,17 +11,27 @@ import os
 from pathlib import Path
 
 from specmill import gitcli
+from specmill.core.header import is_hand_edited, split_header
 from specmill.core.paths import under
 from specmill.core.problems import Problem
 from specmill.core.project import Project
+from specmill.core.staleness import RecordReader, local_record
 from specmill.core.status import find_problems, first_changed_line, project_status
+
+
+def record_reader(project: Project) -> RecordReader:
+    """Run records: the local store, else the git note of the run's commit."""
+    local = local_record(project)
+    return lambda run: local(run) or gitcli.run_note(project.root, run)
 
 
 def collect_problems(project: Project, wanted: list[str] | None = None) -> list[Problem]:
     statuses = project_status(project)
     tracked = gitcli.list_files(project.root)
     candidates = tracked if tracked is not None else _walk(project.root)
-    problems = find_problems(project, statuses, candidates=candidates)
+    problems = find_problems(
+        project, statuses, candidates=candidates, read_record=record_reader(project)
+    )
     if wanted is not None:
         problems = [p for p in problems if _selected(p, wanted, project)]
     if tracked is not None:
@@ -47,14 +57,32 @@ def _walk(root: Path) -> list[str]:
 
 
 def _locate_hand_edit(problem: Problem, project: Project) -> Problem:
-    """Point a hand edit at the first line that differs from the committed version."""
+    """Point a hand edit at its first edited line, as the hook does: the first line that
+    differs from the version specmill wrote (the newest committed one with the same
+    header and an unedited body; HEAD itself, unless the edit was committed with SKIP=)."""
     if problem.kind != "hand-edited":
         return problem
-    before = gitcli.show(project.root, "HEAD", problem.path)
     now = project.read(problem.path)
-    if before is None or now is None:
+    if now is None:
+        return problem
+    before = _as_generated(project, problem.path, now)
+    if before is None:
         return problem
     line = first_changed_line(before, now, problem.path)
     if line is None:
         return problem
     return Problem(problem.path, line, problem.kind, problem.message, problem.module)
+
+
+def _as_generated(project: Project, path: str, now: str) -> str | None:
+    header = split_header(now, path).header
+    if header is None:
+        return None
+    for rev in ["HEAD", *gitcli.file_history(project.root, path)]:
+        text = gitcli.show(project.root, rev, path)
+        split = split_header(text, path) if text is not None else None
+        if split is None or split.header is None or split.header.content != header.content:
+            continue
+        if not is_hand_edited(split):
+            return text
+    return None

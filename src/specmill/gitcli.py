@@ -56,3 +56,24 @@ def changed_paths(root: Path, base_sha: str, head_sha: str | None = None) -> set
     else:
         names = run_git(root, "diff", "--name-only", "-z", "--no-renames", start, head_sha) or b""
     return {p for p in names.decode("utf-8", "surrogateescape").split("\0") if p}
+
+
+NOTES_REF = "refs/notes/specmill"  # as specmill.engine.provenance
+
+
+def run_note(root: Path, run_id: str) -> str | None:
+    """The run record that the commit of run ``run_id`` carries as a git note, or None."""
+    found = run_git(
+        root, "log", "--all", "-1", "--format=%H", "-F", f"--grep=Specmill-Run: {run_id}"
+    )
+    sha = found.decode().strip() if found else ""
+    if not sha:
+        return None
+    out = run_git(root, "notes", f"--ref={NOTES_REF}", "show", sha)
+    return None if out is None else out.decode("utf-8", "surrogateescape")
+
+
+def file_history(root: Path, path: str, limit: int = 50) -> list[str]:
+    """The last ``limit`` commits that changed ``path``, newest first."""
+    out = run_git(root, "log", f"-{limit}", "--format=%H", "--", path)
+    return out.decode().split() if out else []

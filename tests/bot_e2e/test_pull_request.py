@@ -144,7 +144,7 @@ def test_a_hand_edited_module_is_reported_not_overwritten(
     assert git(scenario.origin, "show", f"{pushed}:{MONEY_PY}") == money
     assert "regenerating billing.invoice\n" in out
     comments = github.body("POST", "/pulls/42/reviews")["comments"]
-    assert (MONEY_PY, 5, "hand-edited") in [
+    assert (MONEY_PY, 7, "hand-edited") in [
         (c["path"], c["line"], "hand-edited" if "hand-edited" in c["body"] else "")
         for c in comments
     ]
@@ -230,12 +230,12 @@ def test_hand_edit_without_a_model_key_fails_on_the_edited_line(
     assert no_model == []
     assert keyless.refs() == before  # nothing pushed
     comments = github.body("POST", "/pulls/42/reviews")["comments"]
-    assert [(c["path"], c["line"]) for c in comments] == [(INVOICE_PY, 5)]
+    assert [(c["path"], c["line"]) for c in comments] == [(INVOICE_PY, 7)]
     assert "hand-edited" in comments[0]["body"]
     status = github.body("POST", "/statuses/")
     assert status["state"] == "failure" and "hand-edited" in status["description"]
     assert github.calls()[-1] == ("POST", f"/statuses/{head}")
-    assert f"::error title=specmill hand-edited,file={INVOICE_PY},line=5::" in out
+    assert f"::error title=specmill hand-edited,file={INVOICE_PY},line=7::" in out
 
 
 def test_adoption_in_a_pull_request_is_reported(
@@ -258,7 +258,9 @@ def test_adoption_in_a_pull_request_is_reported(
 
     assert code == 0, out + err
     summary = github.body("POST", "/issues/42/comments")["body"]
-    assert "### Adopted, not generated" in summary and "`src/billing/tax.py`" in summary
+    assert "### Adopted, not generated" in summary
+    # the header (5 lines) and the code: a reviewer sees how much came in unreviewed
+    assert "- `src/billing/tax.py`: +6 −0 lines, new file" in summary.splitlines()
     assert "Adopted, not generated" in keyless.step_summary()
 
 

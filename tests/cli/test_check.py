@@ -13,12 +13,31 @@ def test_hand_edit_names_file_and_first_changed_line(billing: Project) -> None:
     billing.write("src/billing/invoice.py", text.replace("return 0", "return 42"))
     code, out, err = billing.main("check")
     assert code == 1
-    # header (3 lines) + "def total():" -> the edited line is 5
+    # header (5 lines) + "def total():" -> the edited line is 7
     assert out.splitlines() == [
-        "src/billing/invoice.py:5: hand-edited: edited by hand since specmill generated it "
+        "src/billing/invoice.py:7: hand-edited: edited by hand since specmill generated it "
         "from specs/billing/invoice.md"
     ]
     assert "hint: hand-edited: generated files are compiler output" in err
+
+
+def test_a_hand_edit_committed_with_skip_points_at_its_line_as_the_hook_did(
+    billing: Project,
+) -> None:
+    from specmill.hooks.no_hand_edits import main as hook
+    from tests.hooks.support import run_main
+
+    path = "src/billing/invoice.py"
+    billing.write(path, billing.read(path).replace("return 0", "return 42"))
+    billing.git("add", "--all")
+    code, lines = run_main(hook, billing.root, path)
+    assert code == 1 and lines[0].startswith(f"{path}:7: hand-edited: ")
+    billing.git("commit", "--quiet", "-m", "SKIP=specmill-no-hand-edits: quick fix")
+    billing.write(path, billing.read(path) + "# and another\n")
+    billing.commit("a second edit on top")
+    code, out, _ = billing.main("check", path)
+    assert code == 1
+    assert out.startswith(f"{path}:7: hand-edited: ")
 
 
 def test_crlf_checkout_is_not_a_hand_edit(billing: Project) -> None:

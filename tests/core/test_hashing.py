@@ -1,7 +1,15 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from specmill.core.hashing import Inputs, content_hash, inputs_hash
+from specmill.core.hashing import (
+    Inputs,
+    changed_inputs,
+    content_hash,
+    content_matches,
+    input_digests,
+    inputs_hash,
+    sha256_text,
+)
 
 
 @given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n")), max_size=20))
@@ -11,8 +19,16 @@ def test_crlf_and_lf_hash_alike(lines: list[str]) -> None:
 
 def test_content_hash_format_and_sensitivity() -> None:
     digest = content_hash("x = 1\n")
-    assert digest.startswith("sha256:") and len(digest) == len("sha256:") + 64
+    assert digest.startswith("sha256:") and len(digest) == len("sha256:") + 32  # 128 bits
     assert digest != content_hash("x = 2\n")
+
+
+def test_content_matches_short_and_legacy_full_digests() -> None:
+    full = sha256_text("x = 1\n")
+    assert content_matches(content_hash("x = 1\n"), "x = 1\n")
+    assert content_matches(full, "x = 1\r\n")  # a format-1 header's 64 digits
+    assert not content_matches(full, "x = 2\n")
+    assert not content_matches(full[:20], "x = 1\n")  # neither length: no match
 
 
 def test_non_utf8_text_hashes_stably() -> None:
@@ -43,9 +59,24 @@ def test_inputs_hash_changes_with_every_input() -> None:
     assert inputs_hash(make(governance={})) != reference
     assert inputs_hash(make(templates_digest="t2")) != reference
     assert inputs_hash(make(models_digest="m2")) != reference
-    assert inputs_hash(make(format_version="2")) != reference
+    assert inputs_hash(make(format_version="3")) != reference
 
 
 def test_inputs_hash_ignores_newline_style() -> None:
     crlf = make(spec_text="---\r\noutputs: [a.py]\r\n---\r\n", context={"src/db.py": "db"})
     assert inputs_hash(crlf) == inputs_hash(make())
+
+
+def test_inputs_hash_is_short_and_legacy_format_keeps_its_full_length() -> None:
+    assert len(inputs_hash(make())) == len("sha256:") + 32
+    assert len(inputs_hash(make(format_version="1"))) == len("sha256:") + 64
+
+
+def test_input_digests_name_the_input_that_changed() -> None:
+    before = input_digests(make())
+    assert changed_inputs(before, input_digests(make())) == []
+    assert changed_inputs(before, input_digests(make(dependency_specs={"b": "x"}))) == [
+        "depends_on:b"
+    ]
+    assert changed_inputs(before, input_digests(make(governance={}))) == ["governance:STYLE.md"]
+    assert changed_inputs(before, input_digests(make(models_digest="m2"))) == ["models"]

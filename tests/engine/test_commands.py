@@ -27,9 +27,9 @@ def regenerated(factory: Factory) -> None:
 
 def test_trace_leads_from_a_generated_line_to_its_requirement(factory: Factory) -> None:
     regenerated(factory)
-    # line 6 = content line 3 (`raise ValueError`) below the 3 header lines
-    assert "raise ValueError" in factory.read(INVOICE_PY).splitlines()[5]
-    code, out, err = factory.main("trace", f"{INVOICE_PY}:6", "--json")
+    # line 8 = content line 3 (`raise ValueError`) below the 5 header lines
+    assert "raise ValueError" in factory.read(INVOICE_PY).splitlines()[7]
+    code, out, err = factory.main("trace", f"{INVOICE_PY}:8", "--json")
     assert code == 0, err
     trace = json.loads(out)
     assert trace["module"] == "billing.invoice"
@@ -40,7 +40,7 @@ def test_trace_leads_from_a_generated_line_to_its_requirement(factory: Factory) 
     ]
     assert trace["plan_steps"] == ["step 1: implement it (R2)"]
     assert trace["commit"] == factory.git("rev-parse", "HEAD").strip()
-    code, out, _ = factory.main("trace", f"{INVOICE_PY}:7")
+    code, out, _ = factory.main("trace", f"{INVOICE_PY}:9")
     assert "requirement  R1 at specs/billing/invoice.md:7" in out
 
 
@@ -49,18 +49,77 @@ def test_trace_falls_back_to_the_local_run_record_and_explains_hand_edits(
 ) -> None:
     regenerated(factory)
     factory.git("update-ref", "-d", "refs/notes/specmill")
-    code, out, _ = factory.main("trace", f"{INVOICE_PY}:6", "--json")
+    code, out, _ = factory.main("trace", f"{INVOICE_PY}:8", "--json")
     assert json.loads(out)["record_from"].startswith(".specmill/runs/")
     factory.write(INVOICE_PY, factory.read(INVOICE_PY).replace("negative", "neg"))
     factory.commit("quick fix")
-    code, out, _ = factory.main("trace", f"{INVOICE_PY}:6")
+    code, out, _ = factory.main("trace", f"{INVOICE_PY}:8")
     assert code == 0
-    assert "line 6 was changed by commit" in out and "after specmill generated the file" in out
+    assert "line 8 was changed by commit" in out and "after specmill generated the file" in out
     factory.write(INVOICE_PY, factory.read(INVOICE_PY).replace("sum(items)", "sum(items) + 0"))
-    code, out, _ = factory.main("trace", f"{INVOICE_PY}:7")
-    assert "line 7 was changed in the working tree" in out
+    code, out, _ = factory.main("trace", f"{INVOICE_PY}:9")
+    assert "line 9 was changed in the working tree" in out
     code, _, err = factory.main("trace", "specs/billing/invoice.md:1")
     assert code == 1 and "not a generated file" in err
+
+
+def test_trace_works_after_regen_no_commit_and_a_manual_commit(factory: Factory) -> None:
+    factory.answers(
+        planner=[plan(INVOICE_PY, requirements=("R2",))],
+        executor=[executor(INVOICE_PY, INVOICE_CODE, LINES)],
+        verifier=[PASS, PASS],
+    )
+    code, _, err = factory.main("regen", "--no-commit")
+    assert code == 0, err
+    run_id = next(p.name for p in (factory.root / ".specmill/runs").iterdir() if p.is_dir())
+    assert f"run={run_id}" in factory.read(INVOICE_PY).splitlines()[1]
+    for moment in ("before the commit", "after a manual commit"):
+        code, out, err = factory.main("trace", f"{INVOICE_PY}:8", "--json")
+        assert code == 0, err
+        trace = json.loads(out)
+        assert trace["run_id"] == run_id, moment
+        assert trace["record_from"] == f".specmill/runs/{run_id}"
+        assert [r["id"] for r in trace["requirements"]] == ["R2"], trace["notes"]
+        assert trace["plan_steps"] == ["step 1: implement it (R2)"]
+        factory.commit("specmill output, reviewed")
+    assert trace["commit"] == factory.git("rev-parse", "HEAD~1").strip()
+
+
+def test_trace_says_so_when_no_requirement_claims_a_line(factory: Factory) -> None:
+    regenerated(factory)
+    factory.write(INVOICE_PY, factory.read(INVOICE_PY))  # unchanged
+    code, out, _ = factory.main("trace", f"{INVOICE_PY}:2")  # a header line: no claim
+    assert code == 0
+    assert (
+        "  note         no requirement claims this line: the executor mapped lines 6, 7-8, 9 "
+        "of the generated file, not this one"
+    ) in out.splitlines()
+    assert "requirement  " not in out
+
+
+def test_executor_line_claims_are_checked_against_the_spec_and_the_file(
+    factory: Factory,
+) -> None:
+    claims = [
+        {"start": 1, "end": 1, "requirements": ["R1", "R99"]},  # R99: no such requirement
+        {"start": 2, "end": 40, "requirements": ["R2"]},  # past the end of the file
+        {"start": 50, "end": 60, "requirements": ["R1"]},  # wholly past it
+        {"start": 3, "end": 3, "requirements": ["NOPE-1"]},  # nothing valid left
+    ]
+    factory.answers(
+        planner=[plan(INVOICE_PY, requirements=("R2",))],
+        executor=[executor(INVOICE_PY, INVOICE_CODE, claims)],
+        verifier=[PASS, PASS],
+    )
+    code, _, err = factory.main("regen")
+    assert code == 0, err
+    run_id = next(p.name for p in (factory.root / ".specmill/runs").iterdir() if p.is_dir())
+    record = json.loads((factory.root / ".specmill/runs" / run_id / "record.json").read_text())
+    lines = len(factory.read(INVOICE_PY).splitlines())
+    assert record["modules"][0]["line_requirements"][INVOICE_PY] == [
+        {"start": 6, "end": 6, "requirements": ["R1"]},
+        {"start": 7, "end": lines, "requirements": ["R2"]},
+    ]
 
 
 def test_runs_lists_and_shows_records(factory: Factory) -> None:
@@ -142,3 +201,40 @@ def test_verify_without_a_key_still_runs_and_reports_the_checks(tmp_path) -> Non
     assert "no API key. Set the environment variable OPENAI_API_KEY" in err
     assert "Traceback" not in err
     assert factory.worktrees() == []
+
+
+def test_trace_finds_the_record_of_an_older_header_by_its_inputs_hash(factory: Factory) -> None:
+    factory.answers(
+        planner=[plan(INVOICE_PY, requirements=("R2",))],
+        executor=[executor(INVOICE_PY, INVOICE_CODE, LINES)],
+        verifier=[PASS, PASS],
+    )
+    code, _, err = factory.main("regen", "--no-commit")
+    assert code == 0, err
+    lines = factory.read(INVOICE_PY).splitlines(keepends=True)
+    run = lines[1].split("run=")[1].strip()
+    lines[1] = lines[1].replace(f" run={run}", "")  # as a header without run= reads
+    factory.write(INVOICE_PY, "".join(lines))
+    factory.commit("committed by hand")
+    code, out, err = factory.main("trace", f"{INVOICE_PY}:8", "--json")
+    assert code == 0, err
+    trace = json.loads(out)
+    assert trace["run_id"] == run
+    assert [r["id"] for r in trace["requirements"]] == ["R2"]
+
+
+def test_a_hostile_run_id_in_a_header_is_not_used_as_a_path(factory: Factory) -> None:
+    regenerated(factory)
+    (factory.root / "secret").mkdir()
+    (factory.root / "secret/record.json").write_text('{"run_id": "x"}', encoding="utf-8")
+    text = factory.read(INVOICE_PY)
+    run = text.splitlines()[1].split("run=")[1].strip()
+    factory.write(INVOICE_PY, text.replace(f"run={run}", "run=../../secret"))
+    factory.commit("a forged header")
+    code, out, err = factory.main("trace", f"{INVOICE_PY}:8", "--json")
+    assert code == 0, err
+    assert json.loads(out)["record_from"] != ".specmill/runs/../../secret"
+    factory.write("STYLE.md", factory.read("STYLE.md") + "- More.\n")
+    code, out, err = factory.main("check")
+    assert code == 1 and "Traceback" not in err
+    assert "which one changed is not known" in out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from specmill.core.records import ModuleResult, RunRecord
+from specmill.core.records import DiffStat, ModuleResult, RunRecord
 from specmill.github.review import Note, collect_notes
 from specmill.github.summary import (
     COMMENT_LIMIT,
@@ -55,6 +55,14 @@ def test_summary_shows_modules_verifiers_graph_adoptions_and_reproduction() -> N
     assert "`src/billing/legacy_tax.py`" in body
     assert "specmill regen billing.invoice" in body and "specmill check" in body
     assert "git apply specmill.patch" in body
+
+
+def test_adoptions_show_their_diff_stats() -> None:
+    record = summary().record
+    assert record is not None
+    record.adopted_diff = {"src/billing/legacy_tax.py": DiffStat(added=3, removed=1)}
+    body = render_summary(summary(record=record))
+    assert "- `src/billing/legacy_tax.py`: +3 −1 lines" in body.splitlines()
 
 
 def test_links_use_the_repository_web_address() -> None:

@@ -131,7 +131,7 @@ def pre_commit(hooks_repo: Path, hooks_rev: str, pre_commit_home: Path, tmp_path
 
 
 INVOICE_EDIT = (
-    "src/billing/invoice.py:5: hand-edited: edited by hand; specmill generates it from "
+    "src/billing/invoice.py:7: hand-edited: edited by hand; specmill generates it from "
     "specs/billing/invoice.md (module billing.invoice)"
 )
 
@@ -203,7 +203,7 @@ def test_try_repo_stale_fails_when_a_spec_changed_without_regen(
 def test_try_repo_stale_passes_regenerated_modules(billing: Project, try_repo) -> None:  # type: ignore[no-untyped-def]
     add_requirement(billing)
     paths = ["src/billing/money.py", "src/billing/invoice.py", "tests/billing/test_invoice.py"]
-    code, _, err = billing.main("adopt", *paths)  # stands in for `specmill regen`
+    code, _, err = billing.main("adopt", "--force", *paths)  # stands in for `specmill regen`
     assert code == 0, err
     billing.git("add", "--all")
     code, output = try_repo(billing, "specmill-stale")
@@ -305,3 +305,59 @@ def test_the_readme_local_recipe_runs_the_installed_hooks_offline(
     assert code == 1, output
     assert INVOICE_EDIT in output.splitlines()
     assert "specs/billing/money.md:1: stale: billing.money" in output
+
+
+@pytest.fixture
+def commit_with_hooks(hooks_repo: Path, hooks_rev: str, pre_commit_home: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """``git commit`` in the project with all three hooks installed by ``pre-commit install``."""
+    config = tmp_path / "pre-commit-config.yaml"
+    ids = ["specmill-no-hand-edits", "specmill-lint", "specmill-stale"]
+    config.write_text(
+        f"repos:\n- repo: {hooks_repo}\n  rev: {hooks_rev}\n  hooks:\n"
+        + "".join(f"  - id: {hook}\n" for hook in ids),
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PIP_CACHE_DIR": PIP_CACHE, "PRE_COMMIT_HOME": str(pre_commit_home)}
+
+    def run(project: Project, *args: str) -> tuple[int, str]:
+        subprocess.run(
+            [sys.executable, "-m", "pre_commit", "install", "--config", str(config)],
+            cwd=project.root,
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        done = subprocess.run(
+            ["git", "commit", *args],
+            cwd=project.root,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            env={**env, "PRE_COMMIT_COLOR": "never"},
+        )
+        return done.returncode, done.stdout + done.stderr
+
+    return run
+
+
+def test_readme_eject_flow_passes_every_hook(billing: Project, commit_with_hooks) -> None:  # type: ignore[no-untyped-def]
+    code, _out, err = billing.main("eject", "tests/billing/test_invoice.py")
+    assert code == 0, err
+    code, output = commit_with_hooks(billing, "-am", "Maintain the invoice tests by hand")
+    assert code == 0, output
+    for hook in ("generated files are not edited by hand", "generated files are regenerated"):
+        assert any(
+            line.startswith(hook) and line.endswith("Passed") for line in output.splitlines()
+        )
+    assert billing.main("check")[0] == 0
+
+
+def test_readme_rename_flow_passes_every_hook(billing: Project, commit_with_hooks) -> None:  # type: ignore[no-untyped-def]
+    code, _out, err = billing.main("mv", "src/billing/invoice.py", "src/billing/invoices.py")
+    assert code == 0, err
+    billing.git("add", "--all")
+    code, output = commit_with_hooks(billing, "-m", "Rename the invoice module")
+    assert code == 0, output
+    assert "Failed" not in output
+    assert billing.git("status", "--porcelain") == ""
+    assert billing.main("check")[0] == 0

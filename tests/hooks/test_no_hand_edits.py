@@ -18,7 +18,7 @@ from tests.conftest import Project, git
 from tests.hooks.support import commit_attempt, run_main, staged_files
 
 INVOICE_EDIT = [
-    "src/billing/invoice.py:5: hand-edited: edited by hand; specmill generates it from "
+    "src/billing/invoice.py:7: hand-edited: edited by hand; specmill generates it from "
     "specs/billing/invoice.md (module billing.invoice)",
     "  fix: edit specs/billing/invoice.md and run `specmill regen billing.invoice`, or take "
     "the file over by hand with `specmill eject src/billing/invoice.py`",
@@ -34,7 +34,7 @@ def hand_edit(project: Project, path: str, old: str, new: str) -> None:
 def regenerate(project: Project, path: str, old: str, new: str) -> None:
     """What `specmill regen` leaves: a new body under a header that matches it."""
     hand_edit(project, path, old, new)
-    code, _, err = project.main("adopt", path)
+    code, _, err = project.main("adopt", "--force", path)
     assert code == 0, err
 
 
@@ -59,7 +59,7 @@ def test_the_line_is_the_first_that_differs_from_head(billing: Project) -> None:
     billing.git("add", "--all")
     code, lines = commit_attempt(main, billing)
     assert code == 1
-    assert lines[0].startswith("src/billing/money.py:10: hand-edited: ")  # 3 header lines + 7
+    assert lines[0].startswith("src/billing/money.py:12: hand-edited: ")  # 5 header lines + 7
 
 
 def test_a_removed_header_is_reported(billing: Project) -> None:
@@ -205,7 +205,7 @@ def test_non_utf8_text_is_checked_like_any_other(billing: Project) -> None:
     path = billing.root / "src/billing/money.py"
     latin1 = b"# caf\xe9\nclass Money:\n    pass\n"  # Latin-1: not valid UTF-8
     path.write_bytes(path.read_bytes().replace(b"class Money:\n    pass\n", latin1))
-    code, _, err = billing.main("adopt", "src/billing/money.py")
+    code, _, err = billing.main("adopt", "--force", "src/billing/money.py")
     assert code == 0, err
     billing.git("add", "--all")
     assert commit_attempt(main, billing) == (0, [])
@@ -214,7 +214,7 @@ def test_non_utf8_text_is_checked_like_any_other(billing: Project) -> None:
     billing.git("add", "--all")
     code, lines = commit_attempt(main, billing)
     assert code == 1
-    assert lines[0].startswith("src/billing/money.py:6: hand-edited: ")
+    assert lines[0].startswith("src/billing/money.py:8: hand-edited: ")
 
 
 def test_run_from_a_subdirectory_paths_are_relative_to_it(billing: Project) -> None:
@@ -222,7 +222,7 @@ def test_run_from_a_subdirectory_paths_are_relative_to_it(billing: Project) -> N
     billing.git("add", "--all")
     code, lines = run_main(main, billing.root / "src", "billing/invoice.py")
     assert code == 1
-    assert lines[0] == INVOICE_EDIT[0].replace("src/billing/invoice.py:5", "billing/invoice.py:5")
+    assert lines[0] == INVOICE_EDIT[0].replace("src/billing/invoice.py:7", "billing/invoice.py:7")
     assert lines[1:] == [INVOICE_EDIT[1], FOOTER]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import click
 
 from specmill.cli.common import open_project, relative_to_root
+from specmill.core.front_edit import front_matter_span
 from specmill.core.header import split_header
 from specmill.core.paths import normalize_relative
 from specmill.core.project import Project
@@ -43,10 +44,8 @@ def eject(paths: tuple[str, ...]) -> None:
     if sync_gitattributes(project.root, remaining):
         click.echo("updated .gitattributes (ejected files are no longer marked generated)")
     for spec in plan.edited_specs():
-        click.echo(
-            f"note: {spec.path} changed, so the rest of {spec.id} is now stale: "
-            f"run `specmill regen {spec.id}`"
-        )
+        # `outputs:` is not an input (Project.inputs): the rest of the module stays fresh
+        click.echo(f"the other outputs of {spec.id} stay fresh: nothing to regenerate")
 
 
 @dataclass
@@ -133,7 +132,7 @@ def remove_list_items(text: str, key: str, paths: Iterable[str]) -> str:
     import yaml
 
     wanted = set(paths)
-    start, end = _front_matter_span(text)
+    start, end = front_matter_span(text)
     source = text[start:end]
     try:
         root = yaml.compose(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -156,19 +155,6 @@ def remove_list_items(text: str, key: str, paths: Iterable[str]) -> str:
     for first, last in sorted(spans, reverse=True):
         source = source[:first] + source[last:]
     return text[:start] + source + text[end:]
-
-
-def _front_matter_span(text: str) -> tuple[int, int]:
-    """Character range of the YAML between the opening and closing ``---`` lines."""
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].lstrip("\ufeff").rstrip() != "---":
-        return 0, 0
-    offset = len(lines[0])
-    for line in lines[1:]:
-        if line.rstrip() in ("---", "..."):
-            return len(lines[0]), offset
-        offset += len(line)
-    return 0, 0
 
 
 def _line_span(source: str, first: int, last: int) -> tuple[int, int]:

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "graph": "specmill.cli.graph:graph",
     "demo": "specmill.cli.demo:demo",
     "eject": "specmill.cli.eject:eject",
+    "mv": "specmill.cli.mv:mv",
     "regen": "specmill.cli.regen:regen",
     "plan": "specmill.cli.plan:plan",
     "verify": "specmill.cli.verify:verify",

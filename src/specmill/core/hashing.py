@@ -5,6 +5,10 @@
 - ``inputs``: everything a module is generated from, so that a changed input (not a
   path diff alone) makes a module stale, as a build system's action key does.
 
+Headers carry sha256 digests truncated to 128 bits (``sha256:`` and 32 hex digits),
+plenty for change detection and short enough for a header line of at most 79
+characters. Headers written before (format 1) carry all 64 digits; they still match.
+
 Stdlib only: the pre-commit hooks import this.
 """
 
@@ -16,6 +20,8 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 PREFIX = "sha256:"
+SHORT_HEX = 32  # 128 bits
+LEGACY_FORMAT = "1"  # full 64-digit digests, the spec's whole text as its input
 
 
 def normalize_newlines(text: str) -> str:
@@ -36,8 +42,25 @@ def sha256_text(text: str) -> str:
     return PREFIX + hashlib.sha256(encode(normalize_newlines(text))).hexdigest()
 
 
+def short(digest: str) -> str:
+    """``sha256:<64 hex>`` cut to 128 bits, as headers carry it."""
+    return digest[: len(PREFIX) + SHORT_HEX]
+
+
+def is_legacy(digest: str) -> bool:
+    """Whether a header's digest is in the old, full-length form."""
+    return len(digest) == len(PREFIX) + 64
+
+
 def content_hash(text_outside_header: str) -> str:
-    return sha256_text(text_outside_header)
+    """The ``content`` digest a header gets for this text."""
+    return short(sha256_text(text_outside_header))
+
+
+def content_matches(recorded: str, text_outside_header: str) -> bool:
+    """Whether a header's ``content`` (short or legacy full-length) matches the text."""
+    full = sha256_text(text_outside_header)
+    return recorded == full if is_legacy(recorded) else recorded == short(full)
 
 
 _NONE: Mapping[str, str] = MappingProxyType({})
@@ -53,7 +76,10 @@ class Inputs(NamedTuple):
     governance: Mapping[str, str] = _NONE  # path -> file text
     templates_digest: str = ""  # from specmill.core.templates_digest
     models_digest: str = ""  # Config.models_digest()
-    format_version: str = "1"
+    format_version: str = "2"
+    # template name -> where it comes from and its digest; only for ``input_digests``
+    # (``templates_digest`` already covers them in the hash)
+    template_sources: Mapping[str, tuple[str, str]] = MappingProxyType({})
 
 
 def inputs_hash(inputs: Inputs) -> str:
@@ -80,7 +106,38 @@ def inputs_hash(inputs: Inputs) -> str:
             field(key, sha256_text(texts[key]))
     field("templates", inputs.templates_digest)
     field("models", inputs.models_digest)
-    return PREFIX + digest.hexdigest()
+    full = PREFIX + digest.hexdigest()
+    return full if inputs.format_version == LEGACY_FORMAT else short(full)
+
+
+DIGEST_HEX = 16  # per input in a run record: enough to tell which one changed
+
+
+def input_digests(inputs: Inputs) -> dict[str, str]:
+    """One short digest per input, recorded at generation time so that a stale module's
+    message can name the input that changed (``changed_inputs``)."""
+
+    def of(text: str) -> str:
+        return sha256_text(text)[len(PREFIX) :][:DIGEST_HEX]
+
+    digests = {"format": inputs.format_version, f"spec:{inputs.spec_path}": of(inputs.spec_text)}
+    for label, texts in (
+        ("depends_on", inputs.dependency_specs),
+        ("context", inputs.context),
+        ("governance", inputs.governance),
+    ):
+        digests.update({f"{label}:{key}": of(text) for key, text in texts.items()})
+    for name, (source, text_digest) in inputs.template_sources.items():
+        digests[f"template:{name}:{source}"] = text_digest[:DIGEST_HEX]
+    digests["models"] = inputs.models_digest[:DIGEST_HEX]
+    if not inputs.template_sources:
+        digests["templates"] = inputs.templates_digest[:DIGEST_HEX]
+    return digests
+
+
+def changed_inputs(recorded: Mapping[str, str], current: Mapping[str, str]) -> list[str]:
+    """Keys of ``input_digests`` that differ (added, removed or changed), sorted."""
+    return sorted(key for key in {*recorded, *current} if recorded.get(key) != current.get(key))
 
 
 def digest_of(texts: Mapping[str, str]) -> str:

@@ -18,7 +18,14 @@ from specmill.core import hashing, layout
 from specmill.core.config import CONFIG_FILE, PYPROJECT_FILE, Config, parse_config
 from specmill.core.graph import Graph, build_graph
 from specmill.core.probe import Probe, probe_text
-from specmill.core.spec import UNDECODABLE, FrontMatter, Requirement, Spec, parse_spec
+from specmill.core.spec import (
+    UNDECODABLE,
+    FrontMatter,
+    Requirement,
+    Spec,
+    parse_spec,
+    spec_input_text,
+)
 from specmill.core.statcache import StatCache
 from specmill.errors import ConfigError, SpecError, SpecmillError
 
@@ -106,27 +113,36 @@ def load_config(root: Path) -> tuple[Config, str]:
     raise ConfigError(f"no {CONFIG_FILE} in {root}", hint="run `specmill init`")
 
 
-def templates_digest(root: Path) -> str:
-    """Digest of the prompt templates in effect: shipped ones, overridden per repository."""
-    texts: dict[str, str] = {}
+def template_texts(root: Path) -> dict[str, tuple[str, str]]:
+    """The prompt templates in effect: name -> (where it comes from, its text).
+
+    Shipped ones (``specmill:prompts/NAME``), overridden per repository by
+    ``.specmill/templates/prompts/NAME``.
+    """
+    texts: dict[str, tuple[str, str]] = {}
     shipped = importlib.resources.files("specmill.templates") / PROMPTS
     if shipped.is_dir():
         for item in shipped.iterdir():
             if item.name.endswith(".j2"):
-                texts[item.name] = item.read_text(encoding="utf-8")
+                texts[item.name] = (f"specmill:{PROMPTS}/{item.name}", item.read_text("utf-8"))
     overrides = root / OVERRIDES / PROMPTS
     if overrides.is_dir():
         for item in overrides.iterdir():
             if item.name.endswith(".j2") and item.is_file():
                 relative = f"{OVERRIDES}/{PROMPTS}/{item.name}"
                 try:
-                    texts[item.name] = item.read_text(encoding="utf-8")
+                    texts[item.name] = (relative, item.read_text(encoding="utf-8"))
                 except (OSError, UnicodeDecodeError) as exc:
                     reason = "not valid UTF-8" if isinstance(exc, ValueError) else exc.strerror
                     raise SpecmillError(
                         f"cannot read this prompt override: {reason}", path=relative
                     ) from None
-    return hashing.digest_of(texts)
+    return texts
+
+
+def templates_digest(root: Path) -> str:
+    """Digest of the prompt templates in effect: shipped ones, overridden per repository."""
+    return hashing.digest_of({name: text for name, (_, text) in template_texts(root).items()})
 
 
 @dataclass
@@ -173,8 +189,12 @@ class Project:
         self.cache.save()
 
     @cached_property
+    def template_texts(self) -> dict[str, tuple[str, str]]:
+        return template_texts(self.root)
+
+    @cached_property
     def templates_digest(self) -> str:
-        return templates_digest(self.root)
+        return hashing.digest_of({name: text for name, (_, text) in self.template_texts.items()})
 
     @cached_property
     def models_digest(self) -> str:
@@ -208,11 +228,19 @@ class Project:
         return self.graph[module]
 
     def inputs(self, spec: Spec) -> hashing.Inputs:
+        """What ``spec``'s module is generated from (README, "What counts as an input").
+
+        Of each spec, only ``spec_input_text`` counts: its body and the front-matter
+        fields that change what the code should be, not ``outputs:``, ``id:``, comments
+        or layout; so eject, ``specmill mv`` and reformatting keep modules fresh.
+        """
         by_id = self.by_id
         return hashing.Inputs(
             spec_path=spec.path,
-            spec_text=spec.text,
-            dependency_specs={dep: by_id[dep].text for dep in spec.depends_on if dep in by_id},
+            spec_text=spec_input_text(spec),
+            dependency_specs={
+                dep: spec_input_text(by_id[dep]) for dep in spec.depends_on if dep in by_id
+            },
             context={path: self.read_input(path) or "" for path in spec.context},
             governance=self.governance,
             templates_digest=self.templates_digest,
@@ -222,6 +250,30 @@ class Project:
 
     def inputs_hash(self, spec: Spec) -> str:
         return hashing.inputs_hash(self.inputs(spec))
+
+    def legacy_inputs_hash(self, spec: Spec) -> str:
+        """The inputs hash as format-1 headers carry it (whole spec texts, 64 digits)."""
+        by_id = self.by_id
+        inputs = self.inputs(spec)._replace(
+            spec_text=spec.text,
+            dependency_specs={dep: by_id[dep].text for dep in spec.depends_on if dep in by_id},
+            format_version=hashing.LEGACY_FORMAT,
+        )
+        return hashing.inputs_hash(inputs)
+
+    def inputs_match(self, spec: Spec, recorded: str) -> bool:
+        """Whether a header's ``inputs`` (either format) are the module's current ones."""
+        if hashing.is_legacy(recorded):
+            return recorded == self.legacy_inputs_hash(spec)
+        return recorded == self.inputs_hash(spec)
+
+    def input_digests(self, spec: Spec) -> dict[str, str]:
+        """One short digest per input, for the run record (names what changed later)."""
+        sources = {
+            name: (source, hashing.sha256_text(text)[len(hashing.PREFIX) :])
+            for name, (source, text) in self.template_texts.items()
+        }
+        return hashing.input_digests(self.inputs(spec)._replace(template_sources=sources))
 
 
 def _load_spec(root: Path, path: str, config: Config, cache: StatCache) -> Spec:

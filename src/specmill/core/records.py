@@ -182,6 +182,16 @@ class ModuleResult(_Record):
     winner: int | None = None  # the best-ranked candidate of the last attempt
     choice: str = ""  # why it ranked first, in one sentence
     notes: str = ""  # its executor's notes: claims, not verified facts
+    # one short digest per input when generated (Project.input_digests): names what changed
+    input_digests: dict[str, str] = Field(default_factory=dict)
+
+
+class DiffStat(_Record):
+    """What a pull request changed in one file (``git diff --numstat``)."""
+
+    added: int = Field(default=0, ge=0)
+    removed: int = Field(default=0, ge=0)
+    new_file: bool = False
 
 
 class RunRecord(_Record):
@@ -194,6 +204,7 @@ class RunRecord(_Record):
     calls: list[CallRecord] = Field(default_factory=list)
     commit: str | None = None
     adopted: list[str] = Field(default_factory=list)  # outputs brought in by `specmill adopt`
+    adopted_diff: dict[str, DiffStat] = Field(default_factory=dict)  # path -> the PR's change
     command: str | None = None  # "regen", "plan", "verify"
 
     @property

@@ -107,6 +107,28 @@ class Spec:
         return next((r for r in self.requirements if r.id == requirement_id), None)
 
 
+def spec_input_text(spec: Spec) -> str:
+    """The part of a spec that is an input of its module (and of its dependents).
+
+    Its body (everything after the front matter, as written) and the front-matter
+    fields that change what the code should be: ``depends_on``, ``context`` (as sets),
+    ``tier`` and ``checks``. Not ``outputs`` (where files go), not ``id`` (the header
+    records it), nor the front matter's comments, key order, quoting or layout.
+    """
+    import json
+
+    front = spec.front
+    fields = {
+        "depends_on": sorted(set(front.depends_on)),
+        "context": sorted(set(spec.context)),
+        "tier": front.tier,
+        "checks": front.checks,
+    }
+    lines = spec.text.lstrip("\ufeff").splitlines(keepends=True)
+    body = "".join(lines[spec.body_line - 1 :])
+    return json.dumps(fields, sort_keys=True) + "\n" + body
+
+
 def default_module_id(path: str, specs_root: str) -> str:
     relative = path[len(specs_root) + 1 :] if path.startswith(specs_root + "/") else path
     if relative.endswith(".md"):

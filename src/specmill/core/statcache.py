@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-VERSION = 1
+VERSION = 2  # 2: headers of several lines (Probe entries carry run and size)
 RACY_SECONDS = 2.0
 
 

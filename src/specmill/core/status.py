@@ -6,8 +6,8 @@ Pure: works on a ``Project`` (config, parsed specs, and ``Project.probe`` for th
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from specmill.core.header import Header, split_header
@@ -16,6 +16,7 @@ from specmill.core.probe import Probe
 from specmill.core.problems import Problem
 from specmill.core.project import Project
 from specmill.core.spec import Spec
+from specmill.core.staleness import RecordReader, stale_reason
 from specmill.errors import SpecmillError
 
 OutputState = Literal["fresh", "stale", "hand-edited", "header-missing", "missing"]
@@ -48,7 +49,10 @@ class ModuleStatus:
         }
 
 
-def output_status(path: str, probe: Probe | None, inputs_hash: str) -> OutputStatus:
+def output_status(
+    path: str, probe: Probe | None, inputs_match: Callable[[str], bool]
+) -> OutputStatus:
+    """The state of one output; ``inputs_match`` tells whether a header's inputs are current."""
     if probe is None:
         return OutputStatus(path, "missing")
     header, line = probe.header, probe.header_line
@@ -56,14 +60,18 @@ def output_status(path: str, probe: Probe | None, inputs_hash: str) -> OutputSta
         return OutputStatus(path, "header-missing")
     if not probe.content_ok:
         return OutputStatus(path, "hand-edited", header, line)
-    if header.inputs != inputs_hash:
+    if not inputs_match(header.inputs):
         return OutputStatus(path, "stale", header, line)
     return OutputStatus(path, "fresh", header, line)
 
 
 def module_status(project: Project, spec: Spec) -> ModuleStatus:
     inputs = project.inputs_hash(spec)
-    outputs = [output_status(path, project.probe(path), inputs) for path in spec.outputs]
+
+    def current(recorded: str) -> bool:
+        return recorded == inputs or project.inputs_match(spec, recorded)
+
+    outputs = [output_status(path, project.probe(path), current) for path in spec.outputs]
     return ModuleStatus(spec.id, spec.path, inputs, outputs)
 
 
@@ -79,13 +87,18 @@ def find_problems(
     statuses: Iterable[ModuleStatus],
     *,
     candidates: Iterable[str] = (),
+    read_record: RecordReader | None = None,
 ) -> list[Problem]:
-    """Every problem in the project; ``candidates`` are other files to scan for orphans."""
+    """Every problem in the project; ``candidates`` are other files to scan for orphans,
+    ``read_record`` finds run records (to name the input that made a module stale)."""
     problems = lint_problems(project)
     for status in statuses:
         spec = project.by_path[status.spec]
         for output in status.outputs:
             problem = _output_problem(spec, output)
+            if problem is not None and problem.kind == "stale" and output.header is not None:
+                reason = stale_reason(project, spec, output.header, read_record)
+                problem = replace(problem, message=reason)
             if problem is not None:
                 problems.append(problem)
     problems += _orphans(project, candidates)
@@ -123,7 +136,7 @@ def _output_problem(spec: Spec, output: OutputStatus) -> Problem | None:
     if output.state == "hand-edited":
         return Problem(
             path,
-            output.header_line + 3,
+            output.header_line + output.header.size,
             "hand-edited",
             f"edited by hand since specmill generated it from {spec.path}",
             module,

@@ -38,8 +38,6 @@ from specmill.engine.worktrees import Pending
 from specmill.files import write_atomic
 from specmill.llm.errors import BudgetExceeded, CallCancelled, InvalidAnswerError, LLMError
 
-HEADER_LINES = 3
-
 
 class Stopped(Exception):
     """Another candidate of the attempt passed: this one is no longer needed."""
@@ -138,17 +136,34 @@ def _finding_key(finding: Finding) -> tuple[object, ...]:
 
 def shift_ranges(ranges: list[LineRange] | None, stamped: str, path: str) -> list[LineRange]:
     """Line ranges of the executor's content, renumbered for the stamped file."""
-    header_line = split_header(stamped, path).header_line or 1
-    prefix = header_line - 1
+    header = split_header(stamped, path).header
+    prefix = header.line - 1 if header is not None else 0
+    size = header.size if header is not None else 0
 
     def moved(line: int) -> int:
-        return line if line <= prefix else line + HEADER_LINES
+        return line if line <= prefix else line + size
 
     return [
         LineRange(start=moved(r.start), end=moved(r.end), requirements=r.requirements)
         for r in ranges or []
         if 1 <= r.start <= r.end
     ]
+
+
+def valid_ranges(ranges: list[LineRange], spec: Spec, text: str) -> list[LineRange]:
+    """The executor's claims that can hold: lines inside the file, ids the spec has.
+
+    A range past the file's end is cut to it (dropped when it starts past it); ids the
+    spec does not define are dropped, and so is a range left with none.
+    """
+    known = {r.id for r in spec.requirements}
+    count = len(text.splitlines())
+    valid = []
+    for r in ranges:
+        ids = [i for i in r.requirements if i in known]
+        if ids and r.start <= count:
+            valid.append(LineRange(start=r.start, end=min(r.end, count), requirements=ids))
+    return valid
 
 
 def run_candidate(
@@ -232,10 +247,12 @@ def _run(
                 module=module,
                 spec=spec.path,
                 inputs=inputs_hash,
+                run=ctx.run_id,
                 extra_styles=config.comment_styles,
             )
             result.files[item.path] = text
-            result.lines[item.path] = shift_ranges(item.requirement_lines, text, item.path)
+            ranges = shift_ranges(item.requirement_lines, text, item.path)
+            result.lines[item.path] = valid_ranges(ranges, spec, text)
             write_atomic(tree / item.path, text)
         commands = spec.front.checks if spec.front.checks is not None else config.checks
         if commands:

@@ -43,6 +43,7 @@ class RunContext:
     cancel: threading.Event = field(default_factory=threading.Event)
     groups: ProcessGroups = field(default_factory=ProcessGroups)
     check_env: dict[str, str] = field(default_factory=dict)
+    run_id: str = ""  # written into generated headers, so `trace` finds the run record
 
     def __post_init__(self) -> None:
         if not self.check_env:

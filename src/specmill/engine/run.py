@@ -76,7 +76,7 @@ def regenerate(
     Worktrees.prune_stale(repo)
     worktrees = Worktrees(repo, repo.snapshot())
     agents = Agents(project.config, backend, PromptLibrary(project.root), calls)
-    ctx = RunContext(project, agents, worktrees, progress or NoProgress())
+    ctx = RunContext(project, agents, worktrees, progress or NoProgress(), run_id=record.run_id)
     produced: dict[str, Produced] = {}
 
     def work(module: str) -> ModuleResult:
@@ -87,6 +87,7 @@ def regenerate(
                 files.update(produced[dep].files)
                 plans[dep] = produced[dep].plan
         result, made = run_module(ctx, specs[module], inputs[module], files, plans)
+        result.input_digests = project.input_digests(specs[module])
         if made is not None:
             produced[module] = made
         return result

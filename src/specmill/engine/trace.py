@@ -2,6 +2,10 @@
 
 blame -> commit -> trailers and run record (git note, else ``.specmill/runs/``) ->
 the module's line ranges -> requirement ids -> the spec's lines and the plan's steps.
+
+Files committed by hand (``regen --no-commit``, then ``git commit``) have no trailers:
+their header's ``run=`` field (or, for older headers, the inputs hash) leads to the
+run record in ``.specmill/runs/``, and the file the run wrote there places the line.
 """
 
 from __future__ import annotations
@@ -10,9 +14,12 @@ import difflib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from specmill.core.hashing import content_matches
 from specmill.core.header import Header, split_header
+from specmill.core.project import RUNS
 from specmill.core.records import ModuleResult, RunRecord
 from specmill.core.spec import parse_requirements
+from specmill.core.staleness import is_run_id
 from specmill.engine.provenance import NOTES_REF, parse_trailers
 from specmill.engine.runstore import load_run, parse_record
 from specmill.errors import SpecmillError
@@ -84,6 +91,20 @@ def _covering(module: ModuleResult, path: str, line: int | None) -> list[str]:
     return ids
 
 
+def _no_claim(module: ModuleResult, path: str, line: int | None) -> str:
+    """Why no requirement is shown, in the record's own terms."""
+    ranges = module.line_requirements.get(path)
+    if not ranges:
+        return f"the run recorded no line-to-requirement map for {path}"
+    if line is None:
+        return "the executor claimed no requirement for any line of this file"
+    covered = ", ".join(f"{r.start}-{r.end}" if r.start != r.end else f"{r.start}" for r in ranges)
+    return (
+        f"no requirement claims this line: the executor mapped lines {covered} of the "
+        "generated file, not this one"
+    )
+
+
 @dataclass
 class Generation:
     """The specmill commit that last wrote a line, and its run record."""
@@ -125,7 +146,7 @@ def find_generation(
     sha, _, found.path = repo.blame_line(path, header_line)
     if sha == UNCOMMITTED:
         found.notes.append(
-            "the header is not committed: the file was regenerated after the last commit"
+            "the header is not committed yet: the file was regenerated after the last commit"
             " (regen --no-commit?) or edited"
         )
         return found
@@ -136,7 +157,7 @@ def find_generation(
     if not trailers.is_specmill:
         found.notes.append(
             f"the header was written by commit {sha[:12]}, which is not a specmill commit"
-            " (no Specmill-Run trailer): an adoption, or a hand edit"
+            " (no Specmill-Run trailer): committed by hand, an adoption, or a hand edit"
         )
         return found
     found.line = line_in(repo.show(sha, found.path) or "", text, line) or 0
@@ -151,6 +172,57 @@ def find_generation(
         found.module = next((m for m in found.record.modules if m.module == module), None)
     if found.module is None:
         found.notes.append(f"no run record for {module} in a git note or .specmill/runs/")
+    return found
+
+
+def _run_record_for(root: Path, header: Header) -> tuple[RunRecord, ModuleResult] | None:
+    """The local run record that generated ``header``'s file: by its ``run=`` field, else
+    (older headers) the newest run that generated the module from the same inputs."""
+    if header.run:
+        record = _quiet_load(root, header.run) if is_run_id(header.run) else None
+        candidates = [record] if record is not None else []
+    else:
+        folder = root / RUNS
+        names = sorted((p.name for p in folder.iterdir() if p.is_dir()), reverse=True)
+        candidates = [r for name in names if (r := _quiet_load(root, name)) is not None]
+    for record in candidates:
+        for module in record.modules:
+            if module.module == header.module and module.inputs_hash == header.inputs:
+                return record, module
+    return None
+
+
+def _quiet_load(root: Path, run_id: str) -> RunRecord | None:
+    try:
+        return load_run(root, run_id)
+    except SpecmillError:
+        return None  # one damaged record must not hide the others
+
+
+def from_run_store(root: Path, path: str, text: str, header: Header, line: int) -> Generation:
+    """The generation of a file whose header no specmill commit wrote (``--no-commit``)."""
+    found = Generation(path=path)
+    runs = root / RUNS
+    record_and_module = _run_record_for(root, header) if runs.is_dir() else None
+    if record_and_module is None:
+        where = f"run {header.run}" if header.run else f"inputs {header.inputs}"
+        found.notes.append(
+            f"no run record for {header.module} ({where}) in {RUNS}/: it was generated "
+            "on another machine, or the record was deleted"
+        )
+        return found
+    found.record, found.module = record_and_module
+    found.run_id = found.record.run_id
+    found.inputs_hash = header.inputs
+    found.record_from = f"{RUNS}/{found.run_id}"
+    written = root / RUNS / found.run_id / "files" / path
+    if written.is_file():
+        generated = written.read_text(encoding="utf-8", errors="surrogateescape")
+        found.line = line_in(generated, text, line) or 0
+    elif content_matches(header.content, split_header(text, path).outside):
+        found.line = line  # the body is as generated
+    if not found.line:
+        found.notes.append(f"line {line} was changed after specmill generated the file")
     return found
 
 
@@ -174,21 +246,28 @@ def trace_line(repo: Repo, root: Path, path: str, line: int | None) -> Trace:
     result = Trace(path, line, header.module, header.spec)
     # The header's second line changes with every generation: its blame is the last one.
     found = find_generation(repo, root, path, text, header_line, line or header_line, header.module)
+    if found.module is None and header.origin == "generated":
+        commit, subject, notes = found.commit, found.subject, found.notes
+        found = from_run_store(root, path, text, header, line or header_line)
+        found.commit, found.subject = commit, subject
+        if found.module is None:
+            found.notes = notes + found.notes
     result.notes = found.notes
     result.commit, result.subject = found.commit, found.subject
     result.run_id, result.inputs_hash = found.run_id, found.inputs_hash
     result.record_from = found.record_from or None
     module = found.module
-    if module is None or found.commit is None:
+    if module is None:
         return result
     if line is not None and not found.line:
         return result
-    ids = _covering(module, found.path, found.line if line is not None else None)
+    at = found.line if line is not None else None
+    ids = _covering(module, found.path, at)
     if not ids:
-        result.notes.append("the executor reported no requirement for this line")
+        result.notes.append(_no_claim(module, found.path, at))
     spec_file = root / header.spec
     current = spec_file.read_text(encoding="utf-8") if spec_file.is_file() else ""
-    then = repo.show(found.commit, header.spec) or ""
+    then = (repo.show(found.commit, header.spec) or "") if found.commit else ""
     result.requirements = _requirements([current, then], header.spec, ids)
     if module.plan is not None:
         result.plan_steps = [

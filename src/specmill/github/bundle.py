@@ -115,7 +115,7 @@ def _paths(bundle: Bundle) -> list[str]:
     paths = [p.path for p in bundle.problems] + list(bundle.requirement_lines)
     record = bundle.record
     if record is not None:
-        paths += record.adopted
+        paths += record.adopted + list(record.adopted_diff)
         for module in record.modules:
             if len(module.findings) > MAX_ITEMS or len(module.verdicts) > 64:
                 raise ValueError(f"module {module.module[:80]!r} has too many findings or verdicts")

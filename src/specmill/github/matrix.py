@@ -184,6 +184,7 @@ def merge_bundles(bundles: Sequence[Bundle]) -> Bundle:
                 "modules": modules,
                 "calls": [c for r in records for c in r.calls],
                 "adopted": sorted({a for r in records for a in r.adopted}),
+                "adopted_diff": {k: v for r in records for k, v in r.adopted_diff.items()},
             }
         )
     done = {m.module for m in modules}

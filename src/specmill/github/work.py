@@ -34,7 +34,7 @@ from specmill.core.affected import affected_modules, touched_by
 from specmill.core.header import parse_header
 from specmill.core.problems import HINTS, Problem
 from specmill.core.project import Project, find_root, load_project
-from specmill.core.records import ModuleResult, RunRecord
+from specmill.core.records import DiffStat, ModuleResult, RunRecord
 from specmill.core.status import first_changed_line, project_status
 from specmill.errors import SpecmillError
 from specmill.github.app import Findings
@@ -139,6 +139,7 @@ class CheckoutWork:
             backend.close()
         record.finished_at = utc_now()
         record.adopted = adoptions(project, span)
+        record.adopted_diff = adoption_diff(project, span, record.adopted)
         return findings(project, problems, record)
 
     def regenerate(
@@ -168,6 +169,7 @@ class CheckoutWork:
         attempted = {m.module for m in record.modules}
         problems = [p for p in problems if not (p.kind in _REGENERATED and p.module in attempted)]
         record.adopted = adoptions(project, span)
+        record.adopted_diff = adoption_diff(project, span, record.adopted)
         return findings(
             project,
             problems,
@@ -371,8 +373,35 @@ def adoption_record(project: Project, span: Span | None) -> RunRecord | None:
 
     now = utc_now()
     return RunRecord(
-        run_id=new_run_id(), started_at=now, finished_at=now, command="check", adopted=adopted
+        run_id=new_run_id(),
+        started_at=now,
+        finished_at=now,
+        command="check",
+        adopted=adopted,
+        adopted_diff=adoption_diff(project, span, adopted),
     )
+
+
+def adoption_diff(project: Project, span: Span | None, paths: list[str]) -> dict[str, DiffStat]:
+    """Lines the pull request added and removed in each adopted file, for the summary."""
+    if span is None or not paths:
+        return {}
+    from specmill import gitcli
+
+    out = gitcli.run_git(
+        project.root, "diff", "--numstat", "-z", "--no-renames", span.merge_base, "--", *paths
+    )
+    stats: dict[str, DiffStat] = {}
+    for entry in (out or b"").decode("utf-8", "surrogateescape").split("\0"):
+        added, _, rest = entry.partition("\t")
+        removed, _, path = rest.partition("\t")
+        if path in paths:
+            stats[path] = DiffStat(
+                added=int(added) if added.isdigit() else 0,
+                removed=int(removed) if removed.isdigit() else 0,
+                new_file=gitcli.show(project.root, span.merge_base, path) is None,
+            )
+    return stats
 
 
 def findings(

@@ -141,7 +141,7 @@ class HandEdits:
         return problems
 
     def _with_header(self, path: str, split: SplitFile) -> list[Problem]:
-        from specmill.core.hashing import content_hash
+        from specmill.core.hashing import content_matches
 
         header = split.header
         assert header is not None
@@ -161,11 +161,11 @@ class HandEdits:
                     f"hand-written code: `specmill eject {path}`",
                 )
             ]
-        if content_hash(split.outside) == header.content:
+        if content_matches(header.content, split.outside):
             return []
         owner = None if named else self.owners.owner(path)
         spec, module = (owner.spec, owner.module) if owner else (header.spec, header.module)
-        edited = self._first_changed_line(path, split) or line + 3
+        edited = self._first_changed_line(path, split) or line + header.size
         return [
             _problem(
                 path,
@@ -222,7 +222,8 @@ class HandEdits:
         if changed is None:
             return None
         header_index = (split.header_line or 1) - 1
-        return changed + 1 + (3 if changed >= header_index else 0)
+        size = split.header.size if split.header is not None else 0
+        return changed + 1 + (size if changed >= header_index else 0)
 
 
 def _first_difference(before: str, after: str) -> int | None:

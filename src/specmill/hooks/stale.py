@@ -13,7 +13,9 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from specmill.core.header import Header
 from specmill.core.project import Project, find_root, load_project
+from specmill.core.spec import Spec
 from specmill.core.status import ModuleStatus, project_status
 from specmill.errors import SpecmillError
 
@@ -56,12 +58,14 @@ def _stale(project: Project) -> list[str]:
     lines = []
     for status in statuses:
         spec = project.spec(status.module)
-        stale = [o.path for o in status.outputs if o.state == "stale"]
+        stale = [o for o in status.outputs if o.state == "stale"]
         if stale:
+            names = ", ".join(o.path for o in stale)
             lines.append(
                 f"{status.spec}:1: stale: {status.module}: its inputs changed since "
-                f"{', '.join(stale)} {'was' if len(stale) == 1 else 'were'} generated"
+                f"{names} {'was' if len(stale) == 1 else 'were'} generated"
             )
+            lines.append(f"  changed: {_changed(project, spec, stale[0].header)}")
         for output in (o for o in status.outputs if o.state == "missing"):
             lines.append(
                 f"{status.spec}:{spec.line_of(output.path)}: missing: {status.module}: "
@@ -72,6 +76,20 @@ def _stale(project: Project) -> list[str]:
     lines.append(f"  fix: specmill regen {' '.join(order)}")
     lines.append("  (regenerates them, and what depends on them, in dependency order)")
     return lines
+
+
+def _changed(project: Project, spec: Spec, header: Header | None) -> str:
+    """Which input changed, from the run record named by the header (local or git note)."""
+    from specmill.core.staleness import changed_inputs, local_record
+    from specmill.gitcli import run_note
+
+    if header is None:
+        return "not known"
+    local = local_record(project)
+    phrases, unknown = changed_inputs(
+        project, spec, header, lambda run: local(run) or run_note(project.root, run)
+    )
+    return "; ".join(phrases) if phrases else f"not known ({unknown})"
 
 
 def _not_regenerated(status: ModuleStatus) -> bool:

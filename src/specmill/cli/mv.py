@@ -1,0 +1,108 @@
+"""``specmill mv OLD NEW``: move a generated file, and keep its module fresh.
+
+A rename changes where code lives, not what it should be: the file moves as it is
+(its header names the spec and module, not its own path), its item in the spec's
+``outputs:`` is rewritten in place (comments and layout kept), and ``.gitattributes``
+follows. ``outputs:`` is not an input of the module, so nothing becomes stale and no
+model is called.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+
+import click
+
+from specmill.cli.common import open_project, relative_to_root, require_graph
+from specmill.core.front_edit import replace_list_item
+from specmill.core.header import style_for
+from specmill.core.paths import first_match, normalize_relative
+from specmill.core.project import Project
+from specmill.core.spec import parse_spec
+from specmill.errors import SpecmillError
+from specmill.files import sync_gitattributes, write_atomic
+
+
+@click.command()
+@click.argument("old", type=click.Path())
+@click.argument("new", type=click.Path())
+def mv(old: str, new: str) -> None:
+    """Move the generated file OLD to NEW, and update its spec and .gitattributes.
+
+    NEW may be a folder: the file keeps its name. The module stays fresh: no model
+    call, nothing to regenerate. Stage the result with the `git add` line printed.
+    """
+    project = open_project()
+    require_graph(project)
+    source, target = relative_to_root(project, (old, new))
+    if os.path.isdir(project.root / target) or new.endswith(("/", os.sep)):
+        target = f"{target.rstrip('/')}/{source.rsplit('/', 1)[-1]}"
+    spec_path, spec_text = plan_move(project, source, target)
+    destination = project.root / target
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(project.root / source, destination)
+    try:
+        write_atomic(project.root / spec_path, spec_text)
+    except BaseException:
+        os.rename(destination, project.root / source)  # all or nothing
+        raise
+    outputs = sorted({*project.owners} - {source} | {target})
+    changed = [source, target, spec_path]
+    if sync_gitattributes(project.root, outputs):
+        changed.append(".gitattributes")
+    click.echo(f"moved {source} to {target}; {spec_path} now declares {target}")
+    click.echo(f"next: git add -A -- {' '.join(shlex.quote(p) for p in changed)}")
+
+
+def plan_move(project: Project, source: str, target: str) -> tuple[str, str]:
+    """The spec to rewrite and its new text; every check before anything moves."""
+    owners = project.owners.get(source, [])
+    if not owners:
+        raise SpecmillError(
+            f"{source} is not in any spec's outputs",
+            hint="`specmill mv` moves generated files; use `git mv` for other files",
+        )
+    if len(owners) > 1:
+        raise SpecmillError(f"{source} is declared by several specs; keep one first")
+    spec = owners[0]
+    absolute = project.root / source
+    if absolute.is_symlink() or not absolute.is_file():
+        raise SpecmillError(f"{source} is not a regular file", hint="`specmill regen` makes it")
+    try:
+        target = normalize_relative(target)
+    except ValueError as exc:
+        raise SpecmillError(f"cannot move to {target!r}: {exc}") from None
+    if target == source:
+        raise SpecmillError(f"{source} and {target} are the same file")
+    if os.path.lexists(project.root / target):
+        raise SpecmillError(f"{target} already exists", hint="move or delete it first")
+    if target in project.owners:
+        owner = project.owners[target][0]
+        raise SpecmillError(f"{target} is already an output of {owner.path} (module {owner.id})")
+    pattern = first_match(target, project.config.protected_patterns)
+    if pattern is not None:
+        raise SpecmillError(f"{target} is a protected path ({pattern}); specmill never writes it")
+    extra = project.config.comment_styles
+    if style_for(source, extra) != style_for(target, extra):
+        raise SpecmillError(
+            f"{source} and {target} have different comment syntaxes: a move keeps the "
+            "file as it is",
+            hint="change the spec's outputs and regenerate instead",
+        )
+    text = replace_list_item(spec.text, "outputs", source, target)
+    config = project.config
+    try:
+        edited = parse_spec(
+            text, spec.path, specs_root=config.specs, protected=config.protected_patterns
+        )
+    except SpecmillError:
+        edited = None
+    expected = [target if out == source else out for out in spec.outputs]
+    if edited is None or list(edited.outputs) != expected:
+        raise SpecmillError(
+            f"could not rewrite {source} in the outputs of {spec.path} without changing more",
+            path=spec.path,
+            hint="move the file and edit `outputs:` by hand (nothing else needs to change)",
+        )
+    return spec.path, text

@@ -1,0 +1,128 @@
+"""`specmill mv`, and the mechanical spec changes that keep a module fresh."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from specmill.core.front_edit import replace_list_item
+from tests.conftest import Project
+
+COMMENTED = """\
+---
+# the invoice module
+outputs:
+  - src/billing/invoice.py        # the code
+  - tests/billing/test_invoice.py # its tests
+depends_on: [billing.money]
+---
+# Invoice
+- **R1** `Invoice.total()` returns the sum of line totals.
+- **R2** A negative quantity raises `ValueError`.
+"""
+
+
+def states(project: Project) -> dict[str, str]:
+    code, out, _ = project.main("status", "--json")
+    assert code == 0
+    return {o["path"]: o["state"] for m in json.loads(out) for o in m["outputs"]}
+
+
+def test_mv_moves_the_file_updates_the_spec_and_keeps_everything_fresh(billing: Project) -> None:
+    billing.write("specs/billing/invoice.md", COMMENTED)  # comments only: still fresh
+    assert set(states(billing).values()) == {"fresh"}
+    before = billing.read("src/billing/invoice.py")
+    code, out, err = billing.main("mv", "src/billing/invoice.py", "src/billing/invoices.py")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "moved src/billing/invoice.py to src/billing/invoices.py; specs/billing/invoice.md "
+        "now declares src/billing/invoices.py",
+        "next: git add -A -- src/billing/invoice.py src/billing/invoices.py "
+        "specs/billing/invoice.md .gitattributes",
+    ]
+    assert not (billing.root / "src/billing/invoice.py").exists()
+    assert billing.read("src/billing/invoices.py") == before
+    assert billing.read("specs/billing/invoice.md") == COMMENTED.replace(
+        "src/billing/invoice.py        # the code", "src/billing/invoices.py        # the code"
+    )
+    attributes = billing.read(".gitattributes")
+    assert "src/billing/invoices.py linguist-generated=true" in attributes
+    assert "src/billing/invoice.py " not in attributes
+    assert states(billing) == {
+        "src/billing/money.py": "fresh",
+        "src/billing/invoices.py": "fresh",
+        "tests/billing/test_invoice.py": "fresh",
+    }
+
+
+def test_mv_into_a_folder_keeps_the_name(billing: Project) -> None:
+    (billing.root / "lib").mkdir()
+    code, _out, err = billing.main("mv", "src/billing/money.py", "lib")
+    assert code == 0, err
+    assert (billing.root / "lib/money.py").is_file()
+    assert "outputs:\n  - lib/money.py\n" in billing.read("specs/billing/money.md")
+    assert set(states(billing).values()) == {"fresh"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("src/free.py", "src/other.py", "src/free.py is not in any spec's outputs"),
+        ("src/billing/money.py", "src/billing/invoice.py", "src/billing/invoice.py already exists"),
+        ("src/billing/money.py", "src/billing/money.js", "different comment syntaxes"),
+        ("src/billing/money.py", "src/billing/money.py", "are the same file"),
+        ("src/billing/money.py", "../outside.py", "is outside the repository"),
+    ],
+)
+def test_mv_refuses_and_changes_nothing(billing: Project, old: str, new: str, message: str) -> None:
+    billing.write("src/free.py", "x = 1\n")
+    spec = billing.read("specs/billing/money.md")
+    code, out, err = billing.main("mv", old, new)
+    assert (code, out) == (1, "")
+    assert message in err and "Traceback" not in err
+    assert billing.read("specs/billing/money.md") == spec
+    assert (billing.root / "src/billing/money.py").is_file()
+
+
+def test_mv_refuses_a_hostile_target(billing: Project) -> None:
+    code, _, err = billing.main("mv", "src/billing/money.py", "src/bad\nname.py")
+    assert code == 1
+    assert "control or invisible character" in err
+    assert (billing.root / "src/billing/money.py").is_file()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("---\noutputs: [a.py, b.py]  # two\n---\n", "---\noutputs: [a.py, c/d.py]  # two\n---\n"),
+        ("---\noutputs:\n- 'b.py' # x\n---\n", '---\noutputs:\n- "c/d.py" # x\n---\n'),
+        ("---\noutputs:\n  - ./b.py\n---\nb.py\n", "---\noutputs:\n  - c/d.py\n---\nb.py\n"),
+        (
+            "---\ncontext: [b.py]\noutputs: [a.py]\n---\n",
+            "---\ncontext: [b.py]\noutputs: [a.py]\n---\n",
+        ),
+    ],
+)
+def test_replace_list_item_changes_only_the_item(text: str, expected: str) -> None:
+    assert replace_list_item(text, "outputs", "b.py", "c/d.py") == expected
+
+
+def test_front_matter_layout_and_outputs_are_not_inputs_but_the_body_is(billing: Project) -> None:
+    reformatted = """\
+---
+depends_on:
+  - billing.money   # moved up, block style
+outputs: ["src/billing/invoice.py", "tests/billing/test_invoice.py"]
+tier: auto
+---
+# Invoice
+- **R1** `Invoice.total()` returns the sum of line totals.
+- **R2** A negative quantity raises `ValueError`.
+"""
+    billing.write("specs/billing/invoice.md", reformatted)
+    assert set(states(billing).values()) == {"fresh"}
+    billing.write("specs/billing/invoice.md", reformatted.replace("tier: auto", "tier: strong"))
+    assert states(billing)["src/billing/invoice.py"] == "stale"
+    billing.write("specs/billing/invoice.md", reformatted + "- **R3** Totals are cached.\n")
+    assert states(billing)["src/billing/invoice.py"] == "stale"
