@@ -155,6 +155,8 @@ class ModuleResult(_Record):
     verdicts: list[Verdict] = Field(default_factory=list)  # of the winning/last attempt
     findings: list[Finding] = Field(default_factory=list)  # aggregated, quorum applied
     disagreement: bool = False  # verifiers did not all agree
+    dissent: list[str] = Field(default_factory=list)  # verifiers that voted against the result
+    votes_needed: int | None = None  # the quorum that decided (None: a majority)
     checks: list[CheckResult] = Field(default_factory=list)
     error: str | None = None
     skipped_because: str | None = None  # status "error": a dependency failed, or the run stopped

@@ -151,6 +151,8 @@ def _describe(result: ModuleResult, candidate: Candidate) -> None:
     result.verdicts = candidate.verdicts
     result.findings = [*candidate.refused, *(decision.findings if decision else [])]
     result.disagreement = bool(decision and decision.disagreement)
+    result.dissent = decision.dissent if decision else []
+    result.votes_needed = decision.needed if decision else None
 
 
 def _why(candidate: Candidate | None) -> str:

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
 
+from specmill.core.quorum import recorded_passes
 from specmill.core.records import BLOCKING_SEVERITIES, Finding, RunRecord
 from specmill.github.render import render
 
@@ -75,10 +76,13 @@ class Note:
     line: int | None
     requirement: str | None = None
     hint: str = ""
+    comment: bool = False  # a finding of a module that passed its quorum: never blocks
 
     @property
     def blocking(self) -> bool:
-        return self.source == "problem" or self.severity in BLOCKING_SEVERITIES
+        if self.source == "problem":
+            return True
+        return not self.comment and self.severity in BLOCKING_SEVERITIES
 
     @property
     def fingerprint(self) -> str:
@@ -143,12 +147,17 @@ def collect_notes(
     ]
     for module in record.modules if record else ():
         spec_lines = requirement_lines.get(module.spec, {})
-        notes += [_locate(f, module.module, module.spec, spec_lines) for f in module.findings]
+        comment = recorded_passes(module)  # the one verdict rule: dissent does not block
+        notes += [
+            _locate(f, module.module, module.spec, spec_lines, comment) for f in module.findings
+        ]
     unique = {note.fingerprint: note for note in notes}
     return list(unique.values())
 
 
-def _locate(finding: Finding, module: str, spec: str, spec_lines: Mapping[str, int]) -> Note:
+def _locate(
+    finding: Finding, module: str, spec: str, spec_lines: Mapping[str, int], comment: bool
+) -> Note:
     spec_line = finding.spec_line or spec_lines.get(finding.requirement or "")
     path: str | None
     if finding.kind == "spec-gap" or (finding.file is None and spec_line):
@@ -157,7 +166,7 @@ def _locate(finding: Finding, module: str, spec: str, spec_lines: Mapping[str, i
         path, line = finding.file, finding.line
     return Note(
         "finding", finding.kind, finding.severity, finding.message, module, path, line,
-        requirement=finding.requirement,
+        requirement=finding.requirement, comment=comment,
     )  # fmt: skip
 
 
