@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from specmill.core.calibration import CalibrationReport
+
 Severity = Literal["blocker", "major", "minor", "info"]
 BLOCKING_SEVERITIES: frozenset[str] = frozenset({"blocker", "major"})
 FindingKind = Literal[
@@ -175,7 +177,8 @@ class RunRecord(_Record):
     calls: list[CallRecord] = Field(default_factory=list)
     commit: str | None = None
     adopted: list[str] = Field(default_factory=list)  # outputs brought in by `specmill adopt`
-    command: str | None = None  # "regen", "plan", "verify"
+    command: str | None = None  # "regen", "plan", "verify", "calibrate"
+    calibration: CalibrationReport | None = None  # `specmill calibrate`: the report
 
     @property
     def tokens(self) -> int:
