@@ -49,7 +49,9 @@ def show_record(record: RunRecord) -> None:
             where = f" {f.file}:{f.line}" if f.file and f.line else f" {f.file}" if f.file else ""
             rid = f" {f.requirement}" if f.requirement else ""
             click.echo(f"    - {f.severity} {f.kind}{rid}{where}: {f.message}")
-        if m.disagreement:
+        if m.dissent:
+            click.echo(f"    dissent (shown, not blocking): {', '.join(m.dissent)}")
+        elif m.disagreement:
             click.echo("    the verifiers disagree")
     click.echo()
     click.echo(
