@@ -4,9 +4,13 @@ verifiers on a local OpenAI-compatible server, one strict and one rubber stamp."
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,6 +73,13 @@ mutants = 8
 seed = 7
 """
 PASS = {"verdict": "pass", "summary": "looks right", "findings": []}
+FAIL_ALL = {
+    "verdict": "fail",
+    "summary": "wrong",
+    "findings": [
+        {"kind": "code-defect", "severity": "major", "message": "no", "file": "x.py", "line": 1}
+    ],
+}
 
 
 def shown_file(body: dict[str, Any], path: str) -> list[str]:
@@ -230,3 +241,43 @@ def test_unknown_calibration_keys_are_errors(project: Project) -> None:
     code, _, err = project.main("calibrate")
     assert code == 1
     assert "specmill.toml:4: unknown key 'calibration.mutans'" in err
+
+
+def test_the_scripted_backend_calibrates_and_a_verifier_that_blocks_clean_code_is_noisy(
+    factory: Factory,
+) -> None:
+    # billing.money: `return round(amount * 100)`: three mutants that compile, so the
+    # compileall check kills none of them; every answer fails, the clean run's too
+    factory.answers(verifier=[FAIL_ALL] * 8)
+    before = factory.snapshot()
+    code, out, err = factory.main("calibrate", "billing.money", "--json")
+    assert code == 1, err
+    report = json.loads(out)
+    assert report["mutants"] == {"seeded": 3, "discarded": 0, "killed_by_checks": 0, "reviewed": 3}
+    assert report["per_module"][0]["test_kill_rate"] == 0.0
+    for verifier in report["verifiers"]:
+        assert (verifier["recall"], verifier["false_blocks"], verifier["flag"]) == (1.0, 1, "noisy")
+        assert verifier["located"] == 0  # its finding points elsewhere
+    assert report["agreement"][0]["same_verdict"] == 1.0
+    assert factory.snapshot() == before and factory.worktrees() == []
+
+
+def test_ctrl_c_leaves_no_worktree_no_temporary_file_and_no_change(
+    factory: Factory, tmp_path: Path
+) -> None:
+    factory.configure(checks=["sleep 5"])
+    factory.commit("slow checks")
+    factory.answers(verifier=[])
+    before = factory.snapshot()
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        code, _, err = factory.main("calibrate", "billing.money")
+    finally:
+        timer.cancel()
+    assert code == 130 and "specmill: interrupted" in err, err
+    assert time.monotonic() - started < 4.5  # the running check was killed, not waited for
+    assert factory.snapshot() == before
+    assert factory.worktrees() == []
+    assert list((tmp_path / "tmp").iterdir()) == []
