@@ -31,7 +31,7 @@ class _Event(BaseModel):
 class SlashCommand(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Literal["regen", "verify", "help", "unknown"]
+    name: Literal["regen", "verify", "calibrate", "help", "unknown"]
     modules: tuple[str, ...] = ()
     text: str  # the command line as written, for replies
 
@@ -241,8 +241,8 @@ def parse_command(body: str) -> SlashCommand | None:
         name, args = (match.group("name") or "help").lower(), match.group("args").split()
         if name == "help" and not args:
             return SlashCommand(name="help", text=line)
-        if name in ("regen", "verify") and all(_MODULE_ID.match(arg) for arg in args):
-            kind: Literal["regen", "verify"] = "regen" if name == "regen" else "verify"
+        if name in ("regen", "verify", "calibrate") and all(_MODULE_ID.match(a) for a in args):
+            kind: Literal["regen", "verify", "calibrate"] = name  # type: ignore[assignment]
             return SlashCommand(name=kind, modules=tuple(args), text=line)
         return SlashCommand(name="unknown", text=line)
     return None
