@@ -281,3 +281,12 @@ def test_ctrl_c_leaves_no_worktree_no_temporary_file_and_no_change(
     assert factory.snapshot() == before
     assert factory.worktrees() == []
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_checks_failing_on_the_unmutated_outputs_calibrate_nothing(factory: Factory) -> None:
+    factory.configure(checks=["exit 3"])
+    factory.answers(verifier=[])
+    code, out, err = factory.main("calibrate", "billing.money")
+    assert code == 1
+    assert "billing.money: not calibrated: its checks fail on the unmutated outputs: exit 3" in out
+    assert "specmill: error: nothing could be calibrated" in err

@@ -82,6 +82,23 @@ def test_a_quorum_that_passed_with_one_dissenter_is_a_success_everywhere(
 
     review = sorted((factory.root / ".specmill/runs").glob("*/review.md"))[-1].read_text()
     assert "the quorum passed, so its findings are comments" in review
+    shown = factory.main("runs", data["run_id"])[1]
+    assert f"dissent (shown, not blocking): {dissenter}" in shown
+
+
+def test_reports_apply_the_rule_to_the_recorded_verdicts_again(factory: Factory) -> None:
+    """A record claiming a pass that its own votes do not give is reported as a failure."""
+    with_quorum_of_one(factory)
+    factory.answers(
+        planner=[plan(INVOICE_PY)],
+        executor=[executor(INVOICE_PY, INVOICE_CODE)],
+        verifier=[PASS, fail(message="rounding looks off")],
+    )
+    assert factory.main("regen")[0] == 0
+    record = RunRecord.model_validate(last_record(factory))
+    assert status_of(record)[0] == "success"
+    record.modules[0].votes_needed = 2  # the quorum was two: one pass is not enough
+    assert status_of(record)[0] == "failure"
 
 
 def test_the_same_votes_without_the_quorum_fail_everywhere(factory: Factory) -> None:

@@ -90,15 +90,20 @@ def test_the_same_permission_rule_as_the_other_commands(tmp_path: Path) -> None:
     assert isinstance(pull, PullRequestEvent)
     config = BotConfig()
 
-    def decision(association: str, key: bool = True) -> RunDecision:
+    fork = load_event("pull_request", str(DATA / "pull_request.opened.fork.json"))
+    assert isinstance(fork, PullRequestEvent)
+
+    def decision(association: str, key: bool = True, on_fork: bool = False) -> RunDecision:
         path = comment_payload(tmp_path, association, "/specmill calibrate calc")
         event = load_event("issue_comment", str(path))
-        return decide(event, config, has_model_key=key, target=pull.target)
+        target = fork.target if on_fork else pull.target
+        return decide(event, config, has_model_key=key, target=target)
 
     member = decision("MEMBER")
     assert (member.action, member.modules, member.needs_model) == ("calibrate", ("calc",), True)
     assert decision("CONTRIBUTOR").action == "refuse"
     assert decision("OWNER", key=False).action == "check"  # no model key: checks only
+    assert decision("OWNER", on_fork=True).action == "check"  # a fork: checks only
 
 
 def test_the_report_comes_back_as_a_comment(tmp_path: Path, github: GitHubMock) -> None:

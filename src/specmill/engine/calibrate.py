@@ -176,7 +176,8 @@ def calibrate_module(run: _Run, spec: Spec) -> ModuleCalibration:
     with run.lock:
         run.reviews += reviews
     ctx.progress.stage(
-        spec.id, f"calibrated: {result.killed_by_checks} killed by checks, {len(reviews)} reviewed"
+        spec.id,
+        f"calibrated: {result.killed_by_checks} killed by the checks, {len(reviews)} review(s)",
     )
     return result
 
