@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import Project
 from tests.engine.conftest import Factory
-from tests.engine.openai_server import Endpoint, serve
+from tests.engine.openai_server import Endpoint, Reply, serve
 
 PY = shlex.quote(sys.executable).replace("\\", "\\\\")
 CALC_SPEC = """\
@@ -59,7 +59,7 @@ def test_add():
 """
 CONFIG = """\
 [specmill]
-checks = ["{py} -m pytest -q -p no:cacheprovider tests/test_calc.py"]
+checks = [{checks}]
 
 [specmill.models]
 base_url = "{url}"
@@ -72,6 +72,12 @@ max_retries = 0
 mutants = 8
 seed = 7
 """
+# (this venv's pytest plugins take seconds to load: the user's tests need none of them)
+PYTEST = json.dumps(
+    f"PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 {PY} -m pytest -q -p no:cacheprovider tests/test_calc.py"
+)
+# the same test without pytest's start-up, for the tests that are not about the checks
+QUICK = json.dumps(f"{PY} -c 'from calc import add; assert add(2, 3) == 5'")
 PASS = {"verdict": "pass", "summary": "looks right", "findings": []}
 FAIL_ALL = {
     "verdict": "fail",
@@ -116,11 +122,11 @@ def strict(known_good: str) -> Any:
     return respond
 
 
-def make_calc(root: Path, url: str, budget: str = "") -> Factory:
+def make_calc(root: Path, url: str, budget: str = "", checks: str = QUICK) -> Factory:
     root.mkdir()
     f = Factory(root)
     f.git("init", "--quiet")
-    f.write("specmill.toml", CONFIG.format(py=PY, url=url, budget=budget))
+    f.write("specmill.toml", CONFIG.format(checks=checks, url=url, budget=budget))
     f.write("specs/calc.md", CALC_SPEC)
     f.write("calc.py", CALC)
     f.write("tests/test_calc.py", TESTS)
@@ -131,16 +137,21 @@ def make_calc(root: Path, url: str, budget: str = "") -> Factory:
     return f
 
 
-@pytest.fixture
-def calc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Factory, Endpoint]]:
+@pytest.fixture(params=[QUICK], ids=["quick-check"])
+def calc(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Factory, Endpoint]]:
     monkeypatch.setenv("ENGINE_TEST_KEY", "sk-calibrate-secret")
     with serve() as endpoint:
-        f = make_calc(tmp_path / "repo", endpoint.url)
+        f = make_calc(tmp_path / "repo", endpoint.url, checks=request.param)
         endpoint.respond = strict(f.read("calc.py"))
         yield f, endpoint
         assert endpoint.unexpected == 0
 
 
+@pytest.mark.parametrize(
+    "calc", [PYTEST], indirect=True, ids=["pytest"]
+)  # the module's tests as its checks
 def test_calibrate_measures_a_strict_verifier_and_flags_a_rubber_stamp(
     calc: tuple[Factory, Endpoint],
 ) -> None:
@@ -290,3 +301,19 @@ def test_checks_failing_on_the_unmutated_outputs_calibrate_nothing(factory: Fact
     assert code == 1
     assert "billing.money: not calibrated: its checks fail on the unmutated outputs: exit 3" in out
     assert "specmill: error: nothing could be calibrated" in err
+
+
+def test_an_endpoint_that_keeps_failing_is_reported_not_a_traceback(
+    calc: tuple[Factory, Endpoint],
+) -> None:
+    f, endpoint = calc
+    good = endpoint.respond
+    assert good is not None
+    endpoint.respond = lambda body: None if body["model"] == "stamp" else good(body)
+    endpoint.always = Reply(status=500)
+    code, out, err = f.main("calibrate", "--json", "--mutants", "2")
+    report = json.loads(out)
+    assert report["partial"].startswith(f"{report['mutants']['reviewed'] + 1} review(s) could")
+    assert "HTTP 500" in report["partial"] or "500" in report["partial"]
+    assert code == 1 and "nothing could be calibrated" in err and "Traceback" not in err
+    assert f.worktrees() == []

@@ -46,7 +46,7 @@ from specmill.engine.standalone import last_plan
 from specmill.engine.worktrees import Worktrees
 from specmill.errors import SpecmillError
 from specmill.llm.backend import ChatBackend
-from specmill.llm.errors import BudgetExceeded
+from specmill.llm.errors import BudgetExceeded, ModelError
 from specmill.repo import Repo
 
 T = TypeVar("T")
@@ -66,6 +66,7 @@ class _Run:
     config: CalibrationConfig
     reviews: list[Review] = field(default_factory=list)
     exhausted: str | None = None  # the budget's message, once it ran out
+    failed: list[str] = field(default_factory=list)  # reviews the endpoint could not give
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -124,6 +125,10 @@ def _review(
         with run.lock:
             run.exhausted = run.exhausted or str(exc)
         return None
+    except ModelError as exc:  # the endpoint failed after its retries: this item is lost
+        with run.lock:
+            run.failed.append(str(exc).splitlines()[0])
+        return None
     if mutant is None:
         return Review(spec.id, verdicts)
     return Review(spec.id, verdicts, mutant.path, mutant.line)
@@ -161,7 +166,8 @@ def calibrate_module(run: _Run, spec: Spec) -> ModuleCalibration:
     survivors = [(m, c) for m, c in zip(live, checked, strict=True) if all(x.passed for x in c)]
     result.killed_by_checks = len(live) - len(survivors)
     result.reviewed = len(survivors)
-    result.test_kill_rate = kill_rate(result)
+    has_checks = spec.front.checks if spec.front.checks is not None else project.config.checks
+    result.test_kill_rate = kill_rate(result) if has_checks else None
     brief = gather(project, spec, project.read)
     plan = last_plan(project, Repo(project.root), spec.outputs[0], spec.id)
     items = [functools.partial(_review, run, spec, brief, plan, files, c, m) for m, c in survivors]
@@ -180,6 +186,14 @@ def calibrate_module(run: _Run, spec: Spec) -> ModuleCalibration:
         f"calibrated: {result.killed_by_checks} killed by the checks, {len(reviews)} review(s)",
     )
     return result
+
+
+def _partial(run: _Run) -> str | None:
+    if run.exhausted:
+        return f"the budget ran out: {run.exhausted}"
+    if run.failed:
+        return f"{len(run.failed)} review(s) could not be made: {run.failed[0]}"
+    return None
 
 
 def calibrate(
@@ -238,7 +252,7 @@ def calibrate(
         seed=settings.seed,
         min_recall=settings.min_recall,
         per_module=per_module,
-        partial=f"the budget ran out: {run.exhausted}" if run.exhausted else None,
+        partial=_partial(run),
     )
     record.calibration = report
     folder = save_run(project.root, record, calls.transcripts)
