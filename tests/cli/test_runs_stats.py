@@ -88,6 +88,8 @@ def test_stats_count_verdicts_fail_rate_blocking_and_agreement(project: Project)
     assert "stamp: never failed anything in 20 verdicts" in out
     assert "a possible rubber stamp; measure it with `specmill calibrate`" in out
     assert "strict: never failed" not in out
+    shown = project.main("runs", "20260110-000000-abcdef")[1]
+    assert "run 20260110-000000-abcdef (calibrate)" in shown and "calibrated calc" in shown
     listing = project.main("runs")[1]
     assert "calibrate" in listing and "calibration: 0 verifier(s), 0 flagged" in listing
     assert project.main("runs", "--stats", "x")[0] == 2
