@@ -198,8 +198,10 @@ def test_calibrate_measures_a_strict_verifier_and_flags_a_rubber_stamp(
 
 def test_the_text_report_names_the_flag_and_what_to_do(calc: tuple[Factory, Endpoint]) -> None:
     f, _ = calc
-    code, out, _ = f.main("calibrate", "calc", "--mutants", "3", "--clean-runs", "2")
+    code, out, err = f.main("calibrate", "calc", "--mutants", "3", "--clean-runs", "2")
     assert code == 1
+    # the progress display on stderr, as regen's (plain lines when not on a terminal)
+    assert "calc: checks on 3 mutant(s)\n" in err and "calc: calibrated: " in err
     assert "calc: test kill rate" in out
     assert re.search(r"stamp\s+\d+\s+0\s+0%\s+0\s+0/2\s+rubber-stamp", out), out
     assert "stamp is flagged rubber-stamp: recall 0% is below min_recall 50%" in out

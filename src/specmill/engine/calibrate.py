@@ -27,7 +27,7 @@ from specmill.core.calibration import (
     score_verifiers,
     total,
 )
-from specmill.core.config import CalibrationConfig
+from specmill.core.config import CalibrationConfig, Config
 from specmill.core.header import split_header
 from specmill.core.project import Project
 from specmill.core.records import CheckResult, Plan, RunRecord, Verdict
@@ -90,10 +90,14 @@ def _header_lines(files: dict[str, str]) -> dict[str, int]:
     return lines
 
 
+def _commands(spec: Spec, config: Config) -> list[str]:
+    return spec.front.checks if spec.front.checks is not None else config.checks
+
+
 def _checks(run: _Run, spec: Spec, files: dict[str, str]) -> list[CheckResult]:
     ctx = run.ctx
     config = ctx.project.config
-    commands = spec.front.checks if spec.front.checks is not None else config.checks
+    commands = _commands(spec, config)
     if not commands:
         return []
     ctx.checkpoint()
@@ -166,8 +170,7 @@ def calibrate_module(run: _Run, spec: Spec) -> ModuleCalibration:
     survivors = [(m, c) for m, c in zip(live, checked, strict=True) if all(x.passed for x in c)]
     result.killed_by_checks = len(live) - len(survivors)
     result.reviewed = len(survivors)
-    has_checks = spec.front.checks if spec.front.checks is not None else project.config.checks
-    result.test_kill_rate = kill_rate(result) if has_checks else None
+    result.test_kill_rate = kill_rate(result) if _commands(spec, project.config) else None
     brief = gather(project, spec, project.read)
     plan = last_plan(project, Repo(project.root), spec.outputs[0], spec.id)
     items = [functools.partial(_review, run, spec, brief, plan, files, c, m) for m, c in survivors]
