@@ -93,3 +93,9 @@ def test_test_files_are_not_mutated() -> None:
     assert is_test_file("tests/test_calc.py") and is_test_file("pkg/calc_test.go")
     assert not is_test_file("src/calc.py")
     assert list(mutable_outputs({"src/calc.py": "", "tests/test_calc.py": ""})) == ["src/calc.py"]
+
+
+def test_nothing_inside_an_f_string_is_mutated() -> None:
+    text = HEADER + 'def show(x):\n    return f"{x + 1:>{2}} items"\n'
+    mutants = every_mutant(text)
+    assert {m.operator for m in mutants} == {"return"}  # the f-string itself is left alone

@@ -214,8 +214,23 @@ PYTHON_REWRITES: dict[str, Rewrite] = {
 
 
 def _positioned(tree: ast.AST) -> Iterator[ast.AST]:
-    """Nodes in source order (``ast.walk`` is breadth-first: order by position)."""
-    nodes = [n for n in ast.walk(tree) if getattr(n, "end_lineno", None) is not None]
+    """Nodes in source order (``ast.walk`` is breadth-first: order by position).
+
+    Nodes inside f-strings are left out: before Python 3.12 their positions are not
+    reliable enough to splice text at.
+    """
+    inside = {
+        id(child)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.JoinedStr)
+        for child in ast.walk(node)
+        if child is not node
+    }
+    nodes = [
+        n
+        for n in ast.walk(tree)
+        if getattr(n, "end_lineno", None) is not None and id(n) not in inside
+    ]
     nodes.sort(key=lambda n: (n.lineno, n.col_offset, -n.end_lineno, -n.end_col_offset))  # type: ignore[attr-defined]
     return iter(nodes)
 
