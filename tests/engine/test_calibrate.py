@@ -319,3 +319,10 @@ def test_an_endpoint_that_keeps_failing_is_reported_not_a_traceback(
     assert "HTTP 500" in report["partial"] or "500" in report["partial"]
     assert code == 1 and "nothing could be calibrated" in err and "Traceback" not in err
     assert f.worktrees() == []
+
+
+def test_without_verifiers_there_is_nothing_to_calibrate(project: Project) -> None:
+    project.write("specmill.toml", "[specmill]\n\n[specmill.models]\nverifiers = []\n")
+    code, out, err = project.main("calibrate")
+    assert (code, out) == (1, "")
+    assert "specmill: error: specmill.toml: no verifiers are configured" in err

@@ -90,13 +90,14 @@ def calibrate(
     """
     from specmill.core.status import project_status
     from specmill.engine.calibrate import calibrate as run_calibration
-    from specmill.engine.calibrate import calibration_targets
+    from specmill.engine.calibrate import calibration_targets, require_verifiers
     from specmill.engine.progress import progress_for
     from specmill.llm.backend import make_backend
     from specmill.repo import Repo
 
     project = open_project()
     require_graph(project)
+    require_verifiers(project)
     targets = calibration_targets(project, project_status(project), modules)
     overrides = {"mutants": mutants, "seed": seed, "clean_runs": clean_runs}
     settings = project.config.calibration.model_copy(

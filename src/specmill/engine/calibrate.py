@@ -27,7 +27,7 @@ from specmill.core.calibration import (
     score_verifiers,
     total,
 )
-from specmill.core.config import CalibrationConfig, Config
+from specmill.core.config import CalibrationConfig, Config, Endpoint
 from specmill.core.header import split_header
 from specmill.core.project import Project
 from specmill.core.records import CheckResult, Plan, RunRecord, Verdict
@@ -209,12 +209,7 @@ def calibrate(
     progress: Progress | None = None,
 ) -> CalibrationOutcome:
     """Calibrate the verifiers on ``modules`` (fresh ones); save the run record."""
-    endpoints = project.config.models.verifiers
-    if not endpoints:
-        raise SpecmillError(
-            "no verifiers are configured: there is nothing to calibrate",
-            hint="add models under models.verifiers in specmill.toml",
-        )
+    endpoints = require_verifiers(project)
     specs = [project.spec(m) for m in modules]
     record = RunRecord(
         run_id=new_run_id(),
@@ -260,6 +255,17 @@ def calibrate(
     record.calibration = report
     folder = save_run(project.root, record, calls.transcripts)
     return CalibrationOutcome(record, report, folder)
+
+
+def require_verifiers(project: Project) -> list[Endpoint]:
+    endpoints = project.config.models.verifiers
+    if not endpoints:
+        raise SpecmillError(
+            "no verifiers are configured: there is nothing to calibrate",
+            path="specmill.toml",
+            hint="add models under models.verifiers",
+        )
+    return endpoints
 
 
 def calibration_targets(
