@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +31,8 @@ class Endpoint:
     url: str = ""
     answers: dict[str, deque[Reply]] = field(default_factory=dict)
     always: Reply | None = None
+    # Answers computed from the request (a model that reads the prompt); None: no answer
+    respond: Callable[[dict[str, Any]], str | None] | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     unexpected: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -47,6 +49,10 @@ class Endpoint:
             queue = self.answers.get(body.get("model", ""))
             if queue:
                 return queue.popleft()
+            if self.respond is not None:
+                content = self.respond(body)
+                if content is not None:
+                    return Reply(content=content)
             if self.always is None:
                 self.unexpected += 1
             return self.always

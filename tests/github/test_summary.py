@@ -49,7 +49,7 @@ def test_summary_shows_modules_verifiers_graph_adoptions_and_reproduction() -> N
     body = render_summary(summary(delivery=Delivery("patch", "artifact specmill-bundle")))
     assert body.startswith(SUMMARY_MARKER + "\n") and body.count(SUMMARY_MARKER) == 1
     assert "| `billing.invoice` | ❌ failed | 2 |" in body
-    assert "`o4-mini` pass ⚠️" in body and "**disagreement**" in body
+    assert "`o4-mini` pass ⚠️" in body and "**dissent**: `o4-mini`" in body
     assert "`gpt-4.1`, `gpt-4.1-mini`" in body and "| 4400 | $0.0083 |" in body
     assert "```mermaid\ngraph LR\n" in body and "m0 --> m1" in body
     assert "`src/billing/legacy_tax.py`" in body

@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "trace": "specmill.cli.trace:trace",
     "runs": "specmill.cli.runs:runs",
     "bot": "specmill.cli.bot:bot",
+    "calibrate": "specmill.cli.calibrate:calibrate",
 }
 
 

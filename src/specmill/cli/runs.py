@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import click
 
-from specmill.cli.common import open_project
+from specmill.cli.common import echo_json, open_project
 from specmill.core.records import RunRecord
 from specmill.errors import SpecmillError
 
 
 def _summary(record: RunRecord) -> str:
+    if record.calibration is not None:
+        report = record.calibration
+        flagged = len(report.flagged)
+        return f"calibration: {len(report.verifiers)} verifier(s), {flagged} flagged"
     counts: dict[str, int] = {}
     for module in record.modules:
         counts[module.status] = counts.get(module.status, 0) + 1
@@ -37,6 +41,11 @@ def show_record(record: RunRecord) -> None:
         f"  {len(record.calls)} model calls, {record.tokens:,} tokens, ${record.cost_usd:.4f};"
         f" models: {', '.join(record.models) or 'none'}"
     )
+    if record.calibration is not None:
+        from specmill.cli.calibrate import print_report
+
+        click.echo()
+        print_report(record.calibration, record.run_id)
     for m in record.modules:
         click.echo()
         extra = f", {m.attempts} attempt(s), {m.tier} tier" if m.attempts else ""
@@ -49,7 +58,9 @@ def show_record(record: RunRecord) -> None:
             where = f" {f.file}:{f.line}" if f.file and f.line else f" {f.file}" if f.file else ""
             rid = f" {f.requirement}" if f.requirement else ""
             click.echo(f"    - {f.severity} {f.kind}{rid}{where}: {f.message}")
-        if m.disagreement:
+        if m.dissent:
+            click.echo(f"    dissent (shown, not blocking): {', '.join(m.dissent)}")
+        elif m.disagreement:
             click.echo("    the verifiers disagree")
     click.echo()
     click.echo(
@@ -84,11 +95,52 @@ def find_record(run_id: str) -> RunRecord:
     )
 
 
+def show_stats(records: list[RunRecord], as_json: bool) -> None:
+    from specmill.core.verifier_stats import RUBBER_STAMP_VERDICTS, verifier_stats
+
+    stats = verifier_stats(records)
+    if as_json:
+        echo_json([s.as_dict() for s in stats])
+        return
+    if not stats:
+        click.echo("no verdicts recorded yet in .specmill/runs/ (specmill regen makes some)")
+        return
+
+    def percent(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0%}"
+
+    click.echo(
+        f"{'verifier':24} {'verdicts':>8} {'fail rate':>9} {'blocking/run':>12}"
+        f" {'with final':>10} {'runs':>5}"
+    )
+    for s in stats:
+        per_run = "-" if s.blocking_per_run is None else f"{s.blocking_per_run:.2f}"
+        click.echo(
+            f"{s.verifier:24} {s.verdicts:>8} {percent(s.fail_rate):>9} {per_run:>12}"
+            f" {percent(s.agreement):>10} {s.runs:>5}"
+        )
+    for s in stats:
+        if s.possible_rubber_stamp:
+            click.echo(
+                f"{s.verifier}: never failed anything in {s.verdicts} verdicts"
+                f" (>= {RUBBER_STAMP_VERDICTS}): a possible rubber stamp;"
+                " measure it with `specmill calibrate`"
+            )
+
+
 @click.command()
 @click.argument("run_id", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the record(s) as JSON.")
-def runs(run_id: str | None, as_json: bool) -> None:
+@click.option("--stats", is_flag=True, help="Each verifier over the recorded runs.")
+def runs(run_id: str | None, as_json: bool, stats: bool) -> None:
     """List run records (newest first), or show RUN_ID: calls, tokens, cost, verdicts."""
+    if stats and run_id:
+        raise click.UsageError("--stats covers every run: give no RUN_ID")
+    if stats:
+        from specmill.engine.runstore import list_runs
+
+        show_stats(list_runs(open_project().root), as_json)
+        return
     if run_id:
         record = find_record(run_id)
         if as_json:

@@ -48,6 +48,12 @@ def verify(module: str, no_checks: bool) -> None:
         click.echo(f"  - {f.severity} {f.kind}{rid}{where}: {f.message}")
     if result.disagreement:
         click.echo("the verifiers disagree")
+    if result.dissent:
+        outcome = "passed" if result.status == "passed" else "failed"
+        click.echo(
+            f"dissent: {', '.join(result.dissent)} voted against the quorum, which {outcome};"
+            " a dissenter's findings are comments, not blockers"
+        )
     click.echo(f"{record.tokens:,} tokens, ${record.cost_usd:.4f} (run {record.run_id})")
     if result.status != "passed":
         raise SpecmillError(f"{module} did not pass verification: {result.error}")

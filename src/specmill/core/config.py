@@ -146,6 +146,15 @@ class BotConfig(_Strict):
     )
 
 
+class CalibrationConfig(_Strict):
+    """``[specmill.calibration]``: how ``specmill calibrate`` seeds and judges."""
+
+    mutants: int = Field(default=10, ge=1, le=1000)  # per module
+    seed: int = 0
+    min_recall: float = Field(default=0.5, ge=0, le=1)
+    clean_runs: int = Field(default=1, ge=0, le=100)
+
+
 class Config(_Strict):
     specs: str = "specs"
     protected: list[str] = Field(default_factory=list)
@@ -160,6 +169,7 @@ class Config(_Strict):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     bot: BotConfig = Field(default_factory=BotConfig)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
 
     @field_validator("specs")
     @classmethod

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from specmill.core.calibration import CalibrationReport
+
 Severity = Literal["blocker", "major", "minor", "info"]
 BLOCKING_SEVERITIES: frozenset[str] = frozenset({"blocker", "major"})
 FindingKind = Literal[
@@ -173,6 +175,8 @@ class ModuleResult(_Record):
     verdicts: list[Verdict] = Field(default_factory=list)  # of the winning/last attempt
     findings: list[Finding] = Field(default_factory=list)  # aggregated, quorum applied
     disagreement: bool = False  # verifiers did not all agree
+    dissent: list[str] = Field(default_factory=list)  # verifiers that voted against the result
+    votes_needed: int | None = None  # the quorum that decided (None: a majority)
     checks: list[CheckResult] = Field(default_factory=list)
     error: str | None = None
     skipped_because: str | None = None  # status "error": a dependency failed, or the run stopped
@@ -205,7 +209,8 @@ class RunRecord(_Record):
     commit: str | None = None
     adopted: list[str] = Field(default_factory=list)  # outputs brought in by `specmill adopt`
     adopted_diff: dict[str, DiffStat] = Field(default_factory=dict)  # path -> the PR's change
-    command: str | None = None  # "regen", "plan", "verify"
+    command: str | None = None  # "regen", "plan", "verify", "calibrate"
+    calibration: CalibrationReport | None = None  # `specmill calibrate`: the report
 
     @property
     def tokens(self) -> int:

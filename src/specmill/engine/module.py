@@ -213,6 +213,8 @@ def _describe(result: ModuleResult, candidate: Candidate, why: str) -> None:
     result.winner = candidate.index
     result.choice = why
     result.notes = candidate.notes
+    result.dissent = decision.dissent if decision else []
+    result.votes_needed = decision.needed if decision else None
 
 
 def _why(candidates: list[Candidate]) -> str:

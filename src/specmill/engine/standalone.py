@@ -7,6 +7,7 @@ what they cost.
 from __future__ import annotations
 
 from specmill.core.project import Project
+from specmill.core.quorum import module_passes
 from specmill.core.records import CheckResult, ModuleResult, Plan, RunRecord
 from specmill.engine.agents import Agents, Calls
 from specmill.engine.candidate import verify
@@ -109,7 +110,8 @@ def verify_module(
             return record
         decision = decide(result.verdicts, project.config.models.quorum)
         result.findings, result.disagreement = decision.findings, decision.disagreement
-        passed = decision.passed and all(c.passed for c in results)
+        result.dissent, result.votes_needed = decision.dissent, decision.needed
+        passed = module_passes(all(c.passed for c in results), decision)
         result.status = "passed" if passed else "failed"
         if not passed:
             result.error = decision.reason if all(c.passed for c in results) else "checks failed"

@@ -5,11 +5,11 @@ Which candidate is best is ``specmill.engine.ranking``'s.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Literal
 
 from specmill.core.config import Config
+from specmill.core.quorum import QuorumVerdict, apply_quorum
+from specmill.core.quorum import required_votes as required_votes
 from specmill.core.records import Complexity, Finding, Tier, Verdict, VerifierReport
 from specmill.core.spec import Spec
 from specmill.errors import ConfigError
@@ -29,10 +29,6 @@ def first_tier(spec_tier: str, complexity: Complexity | None) -> Tier:
 def escalate(tier: Tier) -> Tier:
     """One tier up after a failed attempt (the strongest stays)."""
     return TIERS[min(TIERS.index(tier) + 1, len(TIERS) - 1)]
-
-
-def required_votes(verifiers: int, quorum: int | None) -> int:
-    return quorum if quorum is not None else verifiers // 2 + 1
 
 
 def check_quorum(config: Config) -> None:
@@ -68,42 +64,7 @@ def verdict_of(verifier: str, report: VerifierReport) -> Verdict:
     )
 
 
-@dataclass(frozen=True)
-class Decision:
-    passed: bool
-    findings: list[Finding] = field(default_factory=list)  # every verifier's, deduplicated
-    blocking: list[Finding] = field(default_factory=list)  # what goes back to the executor
-    disagreement: bool = False
-    reason: str = ""
-
-
-def _unique(findings: Sequence[Finding]) -> list[Finding]:
-    seen: set[tuple[object, ...]] = set()
-    out = []
-    for f in findings:
-        key = (f.kind, f.requirement, f.file, f.line, f.message.strip().lower())
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out
-
-
-def decide(verdicts: Sequence[Verdict], quorum: int | None) -> Decision:
-    """Pass when at least ``quorum`` verifiers (default: a majority) vote pass."""
-    needed = required_votes(len(verdicts), quorum)
-    votes = [v.verdict for v in verdicts]
-    passes = votes.count("pass")
-    findings = _unique([f for v in verdicts for f in v.findings])
-    disagreement = len(set(votes)) > 1
-    if not verdicts:
-        return Decision(True, reason="no verifiers configured: checks alone decided")
-    if passes >= needed:
-        return Decision(True, findings, [], disagreement, f"{passes}/{len(votes)} verifiers passed")
-    blocking = _unique(
-        [f for v in verdicts if v.verdict == "fail" for f in v.findings if f.blocking]
-    )
-    errors = votes.count("error")
-    reason = f"{passes}/{len(votes)} verifiers passed, {needed} needed"
-    if errors:
-        reason += f" ({errors} could not give a valid report)"
-    return Decision(False, findings, blocking, disagreement, reason)
+# The quorum half of the one verdict rule lives in the core, where reports and the
+# commit status apply it too.
+Decision = QuorumVerdict
+decide = apply_quorum

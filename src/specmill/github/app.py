@@ -96,6 +96,9 @@ def run(
                 return _command_failed(gh, event, decision.target, settings, **failed)
         if isinstance(event, CommentEvent) and decision.reaction:
             react(gh, event.repository, event.number, event.comment_id, decision.reaction)
+        if decision.action == "calibrate":
+            assert isinstance(event, CommentEvent)
+            return _calibration(gh, event, work, decision)
         try:
             found = work(decision)
         except SpecmillError as exc:  # a slash command is answered, whatever went wrong
@@ -176,7 +179,7 @@ def _needs_target(event: object, config: BotConfig) -> bool:
         and event.action == "created"
         and event.on_pull_request
         and event.command is not None
-        and event.command.name in ("regen", "verify")
+        and event.command.name in ("regen", "verify", "calibrate")
         and event.author_association in config.allowed_associations
     )
 
@@ -219,6 +222,22 @@ def publish_findings(
     _emit(settings, out, plan.annotations, plan.step_summary)
     _outputs(settings, plan.verdict, report)
     return 1 if plan.verdict.state == "failure" else 0
+
+
+def _calibration(gh: Any, event: CommentEvent, work: Work, decision: RunDecision) -> int:
+    """``/specmill calibrate``: the report as a comment; 1 when a verifier is flagged."""
+    command = event.command.text if event.command else ""
+    try:
+        found = work(decision)
+    except SpecmillError as exc:  # a module that is not fresh, no verifiers, …
+        reply(gh, event.repository, event.number, "calibration.md.j2",
+              command=command, report=None, run_id=None, error=str(exc))  # fmt: skip
+        return 1
+    record = found.record
+    report = record.calibration if record else None
+    reply(gh, event.repository, event.number, "calibration.md.j2", command=command,
+          report=report, run_id=record.run_id if record else None, error=None)  # fmt: skip
+    return 0 if report is not None and report.calibrated and not report.flagged else 1
 
 
 def _answer(gh: Any, event: CommentEvent, decision: RunDecision, config: BotConfig) -> int:

@@ -24,7 +24,7 @@ from specmill.github.events import (
     WorkflowRunEvent,
 )
 
-Action = Literal["regenerate", "verify", "check", "help", "refuse", "report", "skip"]
+Action = Literal["regenerate", "verify", "calibrate", "check", "help", "refuse", "report", "skip"]
 Delivery = Literal["commit", "pull-request", "patch", "none"]
 Reaction = Literal["+1", "eyes"]
 
@@ -42,7 +42,7 @@ class RunDecision(BaseModel):
 
     @property
     def needs_model(self) -> bool:
-        return self.action in ("regenerate", "verify")
+        return self.action in ("regenerate", "verify", "calibrate")
 
     @property
     def posts(self) -> bool:
@@ -111,8 +111,9 @@ def _comment(
     if not has_key:
         reason = f"{command.text!r}: no model key in this workflow, checks only"
         return RunDecision(action="check", reason=reason, target=target, reaction="eyes")
+    actions: dict[str, Action] = {"regen": "regenerate", "calibrate": "calibrate"}
     return RunDecision(
-        action="regenerate" if command.name == "regen" else "verify",
+        action=actions.get(command.name, "verify"),
         reason=command.text,
         target=target,
         modules=command.modules,

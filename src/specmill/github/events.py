@@ -32,7 +32,7 @@ class _Event(BaseModel):
 class SlashCommand(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Literal["regen", "verify", "help", "unknown"]
+    name: Literal["regen", "verify", "calibrate", "help", "unknown"]
     modules: tuple[str, ...] = ()
     rejected: tuple[str, ...] = ()  # arguments that are not module ids: never run, answered
     text: str  # the command line as written, for replies
@@ -242,8 +242,8 @@ def parse_command(body: str) -> SlashCommand | None:
         name, args = (match.group("name") or "help").lower(), match.group("args").split()
         if name == "help" and not args:
             return SlashCommand(name="help", text=line)
-        if name in ("regen", "verify"):
-            kind: Literal["regen", "verify"] = "regen" if name == "regen" else "verify"
+        if name in ("regen", "verify", "calibrate"):
+            kind: Literal["regen", "verify", "calibrate"] = name  # type: ignore[assignment]
             valid = tuple(arg for arg in args if is_module_id(arg))
             rejected = tuple(arg for arg in args if not is_module_id(arg))
             return SlashCommand(name=kind, modules=valid, rejected=rejected, text=line)

@@ -25,6 +25,7 @@ from urllib.parse import quote
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
 
+from specmill.core.quorum import recorded_passes
 from specmill.core.records import BLOCKING_SEVERITIES, Ambiguity, Finding, RunRecord
 from specmill.github.render import render
 
@@ -79,10 +80,13 @@ class Note:
     line: int | None
     requirement: str | None = None
     hint: str = ""
+    comment: bool = False  # a finding of a module that passed its quorum: never blocks
 
     @property
     def blocking(self) -> bool:
-        return self.source == "problem" or self.severity in BLOCKING_SEVERITIES
+        if self.source == "problem":
+            return True
+        return not self.comment and self.severity in BLOCKING_SEVERITIES
 
     @property
     def fingerprint(self) -> str:
@@ -149,8 +153,10 @@ def collect_notes(
     for module in record.modules if record else ():
         spec_lines = requirement_lines.get(module.spec, {})
         declared = frozenset([*module.files, module.spec])
+        comment = recorded_passes(module)  # the one verdict rule: dissent does not block
         notes += [
-            _locate(f, module.module, module.spec, spec_lines, declared) for f in module.findings
+            _locate(f, module.module, module.spec, spec_lines, declared, comment)
+            for f in module.findings
         ]
         ambiguities = module.plan.ambiguities if module.plan else []
         notes += [_question(a, module.module, module.spec, spec_lines) for a in ambiguities]
@@ -164,11 +170,13 @@ def _locate(
     spec: str,
     spec_lines: Mapping[str, int],
     declared: frozenset[str],
+    comment: bool,
 ) -> Note:
     """Where a finding goes: a verifier may only point at the module's outputs or its spec.
 
     Any other path a model names is not a location (no inline comment, no link): it
-    stays in the message, as plain text.
+    stays in the message, as plain text. ``comment``: the module passed (the one verdict
+    rule), so its findings are comments, not blockers.
     """
     spec_line = finding.spec_line or spec_lines.get(finding.requirement or "")
     path: str | None
@@ -182,7 +190,7 @@ def _locate(
         path, line = finding.file, finding.line
     return Note(
         "finding", finding.kind, finding.severity, message, module, path, line,
-        requirement=finding.requirement,
+        requirement=finding.requirement, comment=comment,
     )  # fmt: skip
 
 

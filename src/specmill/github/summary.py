@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from specmill.core.quorum import recorded_passes
 from specmill.core.records import AttemptRecord, ModuleResult, RunRecord
 from specmill.github.render import render
 from specmill.github.review import Note
@@ -89,16 +90,20 @@ def decide_verdict(
         counts = ", ".join(f"{n} {kind}" for kind, n in sorted(problems.items()))
         return CheckVerdict("failure", f"{counts}; run `specmill check` locally")
     modules = record.modules if record else []
-    failed = [m.module for m in modules if m.status not in ("passed", "unchanged")]
+    failed = [m.module for m in modules if not recorded_passes(m)]  # the one verdict rule
     if failed:
         return CheckVerdict("failure", f"not verified: {', '.join(failed)}")
     blocking = [note for note in notes if note.blocking]
     if blocking:
         return CheckVerdict("failure", f"{len(blocking)} blocking finding(s)")
+    dissent = [m.module for m in modules if m.dissent]
     if pending:
         return CheckVerdict("neutral", f"{len(pending)} module(s) not regenerated here: {why}")
     if modules:
-        return CheckVerdict("success", f"{len(modules)} module(s) regenerated and verified")
+        reason = f"{len(modules)} module(s) regenerated and verified"
+        if dissent:
+            reason += f"; quorum passed with dissent on {', '.join(dissent)}"
+        return CheckVerdict("success", reason)
     return CheckVerdict("success", "no hand edits, nothing stale")
 
 
@@ -143,11 +148,15 @@ def _view(summary: SummaryInput, limit: int) -> dict[str, object]:
 def _module_view(module: ModuleResult, record: RunRecord | None) -> dict[str, object]:
     calls = [c for c in (record.calls if record else []) if c.module == module.module]
     votes = Counter(v.verdict for v in module.verdicts)
-    majority = votes.most_common(1)[0][0] if votes else None
+    dissent = set(module.dissent) if module.votes_needed is not None else set()
+    if module.votes_needed is None:  # an older record: the majority stands in for the result
+        majority = votes.most_common(1)[0][0] if votes else None
+        dissent = {v.verifier for v in module.verdicts if v.verdict != majority}
     return {
         "result": module,
         "icon": _ICONS.get(module.status, "❔"),
-        "verdicts": [(v, v.verdict == majority) for v in module.verdicts],
+        "verdicts": [(v, v.verifier not in dissent) for v in module.verdicts],
+        "dissent": sorted(dissent),
         "disagreement": module.disagreement or len(votes) > 1,
         "models": sorted({c.model for c in calls}),
         "tokens": sum(c.prompt_tokens + c.completion_tokens for c in calls),

@@ -89,6 +89,8 @@ class CheckoutWork:
             return self.check(project, span)
         if decision.action == "verify":
             return self.verify(project, decision, span)
+        if decision.action == "calibrate":
+            return self.calibrate(project, decision)
         if decision.action == "regenerate":
             assert target is not None and span is not None
             return self.regenerate(project, decision, target, span)
@@ -141,6 +143,30 @@ class CheckoutWork:
         record.adopted = adoptions(project, span)
         record.adopted_diff = adoption_diff(project, span, record.adopted)
         return findings(project, problems, record)
+
+    def calibrate(self, project: Project, decision: RunDecision) -> Findings:
+        """The verifiers on seeded defects of the named (or every fresh) module."""
+        from specmill.engine.calibrate import calibrate, calibration_targets
+        from specmill.engine.progress import PlainProgress
+        from specmill.llm.backend import make_backend
+        from specmill.repo import Repo
+
+        targets = calibration_targets(project, project_status(project), decision.modules)
+        self.say(f"calibrating the verifiers on {', '.join(targets)}")
+        config = project.config
+        backend = make_backend(config.models, config.budget, repo_root=project.root)
+        try:
+            outcome = calibrate(
+                project,
+                Repo(project.root),
+                backend,
+                targets,
+                config.calibration,
+                progress=PlainProgress(self.out),
+            )
+        finally:
+            backend.close()
+        return findings(project, [], outcome.record)
 
     def regenerate(
         self, project: Project, decision: RunDecision, target: PullTarget, span: Span
