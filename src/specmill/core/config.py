@@ -67,6 +67,8 @@ class ModelsConfig(_Strict):
     max_retries: int = Field(default=4, ge=0, le=20)
     concurrency: int = Field(default=16, ge=1, le=64)
     prices: dict[str, Price] = Field(default_factory=dict)
+    # Most tokens a prompt may have; None: 3/4 of the model's known context, if known.
+    max_prompt_tokens: int | None = Field(default=None, ge=1)
 
     def key_variables(self) -> set[str]:
         """The environment variables that hold the models' API keys."""
@@ -107,6 +109,8 @@ class Config(_Strict):
     secret_env: list[str] = Field(default_factory=list)
     max_attempts: int = Field(default=3, ge=1, le=20)
     candidates: int = Field(default=1, ge=1, le=8)
+    # An existing output longer than this (lines) may be answered as edits, not rewritten.
+    edit_threshold_lines: int = Field(default=200, ge=1)
     comment_styles: dict[str, str] = Field(default_factory=dict)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
