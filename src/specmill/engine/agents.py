@@ -202,7 +202,9 @@ class Agents:
         }
         if not editable:
             return self._ask("executor", brief, model, ExecutorOutput, attempt, **whole)[0]
-        prepared = self.prepare("executor", brief, model, **whole, edit_paths=sorted(editable))
+        prepared = self.prepare(
+            "executor", brief, model, **{**whole, "edit_paths": sorted(editable)}
+        )
         if not prepared.values["edit_paths"]:  # the previous version was cut: whole files
             return self._ask("executor", brief, model, ExecutorOutput, attempt, **whole)[0]
         answer, text = self._ask(

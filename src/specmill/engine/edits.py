@@ -82,15 +82,20 @@ def _lines_of(text: str, needle: str) -> list[int]:
 
 
 def closest_lines(search: str, text: str) -> str:
-    """The run of lines of ``text`` most like ``search``, when similar enough."""
-    wanted = search.splitlines()
+    """The run of lines of ``text`` most like ``search`` (lines compared without their
+    leading and trailing spaces, the usual slip), when similar enough."""
+    wanted = [line.strip() for line in search.splitlines()]
     lines = text.splitlines()
+    stripped = [line.strip() for line in lines]
     if not wanted or not lines:
         return ""
     size = min(len(wanted), len(lines))
     best, best_ratio = 0, 0.0
+    matcher = difflib.SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(wanted)
     for start in range(len(lines) - size + 1):
-        ratio = difflib.SequenceMatcher(None, wanted, lines[start : start + size]).ratio()
+        matcher.set_seq1(stripped[start : start + size])
+        ratio = matcher.ratio()
         if ratio > best_ratio:
             best, best_ratio = start, ratio
     if best_ratio < SIMILAR_RATIO:
