@@ -107,6 +107,9 @@ class Agents:
         count = counter(model)
         limit = context_limit(model, self.config.models.max_prompt_tokens)
         values = {**brief.variables(), **variables}
+        if role == "executor":
+            values.setdefault("edit_paths", [])
+            values.setdefault("edit_failure", None)
         parts = measure(values, count.count)
         prompt = self.prompts.render(f"{role}.j2", **values)
         cut: list[str] = []

@@ -76,7 +76,8 @@ def clip_lines(text: str, limit: int) -> str:
     """
     if len(text) <= limit:
         return text
-    lines = text.splitlines(keepends=True)
+    pieces = text.split("\n")  # not splitlines(): "\x1e", "\u2028"… are inside a line here
+    lines = [piece + "\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
     head: list[str] = []
     room = limit * 2 // 3
     for line in lines:

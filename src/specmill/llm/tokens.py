@@ -78,7 +78,7 @@ def counter(model: str) -> Counter:
     if name is None:
         return Counter(ESTIMATE)
     encoding = _encoding(name)
-    return Counter(ESTIMATE) if encoding is None else Counter(f"tiktoken {name}", encoding)
+    return Counter(ESTIMATE) if encoding is None else Counter(f"tiktoken {encoding.name}", encoding)
 
 
 def count_tokens(model: str, text: str) -> int:
