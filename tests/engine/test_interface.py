@@ -25,7 +25,10 @@ TABLE = {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7, "h": 8, "i": 9,
 
 
 def cents(amount: Decimal, *, rounding: str = "half-even") -> int:
-    """An amount in cents."""
+    """An amount in cents.
+
+    DETAIL: rounding is one of decimal's modes.
+    """
     SECRET_BODY_1 = amount * 100
     return int(SECRET_BODY_1)
 
@@ -45,7 +48,10 @@ def _blessed(x):
 
 @dataclass(frozen=True)
 class Money(Base, metaclass=Meta):
-    """A sum of money."""
+    """A sum of money.
+
+    Amounts are whole cents.
+    """
 
     amount: int
     currency: str = "EUR"
@@ -92,7 +98,10 @@ def test_the_interface_of_a_python_module_keeps_every_public_signature_and_drops
     assert "@dataclass(frozen=True)" in shown and "@property" in shown
     # docstrings, constants and __all__
     assert ast.get_docstring(tree) == "Money, in cents."
+    # a function's docstring summary, a class's whole docstring
     assert '"""An amount in cents."""' in shown and '"""In euros."""' in shown
+    assert "DETAIL" not in shown and "DETAIL" in python_interface(MODULE, summaries=False)
+    assert '    """A sum of money.\n\n    Amounts are whole cents."""' in shown
     assert "RATE: Decimal = Decimal('0.2')" in shown
     assert "CURRENCIES = ('EUR', 'USD')" in shown
     assert "TABLE = ..." in shown  # a long value is not shown

@@ -4,8 +4,9 @@ A dependency's outputs (and a ``context`` code file) enter a prompt as their pub
 interface, not their bodies:
 
 - Python, with ``ast``: the module docstring, ``__all__``, public module constants,
-  public classes and functions with their decorators, signatures and docstrings, and
-  public methods (dunder methods included); bodies become ``...``.
+  public classes (whole docstrings) and functions with their decorators, signatures
+  and docstring summaries (first paragraph), and public methods (dunder methods
+  included); bodies are left out (``...`` where no docstring stands for them).
 - Other languages with a tree-sitter grammar shipped by ``tree-sitter-language-pack``:
   the file with every function and method body replaced by ``{ … }``.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import inspect
 import logging
 import re
 from dataclasses import dataclass
@@ -122,15 +124,15 @@ def interface(path: str, text: str) -> str | None:
 # --- Python ------------------------------------------------------------------------
 
 
-def python_interface(source: str) -> str | None:
+def python_interface(source: str, *, summaries: bool = True) -> str | None:
     """Signatures, docstrings, constants and ``__all__`` of a Python module; None if it
-    does not parse."""
+    does not parse. With ``summaries``, a function's or method's docstring is cut to its
+    first paragraph (PEP 257's summary line); module and class docstrings stay whole."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):  # ValueError: a null byte in the source
         return None
-    exported = _all_names(tree)
-    body = _module_body(tree.body, exported)
+    body = _Interface(_all_names(tree), summaries).module(tree.body)
     return ast.unparse(ast.Module(body=body, type_ignores=[])) + "\n" if body else ""
 
 
@@ -151,16 +153,25 @@ def _public(name: str, exported: set[str]) -> bool:
     return name in exported or not name.startswith("_") or name in ("__all__", "__version__")
 
 
-def _docstring(node: ast.AST) -> list[ast.stmt]:
+def _docstring(node: ast.AST, indent: int = 0, summary: bool = False) -> list[ast.stmt]:
+    """The node's docstring, re-indented for ``indent``; with ``summary``, only its first
+    paragraph (PEP 257's summary)."""
     body = getattr(node, "body", [])
     first = body[0] if body else None
-    if (
+    if not (
         isinstance(first, ast.Expr)
         and isinstance(first.value, ast.Constant)
         and isinstance(first.value.value, str)
     ):
-        return [first]
-    return []
+        return []
+    text = inspect.cleandoc(first.value.value)
+    if summary:
+        text = text.split("\n\n", 1)[0]
+    text = "\n".join(
+        (" " * indent + line if line else line) if n else line
+        for n, line in enumerate(text.split("\n"))
+    )
+    return [ast.Expr(value=ast.Constant(value=text))]
 
 
 def _ellipsis() -> ast.stmt:
@@ -182,51 +193,59 @@ def _constant(node: ast.Assign | ast.AnnAssign) -> ast.stmt:
     return node
 
 
-def _function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.stmt:
-    node.body = [*_docstring(node), _ellipsis()]
-    return node
+class _Interface:
+    """Strips a module's statements down to its public interface (in place)."""
 
+    def __init__(self, exported: set[str], summaries: bool) -> None:
+        self.exported = exported
+        self.summaries = summaries
 
-def _class(node: ast.ClassDef) -> ast.stmt:
-    kept: list[ast.stmt] = list(_docstring(node))
-    for item in node.body[len(kept) :]:
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            dunder = item.name.startswith("__") and item.name.endswith("__")
-            if dunder or not item.name.startswith("_"):
-                kept.append(_function(item))
-        elif isinstance(item, ast.ClassDef) and not item.name.startswith("_"):
-            kept.append(_class(item))
-        elif isinstance(item, (ast.Assign, ast.AnnAssign)) and any(
-            not name.startswith("_") for name in _assigned(item)
-        ):
-            kept.append(_constant(item))
-    node.body = kept or [_ellipsis()]
-    return node
+    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, indent: int) -> ast.stmt:
+        # A docstring alone is a valid body; without one, `...`.
+        node.body = _docstring(node, indent + 4, self.summaries) or [_ellipsis()]
+        return node
 
+    def cls(self, node: ast.ClassDef, indent: int) -> ast.stmt:
+        kept: list[ast.stmt] = list(_docstring(node, indent + 4))
+        for item in node.body[len(kept) :]:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                dunder = item.name.startswith("__") and item.name.endswith("__")
+                if dunder or not item.name.startswith("_"):
+                    kept.append(self.function(item, indent + 4))
+            elif isinstance(item, ast.ClassDef) and not item.name.startswith("_"):
+                kept.append(self.cls(item, indent + 4))
+            elif isinstance(item, (ast.Assign, ast.AnnAssign)) and any(
+                not name.startswith("_") for name in _assigned(item)
+            ):
+                kept.append(_constant(item))
+        node.body = kept or [_ellipsis()]
+        return node
 
-def _module_body(body: list[ast.stmt], exported: set[str]) -> list[ast.stmt]:
-    kept: list[ast.stmt] = []
-    for index, node in enumerate(body):
-        if index == 0 and _docstring(ast.Module(body=body, type_ignores=[])):
-            kept.append(node)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if _public(node.name, exported):
-                kept.append(_function(node))
-        elif isinstance(node, ast.ClassDef):
-            if _public(node.name, exported):
-                kept.append(_class(node))
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            if any(_public(name, exported) for name in _assigned(node)):
-                kept.append(_constant(node))
-        elif isinstance(node, ast.ImportFrom):  # kept when it re-exports a name of __all__
-            if any((alias.asname or alias.name) in exported for alias in node.names):
-                kept.append(node)
-        elif isinstance(node, ast.If):  # `if TYPE_CHECKING:`, platform branches
-            inner = _module_body(node.body, exported)
-            if inner:
-                node.body, node.orelse = inner, _module_body(node.orelse, exported)
-                kept.append(node)
-    return kept
+    def module(self, body: list[ast.stmt], indent: int = 0) -> list[ast.stmt]:
+        kept: list[ast.stmt] = []
+        exported = self.exported
+        for index, node in enumerate(body):
+            docstring = _docstring(ast.Module(body=body, type_ignores=[])) if index == 0 else []
+            if docstring and indent == 0:
+                kept += docstring
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if _public(node.name, exported):
+                    kept.append(self.function(node, indent))
+            elif isinstance(node, ast.ClassDef):
+                if _public(node.name, exported):
+                    kept.append(self.cls(node, indent))
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                if any(_public(name, exported) for name in _assigned(node)):
+                    kept.append(_constant(node))
+            elif isinstance(node, ast.ImportFrom):  # kept when it re-exports a name of __all__
+                if any((alias.asname or alias.name) in exported for alias in node.names):
+                    kept.append(node)
+            elif isinstance(node, ast.If):  # `if TYPE_CHECKING:`, platform branches
+                inner = self.module(node.body, indent + 4)
+                if inner:
+                    node.body, node.orelse = inner, self.module(node.orelse, indent + 4)
+                    kept.append(node)
+        return kept
 
 
 # --- other languages: tree-sitter -------------------------------------------------
