@@ -8,7 +8,7 @@ import pytest
 
 from specmill.core.records import SearchReplace
 from specmill.engine.edits import apply_edits
-from tests.engine.conftest import INVOICE, PASS, Factory, executor, plan
+from tests.engine.conftest import INVOICE, PASS, Factory, executor, fail, plan
 
 INVOICE_PY = "src/billing/invoice.py"
 
@@ -194,3 +194,19 @@ def test_a_short_output_is_still_written_whole(factory: Factory) -> None:
     assert code == 0, err
     (call,) = executor_calls(factory)
     assert call["answer_form"] == "whole"
+
+
+def test_after_a_rejected_attempt_the_executor_writes_whole_files(factory: Factory) -> None:
+    generate_long_module(factory)
+    factory.answers(
+        planner=[plan(INVOICE_PY)],
+        executor=[
+            edits(edit("    scaled = value * 98\n", "    scaled = value * 980\n")),
+            executor(INVOICE_PY, long_module(FIXED)),
+        ],
+        verifier=[fail(), fail(), PASS, PASS],
+    )
+    code, _, err = factory.main("regen")
+    assert code == 0, err
+    assert factory.read(INVOICE_PY).split("\n", 3)[3] == long_module(FIXED)
+    assert [c["answer_form"] for c in executor_calls(factory)] == ["edits", "whole"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -178,3 +179,48 @@ def test_clipping_never_cuts_inside_a_line_and_always_says_so(lines: list[str], 
     assert tail == (lines[len(lines) - len(tail) :] if tail else [])  # and from the end
     omitted = int(out[at].split()[1])
     assert omitted == len(lines) - len(head) - len(tail) and omitted > 0
+
+
+SNIPPETS = {
+    "a.js": ("function add(a, b) {\n  return a + b; // BODY\n}\n", "function add(a, b) { … }"),
+    "a.java": (
+        "class A {\n  int add(int a, int b) {\n    return a + b; // BODY\n  }\n}\n",
+        "int add(int a, int b) { … }",
+    ),
+    "a.kt": ("fun add(a: Int, b: Int): Int {\n    return a + b // BODY\n}\n", "fun add("),
+    "a.scala": (
+        "object A {\n  def add(a: Int, b: Int): Int = {\n    a + b // BODY\n  }\n}\n",
+        "def add(",
+    ),
+    "a.swift": ("func add(a: Int, b: Int) -> Int {\n    return a + b // BODY\n}\n", "func add("),
+    "a.c": (
+        "int add(int a, int b) {\n  return a + b; /* BODY */\n}\n",
+        "int add(int a, int b) { … }",
+    ),
+    "a.cpp": (
+        "int add(int a, int b) {\n  return a + b; // BODY\n}\n",
+        "int add(int a, int b) { … }",
+    ),
+    "a.cs": (
+        "class A {\n  int Add(int a, int b) {\n    return a + b; // BODY\n  }\n}\n",
+        "int Add(int a, int b) { … }",
+    ),
+    "a.php": (
+        "<?php\nfunction add($a, $b) {\n  return $a + $b; // BODY\n}\n",
+        "function add($a, $b) { … }",
+    ),
+}
+
+
+@pytest.mark.parametrize("path", sorted(SNIPPETS))
+def test_every_listed_language_has_its_grammar_and_loses_its_bodies(path: str) -> None:
+    source, kept = SNIPPETS[path]
+    shown = interface(path, source)
+    assert shown is not None, f"no interface for {path}"
+    assert "BODY" not in shown and kept in shown
+
+
+def test_stub_files_are_python() -> None:
+    assert (
+        interface("pkg/m.pyi", "def f(x: int) -> int: ...\n") == "def f(x: int) -> int:\n    ...\n"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -109,11 +110,26 @@ def test_parts_are_cut_in_the_stated_order_and_said(tmp_path: Path) -> None:
 
 
 def test_a_prompt_too_long_without_every_part_that_may_be_cut_is_an_error(tmp_path: Path) -> None:
+    feedback = {
+        "attempt": 1,
+        "files": {INVOICE_PY: "REJECTED " * 50},
+        "checks": [],
+        "findings": [],
+        "summaries": [],
+    }
     with pytest.raises(SpecmillError) as raised:
-        agents(tmp_path, 50).prepare("executor", brief(), "m", plan=PLAN, feedback=None)
+        agents(tmp_path, 50).prepare("executor", brief(), "m", plan=PLAN, feedback=feedback)
     message = raised.value.message
     assert message.startswith("the executor prompt for billing.invoice is ")
-    assert "over its limit of 50 even without context (" in message
+    cut = re.search(r"over its limit of 50 even without (.*)", message)
+    assert cut is not None
+    assert re.findall(r"(\w+) \([\d,]+ tokens\)", cut.group(1)) == [
+        "context",
+        "dependencies",
+        "previous",
+        "governance",
+        "feedback",
+    ]
     assert "max_prompt_tokens" in (raised.value.hint or "")
 
 
@@ -133,6 +149,9 @@ def test_the_record_lists_the_parts_and_what_was_cut(factory: Factory) -> None:
     )
     code, _, err = factory.main("regen")
     assert code == 0, err
+    # said on the progress display as well as in the record
+    assert "billing.invoice: planner prompt cut to " in err
+    assert " tokens to fit its limit: left out context (" in err
     runs = sorted((factory.root / ".specmill" / "runs").glob("*/record.json"))
     calls = json.loads(runs[-1].read_text())["calls"]
     for call in calls:
@@ -193,3 +212,18 @@ def test_a_dependency_output_named_in_context_is_shown_whole(factory: Factory) -
     assert shown.dependencies[0].files == {}  # not twice
     assert shown.context["src/billing/money.py"] == MONEY_CODE
     assert shown.context_forms == {"src/billing/money.py": "text"}
+
+
+def test_a_context_code_file_is_shown_by_interface_and_prose_as_text(factory: Factory) -> None:
+    factory.write("tools/helpers.py", MONEY_CODE)
+    factory.write("docs/guide.md", "# Guide\n\ndef not_code(): pass\n")
+    spec = factory.read("specs/billing/invoice.md").replace(
+        "depends_on:", "context: [tools/helpers.py, docs/guide.md]\ndepends_on:"
+    )
+    factory.write("specs/billing/invoice.md", spec)
+    project = load_project(factory.root, cache=False)
+    shown = gather(project, project.by_id["billing.invoice"], project.read)
+    assert shown.context_forms == {"tools/helpers.py": "interface", "docs/guide.md": "text"}
+    assert "def cents(amount: float) -> int:" in shown.context["tools/helpers.py"]
+    assert "BODY" not in shown.context["tools/helpers.py"]
+    assert shown.context["docs/guide.md"] == "# Guide\n\ndef not_code(): pass\n"

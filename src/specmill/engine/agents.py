@@ -13,7 +13,7 @@ not apply are re-asked once; if they still fail, the executor writes whole files
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -101,6 +101,9 @@ class Agents:
         self.backend = backend
         self.prompts = prompts
         self.calls = calls
+        # Told of every prompt before it is sent (the progress display): module, role,
+        # tokens, parts cut.
+        self.on_prompt: Callable[[str, str, int, list[str]], None] | None = None
 
     def prepare(self, role: Role, brief: Brief, model: str, **variables: Any) -> Prepared:
         """The prompt, measured, with parts left out in ``CUT_ORDER`` until it fits."""
@@ -129,6 +132,8 @@ class Agents:
                 hint="raise models.max_prompt_tokens, use a model with a larger context, or"
                 " split the spec",
             )
+        if self.on_prompt is not None:
+            self.on_prompt(brief.module, role, total, cut)
         return Prepared(prompt, values, parts, cut, count.method)
 
     def _ask(

@@ -264,6 +264,14 @@ def _parser(language: str) -> Any:
         return None
 
 
+def _body(node: Any) -> Any:
+    """A function node's body: its `body` field, or (Kotlin) its `function_body` child."""
+    body = node.child_by_field_name("body")
+    if body is None:
+        body = next((c for c in node.named_children if c.type == "function_body"), None)
+    return body
+
+
 def tree_sitter_interface(text: str, language: str) -> str | None:
     """The file with every function and method body replaced by ``{ … }``; None when
     the grammar is missing or the file does not parse cleanly."""
@@ -278,7 +286,7 @@ def tree_sitter_interface(text: str, language: str) -> str | None:
     pending = [tree.root_node]
     while pending:
         node = pending.pop()
-        body = node.child_by_field_name("body") if _BODY_OWNERS.search(node.type) else None
+        body = _body(node) if _BODY_OWNERS.search(node.type) else None
         if body is not None and source[body.start_byte : body.start_byte + 1] == b"{":
             cuts.append((body.start_byte, body.end_byte))
             continue
