@@ -224,3 +224,9 @@ def test_stub_files_are_python() -> None:
     assert (
         interface("pkg/m.pyi", "def f(x: int) -> int: ...\n") == "def f(x: int) -> int:\n    ...\n"
     )
+
+
+def test_hostile_python_is_shown_as_text_not_a_crash() -> None:
+    deep = "x = " + "1 + " * 50_000 + "1\n"  # parses; too deep to unparse
+    assert python_interface(deep) is None
+    assert show("src/deep.py", deep, 1_000).form == "clipped"

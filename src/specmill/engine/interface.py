@@ -130,10 +130,12 @@ def python_interface(source: str, *, summaries: bool = True) -> str | None:
     first paragraph (PEP 257's summary line); module and class docstrings stay whole."""
     try:
         tree = ast.parse(source)
+        body = _Interface(_all_names(tree), summaries).module(tree.body)
+        return ast.unparse(ast.Module(body=body, type_ignores=[])) + "\n" if body else ""
     except (SyntaxError, ValueError):  # ValueError: a null byte in the source
         return None
-    body = _Interface(_all_names(tree), summaries).module(tree.body)
-    return ast.unparse(ast.Module(body=body, type_ignores=[])) + "\n" if body else ""
+    except (RecursionError, MemoryError):  # `((((…))))` thousands deep: shown as text
+        return None
 
 
 def _all_names(tree: ast.Module) -> set[str]:
