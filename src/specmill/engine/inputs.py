@@ -115,11 +115,12 @@ def gather(
     outputs = {p for dep in spec.depends_on for p in project.by_id[dep].outputs}
     context = {}
     for path in spec.context:
-        text = read(path) if path in outputs else project.read_input(path)
+        text = project.read_input(path)  # refuses a path that leads outside the repository
+        if path in outputs:  # as this run regenerated it
+            text = _file(read, path)
         if text is None:
             continue
         if path in outputs:
-            text = without_header(text, path)
             clipped = clip_lines(text, FILE_CHARS)
             context[path] = (clipped, "text" if clipped == text else "clipped")
         else:
