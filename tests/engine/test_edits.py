@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -36,9 +37,14 @@ def edits(*items: dict[str, str]) -> dict[str, object]:
     return {"edits": list(items), "files": [], "notes": "edited"}
 
 
+def last_run(factory: Factory) -> Path:
+    """The newest run's folder (run ids of the same second sort by their random part)."""
+    records = (factory.root / ".specmill" / "runs").glob("*/record.json")
+    return max(records, key=lambda p: p.stat().st_mtime_ns).parent
+
+
 def executor_calls(factory: Factory) -> list[dict]:
-    runs = sorted((factory.root / ".specmill" / "runs").glob("*/record.json"))
-    calls = json.loads(runs[-1].read_text())["calls"]
+    calls = json.loads((last_run(factory) / "record.json").read_text())["calls"]
     return [c for c in calls if c["role"] == "executor"]
 
 
@@ -140,8 +146,7 @@ def test_an_edit_answer_regenerates_a_600_line_module(factory: Factory) -> None:
     (call,) = executor_calls(factory)
     assert call["answer_form"] == "edits" and call["edit_problems"] == []
     assert call["completion_tokens"] < len(long_module()) // 4 // 10  # a tenth of a rewrite
-    last = sorted((factory.root / ".specmill" / "runs").glob("*/record.json"))[-1].parent
-    (prompt,) = last.glob("calls/*-executor.md")
+    (prompt,) = last_run(factory).glob("calls/*-executor.md")
     assert f"## Answer with edits of `{INVOICE_PY}`" in prompt.read_text()
 
 
