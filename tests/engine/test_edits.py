@@ -92,7 +92,8 @@ def test_a_search_text_not_found_is_reported_with_the_closest_lines() -> None:
     assert applied.applied == 1 and len(applied.problems) == 1
     problem = applied.problems[0]
     assert problem.startswith(f"edit 1 of {INVOICE_PY}: the search text is not in the file")
-    assert "Did you mean these lines?\ndef total(items):\n    return sum(items)" in problem
+    closest = "def total(items):\n    return sum(items)"
+    assert f"Did you mean these lines?\n```\n{closest}\n```" in problem
     assert "    scaled = 0\n" in applied.texts[INVOICE_PY]  # the edit that applied stays
 
 

@@ -69,7 +69,7 @@ def _apply(texts: dict[str, str], edit: SearchReplace) -> str | None:
         message += " (its replacement is already there: is this edit needed?)"
     similar = closest_lines(edit.search, text)
     if similar:
-        message += f". Did you mean these lines?\n{similar}"
+        message += f". Did you mean these lines?\n```\n{similar}\n```"
     return message
 
 
