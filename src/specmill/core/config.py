@@ -100,6 +100,9 @@ class ModelsConfig(_Strict):
                 raise ValueError(f"{t}: a temperature is between 0 and 2")
         return value
 
+    # Most tokens a prompt may have; None: 3/4 of the model's known context, if known.
+    max_prompt_tokens: int | None = Field(default=None, ge=1)
+
     def key_variables(self) -> set[str]:
         """The environment variables that hold the models' API keys."""
         return {self.api_key_env, *(v.api_key_env for v in self.verifiers)}
@@ -165,6 +168,8 @@ class Config(_Strict):
     max_attempts: int = Field(default=3, ge=1, le=20)
     candidates: int = Field(default=1, ge=1, le=8)
     early_stop: bool = True  # stop an attempt's other candidates once one has passed
+    # An existing output longer than this (lines) may be answered as edits, not rewritten.
+    edit_threshold_lines: int = Field(default=200, ge=1)
     comment_styles: dict[str, str] = Field(default_factory=dict)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)

@@ -81,6 +81,29 @@ class ExecutorOutput(_Record):
     notes: str
 
 
+class SearchReplace(_Record):
+    """One edit of a previous version, as Aider's SEARCH/REPLACE blocks are."""
+
+    path: str
+    search: str = Field(
+        description="lines copied exactly from the previous version (whitespace included),"
+        " enough of them to occur exactly once"
+    )
+    replace: str = Field(description="the lines that take their place")
+
+
+class ExecutorEdits(_Record):
+    """The executor's answer as edits of the previous version, for long outputs."""
+
+    edits: list[SearchReplace] = Field(
+        description="applied in order; an output listed for edits and not edited is unchanged"
+    )
+    files: list[FileContent] = Field(
+        description="the whole content of every other output (those not listed for edits)"
+    )
+    notes: str
+
+
 class Finding(_Record):
     kind: FindingKind
     severity: Severity
@@ -136,6 +159,12 @@ class CallRecord(_Record):
     attempt: int = 1
     outcome: Literal["ok", "invalid", "error"] = "ok"
     candidate: int | None = None  # which candidate of the attempt; None: the planner's
+    # prompt part -> tokens (spec, governance, dependencies, context, previous, feedback)
+    prompt_parts: dict[str, int] = Field(default_factory=dict)
+    prompt_cut: list[str] = Field(default_factory=list)  # parts left out to fit the limit
+    token_count: str = ""  # how prompt_parts were counted: "tiktoken o200k_base", "estimate…"
+    answer_form: Literal["whole", "edits"] | None = None  # executor calls
+    edit_problems: list[str] = Field(default_factory=list)  # edits of the answer that failed
 
 
 CandidateStage = Literal["passed", "checks-passed", "checks-failed", "refused", "no-answer"]

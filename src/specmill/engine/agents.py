@@ -1,25 +1,42 @@
 """The three agents (planner, executor, verifiers): prompt in, validated record out.
 
 Every call, answered or failed, lands in the ``Calls`` log with its ``CallRecord``,
-prompt and answer, which the run saves under ``.specmill/runs/<run-id>/``.
+prompt and answer, which the run saves under ``.specmill/runs/<run-id>/``. Each prompt
+is measured part by part before it is sent, and cut in a stated order when it would
+exceed its limit (``specmill.engine.prompt_parts``); the record says what was cut.
+
+An output that exists and is longer than ``edit_threshold_lines`` is answered as
+search/replace edits of its previous version (``specmill.engine.edits``). Edits that do
+not apply are re-asked once; if they still fail, the executor writes whole files.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from specmill.core.config import Config, Endpoint
-from specmill.core.records import CallRecord, ExecutorOutput, Plan, VerifierReport
+from specmill.core.records import (
+    CallRecord,
+    ExecutorEdits,
+    ExecutorOutput,
+    FileContent,
+    Plan,
+    VerifierReport,
+)
+from specmill.engine.edits import apply_edits
 from specmill.engine.exploration import Exploration
 from specmill.engine.inputs import Brief
-from specmill.engine.prompts import PromptLibrary
+from specmill.engine.prompt_parts import CUT_ORDER, describe, measure, without
+from specmill.engine.prompts import Prompt, PromptLibrary
+from specmill.errors import SpecmillError
 from specmill.llm.backend import ChatBackend, ChatRequest, ChatResponse, Role
 from specmill.llm.errors import CallCancelled, LLMError
+from specmill.llm.tokens import context_limit, counter
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -29,6 +46,17 @@ class Transcript:
     record: CallRecord
     messages: list[dict[str, Any]]
     answer: str  # the answer that validated, or the error
+
+
+@dataclass
+class Prepared:
+    """A rendered prompt that fits its limit, and how it was measured and cut."""
+
+    prompt: Prompt
+    values: dict[str, Any]
+    parts: dict[str, int]
+    cut: list[str]
+    token_count: str
 
 
 @dataclass
@@ -73,6 +101,40 @@ class Agents:
         self.backend = backend
         self.prompts = prompts
         self.calls = calls
+        # Told of every prompt before it is sent (the progress display): module, role,
+        # tokens, parts cut.
+        self.on_prompt: Callable[[str, str, int, list[str]], None] | None = None
+
+    def prepare(self, role: Role, brief: Brief, model: str, **variables: Any) -> Prepared:
+        """The prompt, measured, with parts left out in ``CUT_ORDER`` until it fits."""
+        count = counter(model)
+        limit = context_limit(model, self.config.models.max_prompt_tokens)
+        values = {**brief.variables(), **variables}
+        if role == "executor":
+            values.setdefault("edit_paths", [])
+            values.setdefault("edit_failure", None)
+        parts = measure(values, count.count)
+        prompt = self.prompts.render(f"{role}.j2", **values)
+        cut: list[str] = []
+        for part in CUT_ORDER:
+            if limit is None or count.count_messages(prompt.messages) <= limit:
+                break
+            if part in parts:
+                values = without(values, part)
+                cut.append(describe(part, parts[part]))
+                prompt = self.prompts.render(f"{role}.j2", **values)
+        total = count.count_messages(prompt.messages)
+        if limit is not None and total > limit:
+            raise SpecmillError(
+                f"the {role} prompt for {brief.module} is {total:,} tokens ({count.method}),"
+                f" over its limit of {limit:,} even without"
+                f" {', '.join(cut) or 'the parts that may be cut'}",
+                hint="raise models.max_prompt_tokens, use a model with a larger context, or"
+                " split the spec",
+            )
+        if self.on_prompt is not None:
+            self.on_prompt(brief.module, role, total, cut)
+        return Prepared(prompt, values, parts, cut, count.method)
 
     def _ask(
         self,
@@ -86,17 +148,22 @@ class Agents:
         index: int | None = None,
         exploration: Exploration | None = None,
         cancel: threading.Event | None = None,
+        prepared: Prepared | None = None,
+        follow_up: list[dict[str, Any]] | None = None,
+        edit_problems: list[str] | None = None,
         **variables: Any,
-    ) -> T:
-        prompt = self.prompts.render(f"{role}.j2", **brief.variables(), **variables)
+    ) -> tuple[T, str]:
+        """The validated answer and its text; the call is logged in ``calls``."""
+        prepared = prepared or self.prepare(role, brief, model, **variables)
+        messages = [*prepared.prompt.messages, *(follow_up or [])]
         request = ChatRequest(
             role=role,
             module=brief.module,
             model=model,
-            messages=prompt.messages,
+            messages=messages,
             response_model=answer,
-            template=prompt.template,
-            template_sha256=prompt.sha256,
+            template=prepared.prompt.template,
+            template_sha256=prepared.prompt.sha256,
             attempt=attempt,
             base_url=endpoint.base_url if endpoint else None,
             api_key_env=_own_key(endpoint),
@@ -106,14 +173,24 @@ class Agents:
             temperature=exploration.temperature if exploration else None,
             cancel=cancel,
         )
+
+        def note(record: CallRecord) -> CallRecord:
+            record.prompt_parts = prepared.parts
+            record.prompt_cut = prepared.cut
+            record.token_count = prepared.token_count
+            if role == "executor":
+                record.answer_form = "edits" if answer is ExecutorEdits else "whole"
+            record.edit_problems = list(edit_problems or [])
+            return record
+
         try:
-            response = self._complete(request, prompt.messages)
+            response = self._complete(request, messages)
         except LLMError as exc:
             if exc.record is not None:
-                self.calls.add(Transcript(exc.record, prompt.messages, f"error: {exc}"))
+                self.calls.add(Transcript(note(exc.record), messages, f"error: {exc}"))
             raise
-        self.calls.add(Transcript(response.record, prompt.messages, response.text))
-        return response.value
+        self.calls.add(Transcript(note(response.record), messages, response.text))
+        return response.value, response.text
 
     def _complete(self, request: ChatRequest[T], messages: list[dict[str, Any]]) -> ChatResponse[T]:
         """The backend's answer; with ``request.cancel``, given up on once it is set.
@@ -158,7 +235,7 @@ class Agents:
             self.calls.add(Transcript(error.record, messages, f"error: {error}"))
 
     def plan(self, brief: Brief) -> Plan:
-        return self._ask("planner", brief, self.config.models.planner, Plan)
+        return self._ask("planner", brief, self.config.models.planner, Plan)[0]
 
     def execute(
         self,
@@ -169,19 +246,79 @@ class Agents:
         feedback: dict[str, Any] | None,
         cancel: threading.Event | None = None,
     ) -> ExecutorOutput:
-        return self._ask(
-            "executor",
-            brief,
-            exploration.model,
-            ExecutorOutput,
-            attempt,
-            index=exploration.index,
-            exploration=exploration,
-            cancel=cancel,
-            plan=plan,
-            feedback=feedback,
-            candidate=_shown(exploration),
+        threshold = self.config.edit_threshold_lines
+        editable = {
+            path: text
+            for path, text in brief.previous.items()
+            if feedback is None and len(text.splitlines()) > threshold
+        }
+        whole: dict[str, Any] = {
+            "plan": plan,
+            "feedback": feedback,
+            "edit_failure": None,
+            "candidate": _shown(exploration),
+        }
+        how: dict[str, Any] = {
+            "index": exploration.index,
+            "exploration": exploration,
+            "cancel": cancel,
+        }
+        model = exploration.model
+        if not editable:
+            return self._ask("executor", brief, model, ExecutorOutput, attempt, **how, **whole)[0]
+        return self._edit(brief, model, attempt, editable, whole, how)
+
+    def _edit(
+        self,
+        brief: Brief,
+        model: str,
+        attempt: int,
+        editable: dict[str, str],
+        whole: dict[str, Any],
+        how: dict[str, Any],
+    ) -> ExecutorOutput:
+        """Ask for edits of ``editable``; re-ask once for those that fail, then whole files."""
+        prepared = self.prepare("executor", brief, model, **whole, edit_paths=sorted(editable))
+        if not prepared.values["edit_paths"]:  # the previous version was cut: whole files
+            return self._ask("executor", brief, model, ExecutorOutput, attempt, **how, **whole)[0]
+        answer, text = self._ask(
+            "executor", brief, model, ExecutorEdits, attempt, **how, prepared=prepared
         )
+        written = {f.path: f for f in answer.files}  # a whole file wins over edits of it
+        notes = answer.notes
+        applied = apply_edits({p: t for p, t in editable.items() if p not in written}, answer.edits)
+        if not applied.clean:  # as Aider does: the failed edits only, the others stay
+            retry = self.prompts.render(
+                "edit_retry.j2", problems=applied.problems, applied=applied.applied
+            )
+            answer, _ = self._ask(
+                "executor",
+                brief,
+                model,
+                ExecutorEdits,
+                attempt,
+                **how,
+                prepared=prepared,
+                follow_up=[{"role": "assistant", "content": text}, retry.messages[1]],
+                edit_problems=applied.problems,
+            )
+            applied = apply_edits(applied.texts, answer.edits)
+            if not applied.clean:
+                failure = "\n".join(applied.problems)
+                return self._ask(
+                    "executor",
+                    brief,
+                    model,
+                    ExecutorOutput,
+                    attempt,
+                    **how,
+                    edit_problems=applied.problems,
+                    **{**whole, "edit_failure": failure},
+                )[0]
+            written.update((f.path, f) for f in answer.files if f.path not in applied.texts)
+            notes = "\n".join(n for n in (notes, answer.notes) if n)
+        edited = [FileContent(path=p, content=t) for p, t in applied.texts.items()]
+        return ExecutorOutput(files=[*edited, *written.values()], notes=notes)
 
     def verify(
         self,
@@ -209,7 +346,7 @@ class Agents:
             files=files,
             checks=checks,
             notes=notes,
-        )
+        )[0]
 
 
 def _shown(exploration: Exploration) -> dict[str, Any] | None:

@@ -25,9 +25,16 @@ class Progress(Protocol):
 
     def finished(self, result: ModuleResult) -> None: ...
 
+    def prompt(self, module: str, role: str, tokens: int, cut: Sequence[str]) -> None:
+        """A prompt about to be sent: its tokens, and the parts cut to fit its limit."""
+        ...
+
 
 class NoProgress:
     def stage(self, module: str, stage: str) -> None:
+        pass
+
+    def prompt(self, module: str, role: str, tokens: int, cut: Sequence[str]) -> None:
         pass
 
     def finished(self, result: ModuleResult) -> None:
@@ -46,6 +53,7 @@ class RunContext:
     run_id: str = ""  # written into generated headers, so `trace` finds the run record
 
     def __post_init__(self) -> None:
+        self.agents.on_prompt = self.progress.prompt
         if not self.check_env:
             self.check_env = scrubbed_environment(os.environ, self.project.config)
 

@@ -2,8 +2,13 @@
 
 ``gather`` takes a reader (the user's working tree, overlaid with the outputs this run
 already regenerated for the module's dependencies) and returns a ``Brief``: the spec,
-its requirements, the dependencies' specs and current code, the context files, the
-governance files, and the previous generated version of the module's own outputs.
+its requirements, the dependencies' specs and public interfaces, the context files,
+the governance files, and the previous generated version of the module's own outputs.
+
+A dependency's outputs are shown by interface (``specmill.engine.interface``), so a
+module pays for its dependencies' signatures, not their bodies; so are ``context`` code
+files, except a dependency's output named in ``context``, which is shown whole. What an
+agent is shown is a prompt economy, not an input: the inputs hash is unchanged by it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from specmill.core.header import split_header
 from specmill.core.project import Project, Reader
 from specmill.core.records import Plan
 from specmill.core.spec import Spec
+from specmill.engine.interface import clip_lines, show
 
 FILE_CHARS = 60_000  # per file shown to an agent; longer ones keep their head and tail
 
@@ -39,7 +45,8 @@ class Dependency:
     spec_path: str
     spec_text: str
     public_api: list[str]  # from its plan in this run, when it was regenerated
-    files: dict[str, str]  # its outputs as they are now (headers removed)
+    files: dict[str, str]  # its outputs as they are now (headers removed), as shown
+    forms: dict[str, str] = field(default_factory=dict)  # path -> interface/text/clipped
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ class Brief:
     context: dict[str, str] = field(default_factory=dict)
     governance: dict[str, str] = field(default_factory=dict)
     previous: dict[str, str] = field(default_factory=dict)  # this module's current outputs
+    context_forms: dict[str, str] = field(default_factory=dict)  # path -> interface/text…
 
     def variables(self) -> dict[str, object]:
         """What the prompt templates get, besides the role-specific ones."""
@@ -64,6 +72,7 @@ class Brief:
             "outputs": self.outputs,
             "dependencies": self.dependencies,
             "context": self.context,
+            "context_forms": self.context_forms,
             "governance": self.governance,
             "previous": self.previous,
         }
@@ -74,11 +83,9 @@ def overlay(read: Reader, files: Mapping[str, str]) -> Reader:
     return lambda path: files[path] if path in files else read(path)
 
 
-def _file(read: Reader, path: str, strip_header: bool) -> str | None:
+def _file(read: Reader, path: str) -> str | None:
     text = read(path)
-    if text is None:
-        return None
-    return clip(without_header(text, path) if strip_header else text, FILE_CHARS)
+    return None if text is None else without_header(text, path)
 
 
 def gather(
@@ -86,13 +93,39 @@ def gather(
 ) -> Brief:
     plans = plans or {}
     dependencies = []
+    whole = set(spec.context)  # a dependency's output named in context: its full text
     for module in spec.depends_on:
         dep = project.by_id[module]
-        files = {p: t for p in dep.outputs if (t := _file(read, p, True)) is not None}
+        shown = {
+            p: show(p, t, FILE_CHARS)
+            for p in dep.outputs
+            if p not in whole and (t := _file(read, p)) is not None
+        }
         plan = plans.get(module)
         dependencies.append(
-            Dependency(module, dep.path, dep.text, plan.public_api if plan else [], files)
+            Dependency(
+                module,
+                dep.path,
+                dep.text,
+                plan.public_api if plan else [],
+                files={p: s.text for p, s in shown.items()},
+                forms={p: s.form for p, s in shown.items()},
+            )
         )
+    outputs = {p for dep in spec.depends_on for p in project.by_id[dep].outputs}
+    context = {}
+    for path in spec.context:
+        text = project.read_input(path)  # refuses a path that leads outside the repository
+        if path in outputs:  # as this run regenerated it
+            text = _file(read, path)
+        if text is None:
+            continue
+        if path in outputs:
+            clipped = clip_lines(text, FILE_CHARS)
+            context[path] = (clipped, "text" if clipped == text else "clipped")
+        else:
+            shown_context = show(path, text, FILE_CHARS)
+            context[path] = (shown_context.text, shown_context.form)
     return Brief(
         module=spec.id,
         spec_path=spec.path,
@@ -100,9 +133,8 @@ def gather(
         requirements=[{"id": r.id, "line": r.line, "text": r.text} for r in spec.requirements],
         outputs=list(spec.outputs),
         dependencies=dependencies,
-        context={
-            p: clip(t, FILE_CHARS) for p in spec.context if (t := project.read_input(p)) is not None
-        },
-        governance={p: clip(t, FILE_CHARS) for p, t in project.governance.items()},
-        previous={p: t for p in spec.outputs if (t := _file(read, p, True)) is not None},
+        context={p: text for p, (text, _) in context.items()},
+        context_forms={p: form for p, (_, form) in context.items()},
+        governance={p: clip_lines(t, FILE_CHARS) for p, t in project.governance.items()},
+        previous={p: t for p in spec.outputs if (t := _file(read, p)) is not None},
     )

@@ -22,6 +22,10 @@ def outcome_line(result: ModuleResult) -> str:
     return text
 
 
+def cut_line(role: str, tokens: int, cut: Sequence[str]) -> str:
+    return f"{role} prompt cut to {tokens:,} tokens to fit its limit: left out {', '.join(cut)}"
+
+
 class PlainProgress:
     """One line per stage: logs, CI and pipes."""
 
@@ -45,6 +49,10 @@ class PlainProgress:
     def finished(self, result: ModuleResult) -> None:
         self._line(f"{result.module}: {outcome_line(result)}")
 
+    def prompt(self, module: str, role: str, tokens: int, cut: Sequence[str]) -> None:
+        if cut:  # never silently
+            self._line(f"{module}: {cut_line(role, tokens, cut)}")
+
 
 class RichProgress:
     """A live table: one row per module, its current stage and elapsed time."""
@@ -57,13 +65,16 @@ class RichProgress:
             SpinnerColumn(finished_text=" "),
             TextColumn("[bold]{task.fields[module]}"),
             TextColumn("{task.description}"),
+            TextColumn("[dim]{task.fields[tokens]}"),
             TimeElapsedColumn(),
             console=Console(stderr=True),
             transient=False,
         )
         self._tasks: dict[str, Any] = {
-            m: self._progress.add_task("waiting", module=m, total=1) for m in modules
+            m: self._progress.add_task("waiting", module=m, total=1, tokens="") for m in modules
         }
+        self._tokens = dict.fromkeys(modules, 0)
+        self._lock = threading.Lock()
 
     def __enter__(self) -> RichProgress:
         self._progress.start()
@@ -74,6 +85,14 @@ class RichProgress:
 
     def stage(self, module: str, stage: str) -> None:
         self._progress.update(self._tasks[module], description=stage)
+
+    def prompt(self, module: str, role: str, tokens: int, cut: Sequence[str]) -> None:
+        with self._lock:
+            self._tokens[module] = total = self._tokens.get(module, 0) + tokens
+        if module in self._tasks:
+            self._progress.update(self._tasks[module], tokens=f"{total:,} prompt tokens")
+        if cut:
+            self._progress.console.print(f"{module}: {cut_line(role, tokens, cut)}", markup=False)
 
     def finished(self, result: ModuleResult) -> None:
         task = self._tasks.get(result.module)

@@ -27,7 +27,7 @@ from specmill.engine.guard import escapes
 from specmill.errors import SpecmillError
 
 BLOCKS = ("system", "user")
-AGENT_TEMPLATES = ("planner.j2", "executor.j2", "verifier.j2")  # rendered as prompts
+AGENT_TEMPLATES = ("planner.j2", "executor.j2", "verifier.j2", "edit_retry.j2")  # prompts
 TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 Loader = Callable[[str], tuple[str, str, Callable[[], bool]]]
 

@@ -39,6 +39,13 @@ def transcript_text(transcript: Transcript) -> str:
         f"tokens: {record.prompt_tokens} in, {record.completion_tokens} out;"
         f" cost ${record.cost_usd:.4f}; {record.latency_s:.2f} s; {record.outcome}",
     ]
+    if record.prompt_parts:
+        sizes = ", ".join(f"{part} {tokens:,}" for part, tokens in record.prompt_parts.items())
+        parts.append(f"prompt parts ({record.token_count}): {sizes}")
+    if record.prompt_cut:
+        parts.append(f"cut to fit: {', '.join(record.prompt_cut)}")
+    if record.answer_form:
+        parts.append(f"answer form: {record.answer_form}")
     for message in transcript.messages:
         parts += [f"## {message['role']}", str(message.get("content", ""))]
     parts += ["## answer", transcript.answer]
