@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from specmill.core.header import split_header
 from specmill.core.records import SearchReplace
 from specmill.engine.edits import apply_edits
 from tests.engine.conftest import INVOICE, PASS, Factory, executor, fail, plan
@@ -141,13 +142,13 @@ def test_an_edit_answer_regenerates_a_600_line_module(factory: Factory) -> None:
     code, _, err = factory.main("regen")
     assert code == 0, err
     written = factory.read(INVOICE_PY)
-    body = written.split("\n", 3)[3]  # after specmill's three header lines
+    body = split_header(written, INVOICE_PY).outside  # without specmill's header
     assert body == long_module(FIXED)
     assert factory.main("check")[0] == 0
     (call,) = executor_calls(factory)
     assert call["answer_form"] == "edits" and call["edit_problems"] == []
     assert call["completion_tokens"] < len(long_module()) // 4 // 10  # a tenth of a rewrite
-    (prompt,) = last_run(factory).glob("calls/*-executor.md")
+    (prompt,) = last_run(factory).glob("calls/*-executor*.md")
     assert f"## Answer with edits of `{INVOICE_PY}`" in prompt.read_text()
 
 
@@ -161,7 +162,7 @@ def test_a_broken_edit_is_re_asked_once_then_a_whole_file_is_requested(factory: 
     )
     code, _, err = factory.main("regen")
     assert code == 0, err
-    assert factory.read(INVOICE_PY).split("\n", 3)[3] == long_module(FIXED)
+    assert split_header(factory.read(INVOICE_PY), INVOICE_PY).outside == long_module(FIXED)
     first, retry, whole = executor_calls(factory)
     assert [first["answer_form"], retry["answer_form"], whole["answer_form"]] == [
         "edits",
@@ -186,7 +187,7 @@ def test_a_re_asked_edit_that_applies_completes_the_answer(factory: Factory) -> 
     code, _, err = factory.main("regen")
     assert code == 0, err
     expected = long_module(FIXED).replace("value * 98\n", "value * 980\n")
-    assert factory.read(INVOICE_PY).split("\n", 3)[3] == expected
+    assert split_header(factory.read(INVOICE_PY), INVOICE_PY).outside == expected
     assert [c["answer_form"] for c in executor_calls(factory)] == ["edits", "edits"]
 
 
@@ -214,5 +215,5 @@ def test_after_a_rejected_attempt_the_executor_writes_whole_files(factory: Facto
     )
     code, _, err = factory.main("regen")
     assert code == 0, err
-    assert factory.read(INVOICE_PY).split("\n", 3)[3] == long_module(FIXED)
+    assert split_header(factory.read(INVOICE_PY), INVOICE_PY).outside == long_module(FIXED)
     assert [c["answer_form"] for c in executor_calls(factory)] == ["edits", "whole"]

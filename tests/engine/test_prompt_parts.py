@@ -112,10 +112,13 @@ def test_parts_are_cut_in_the_stated_order_and_said(tmp_path: Path) -> None:
 def test_a_prompt_too_long_without_every_part_that_may_be_cut_is_an_error(tmp_path: Path) -> None:
     feedback = {
         "attempt": 1,
+        "candidate": 1,
         "files": {INVOICE_PY: "REJECTED " * 50},
         "checks": [],
         "findings": [],
         "summaries": [],
+        "others": [],
+        "error": None,
     }
     with pytest.raises(SpecmillError) as raised:
         agents(tmp_path, 50).prepare("executor", brief(), "m", plan=PLAN, feedback=feedback)

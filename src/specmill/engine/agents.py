@@ -113,6 +113,7 @@ class Agents:
         if role == "executor":
             values.setdefault("edit_paths", [])
             values.setdefault("edit_failure", None)
+            values.setdefault("candidate", None)  # a lone candidate
         parts = measure(values, count.count)
         prompt = self.prompts.render(f"{role}.j2", **values)
         cut: list[str] = []

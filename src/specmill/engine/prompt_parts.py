@@ -38,6 +38,7 @@ def _texts(values: Mapping[str, Any], part: str) -> Iterable[str]:
         yield from (feedback.get("files") or {}).values()
         yield from (str(check.get("output", "")) for check in feedback.get("checks") or [])
         yield from (str(f.get("message", "")) for f in feedback.get("findings") or [])
+        yield from (str(f.get("message", "")) for f in feedback.get("others") or [])
         yield from feedback.get("summaries") or []
 
 
