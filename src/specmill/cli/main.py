@@ -89,6 +89,13 @@ def report_error(error: SpecmillError) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from specmill.workflow_commands import guarded_output
+
+    with guarded_output():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         code = cli.main(
             args=list(argv) if argv is not None else None,

@@ -29,6 +29,27 @@ from specmill.core.paths import normalize_relative
 BUILTIN_PROTECTED = (".git/**", ".github/**", "specmill.toml", ".specmill/**")
 
 
+# GitHub's fixed list of author_association values (webhook payloads, REST API).
+AUTHOR_ASSOCIATIONS = (
+    "COLLABORATOR",
+    "CONTRIBUTOR",
+    "FIRST_TIMER",
+    "FIRST_TIME_CONTRIBUTOR",
+    "MANNEQUIN",
+    "MEMBER",
+    "NONE",
+    "OWNER",
+)
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _variable_name(value: str) -> str:
+    """An environment variable's name; anything else (a newline, ``::error``) is refused."""
+    if not _VARIABLE_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not an environment variable name (letters, digits and _)")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -39,6 +60,8 @@ class Endpoint(_Strict):
     model: str
     base_url: str | None = None  # None: OPENAI_BASE_URL or the SDK's default
     api_key_env: str = "OPENAI_API_KEY"
+
+    _api_key_env_name = field_validator("api_key_env")(_variable_name)
 
 
 class Price(_Strict):
@@ -67,6 +90,8 @@ class ModelsConfig(_Strict):
     max_retries: int = Field(default=4, ge=0, le=20)
     concurrency: int = Field(default=16, ge=1, le=64)
     prices: dict[str, Price] = Field(default_factory=dict)
+
+    _api_key_env_name = field_validator("api_key_env")(_variable_name)
 
     def key_variables(self) -> set[str]:
         """The environment variables that hold the models' API keys."""
@@ -97,6 +122,15 @@ class BotConfig(_Strict):
         default_factory=lambda: ["OWNER", "MEMBER", "COLLABORATOR"]
     )
 
+    @field_validator("allowed_associations")
+    @classmethod
+    def _known_associations(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in AUTHOR_ASSOCIATIONS:
+                known = ", ".join(AUTHOR_ASSOCIATIONS)
+                raise ValueError(f"{name!r} is not one of GitHub's associations ({known})")
+        return value
+
 
 class Config(_Strict):
     specs: str = "specs"
@@ -119,6 +153,11 @@ class Config(_Strict):
             return normalize_relative(value)
         except ValueError:
             raise ValueError("must be a folder inside the repository, e.g. 'specs'") from None
+
+    @field_validator("secret_env")
+    @classmethod
+    def _variable_names(cls, value: list[str]) -> list[str]:
+        return [_variable_name(name) for name in value]
 
     @field_validator("comment_styles")
     @classmethod
