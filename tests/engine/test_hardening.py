@@ -3,6 +3,9 @@ request code), a model answer and a flaky runner can still do to a run."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from tests.cli.test_workflow_commands import obeyed
@@ -28,3 +31,61 @@ def test_a_check_command_from_the_config_never_reaches_the_log_as_a_command(
     assert code == 1
     assert "set-output name=verdict::success" in out + err  # shown, but inert
     assert obeyed(out) == [] and obeyed(err) == []
+
+
+def _records(factory: Factory) -> list[dict[str, Any]]:
+    folder = factory.root / ".specmill/runs"
+    return [json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*/record.json")]
+
+
+def test_a_lone_surrogate_in_an_answer_is_an_invalid_answer_not_a_crash(
+    factory: Factory,
+) -> None:
+    """``"\\ud800"`` is valid JSON but not text: the run crashed with an internal
+    UnicodeEncodeError, aborting every module without saving the run record. Now the
+    answer is invalid, and the model is asked again, as for any invalid answer."""
+    factory.answers(
+        planner=[plan(INVOICE_PY)],
+        executor=[
+            executor(INVOICE_PY, "def total(items):\n    return '\ud800'\n"),
+            executor(INVOICE_PY, "def total(items):\n    return sum(items)\n"),
+        ],
+        verifier=[PASS, PASS],
+    )
+    code, _, err = factory.main("regen")
+    assert code == 0, err
+    assert "sum(items)" in factory.read(INVOICE_PY)
+    (record,) = _records(factory)
+    assert [m["status"] for m in record["modules"]] == ["passed"]
+
+
+def test_a_model_that_keeps_sending_surrogates_fails_its_module_cleanly(
+    factory: Factory,
+) -> None:
+    bad = executor(INVOICE_PY, "x = '\udfff'\n")
+    factory.answers(planner=[plan(INVOICE_PY)], executor=[bad] * 6, verifier=[])
+    code, _, err = factory.main("regen")
+    assert code == 1
+    assert "internal error" not in err and "lone surrogate" in err
+    (record,) = _records(factory)
+    assert [m["status"] for m in record["modules"]] == ["error"]
+    assert factory.git("status", "--porcelain") == ""
+
+
+def test_the_run_record_is_saved_even_when_the_run_crashes(
+    factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The calls were paid for: an unexpected error must not lose their record."""
+    import specmill.engine.candidate
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(specmill.engine.candidate, "stamp", broken)
+    factory.answers(planner=[plan(INVOICE_PY)], executor=[executor(INVOICE_PY, "x = 1\n")])
+    code, _, err = factory.main("regen")
+    assert code == 1 and "internal error: RuntimeError: a bug" in err
+    (record,) = _records(factory)
+    assert [c["role"] for c in record["calls"]] == ["planner", "executor"]
+    assert record["finished_at"]
+    assert factory.worktrees() == []

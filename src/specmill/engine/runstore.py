@@ -44,6 +44,15 @@ def transcript_text(transcript: Transcript) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def _writable(text: str) -> str:
+    """``text`` with lone surrogates (a model can send ``"\\ud800"``) as escapes."""
+    try:
+        text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def save_run(
     root: Path,
     record: RunRecord,
@@ -55,7 +64,7 @@ def save_run(
     write_atomic(folder / RECORD, record.model_dump_json(indent=2) + "\n")
     for number, transcript in enumerate(transcripts, start=1):
         name = f"{number:03d}-{transcript.record.module}-{transcript.record.role}.md"
-        write_atomic(folder / "calls" / name, transcript_text(transcript))
+        write_atomic(folder / "calls" / name, _writable(transcript_text(transcript)))
     for path, text in (files or {}).items():
         if refusal(path, [path], ()) is None:  # guarded before; belt and braces
             write_atomic(folder / "files" / path, text)

@@ -131,6 +131,13 @@ def parse_answer(text: str, model: type[T]) -> T:
         raise AnswerProblem(
             f"the answer is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from None
+    try:  # "\ud800" is valid JSON, but no file, prompt or record can hold the text
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise AnswerProblem(
+            "the answer contains a lone surrogate escape (such as \\ud800), which is not"
+            " text: write every character as itself or as a valid UTF-16 pair"
+        ) from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
