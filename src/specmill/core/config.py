@@ -12,7 +12,7 @@ import re
 import sys
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from specmill.errors import ConfigError
 
@@ -26,7 +26,7 @@ from specmill.core.layout import PYPROJECT_FILE as PYPROJECT_FILE
 from specmill.core.paths import normalize_relative
 
 # Always protected, whatever the config says: the model may never write these.
-BUILTIN_PROTECTED = (".git/**", ".github/**", "specmill.toml", ".specmill/**")
+BUILTIN_PROTECTED = (".git/**", ".github/**", "specmill.toml", ".specmill/**", ".gitmodules")
 
 
 # GitHub's fixed list of author_association values (webhook payloads, REST API).
@@ -145,6 +145,8 @@ class Config(_Strict):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     bot: BotConfig = Field(default_factory=BotConfig)
+    # pyproject.toml when the settings are its [tool.specmill]: then it is protected too
+    _file: str = PrivateAttr(default=CONFIG_FILE)
 
     @field_validator("specs")
     @classmethod
@@ -172,7 +174,8 @@ class Config(_Strict):
 
     @property
     def protected_patterns(self) -> tuple[str, ...]:
-        return (*BUILTIN_PROTECTED, f"{self.specs}/**", *self.protected)
+        own = (PYPROJECT_FILE,) if self._file == PYPROJECT_FILE else ()
+        return (*BUILTIN_PROTECTED, *own, f"{self.specs}/**", *self.protected)
 
     def models_digest(self) -> str:
         canonical = json.dumps(self.models.identity(), sort_keys=True, separators=(",", ":"))
@@ -204,7 +207,9 @@ def parse_config(text: str, path: str) -> Config:
                 line=line,
             )
     try:
-        return Config.model_validate(table)
+        config = Config.model_validate(table)
+        config._file = PYPROJECT_FILE if prefix == ("tool", "specmill") else CONFIG_FILE
+        return config
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(str(part) for part in error["loc"])
