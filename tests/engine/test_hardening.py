@@ -4,10 +4,14 @@ request code), a model answer and a flaky runner can still do to a run."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from specmill.core.config import Config
+from specmill.engine.checks import check_environment
 from tests.cli.test_workflow_commands import obeyed
 from tests.engine.conftest import PASS, Factory, executor, plan
 
@@ -89,3 +93,62 @@ def test_the_run_record_is_saved_even_when_the_run_crashes(
     assert [c["role"] for c in record["calls"]] == ["planner", "executor"]
     assert record["finished_at"]
     assert factory.worktrees() == []
+
+
+LEAKY = {
+    # the runner's command files: a check could set the job's outputs through them
+    "GITHUB_ENV": "runner-file",
+    "GITHUB_OUTPUT": "runner-file",
+    "GITHUB_PATH": "runner-file",
+    "GITHUB_STATE": "runner-file",
+    "GITHUB_STEP_SUMMARY": "runner-file",
+    # secrets whose names the deny-list missed
+    "GH_PAT": "s3cr3t",
+    "GITHUB_PAT": "s3cr3t",
+    "API_KEYS": "s3cr3t",
+    "DB_PASS": "s3cr3t",
+    "PGPASSWORD": "s3cr3t",
+    "DATABASE_URL": "postgres://u:s3cr3t@db/x",
+    "DOCKER_AUTH_CONFIG": "s3cr3t",
+    "PRIVATE_KEY_PEM": "s3cr3t",
+    "SECRET_KEY_BASE": "s3cr3t",
+    "SSH_AUTH_SOCK": "/tmp/ssh-agent.sock",
+    "ACTIONS_RUNTIME_TOKEN": "s3cr3t",
+}
+
+
+def test_checks_get_an_allow_listed_environment(
+    factory: Factory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    output = tmp_path / "github_output"
+    output.write_text("")
+    for name, value in LEAKY.items():
+        monkeypatch.setenv(name, str(output) if value == "runner-file" else value)
+    monkeypatch.setenv("VIRTUAL_ENV", "/opt/venv")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    monkeypatch.setenv("MY_FIXTURES", "/srv/fixtures")  # asked for in check_env
+    monkeypatch.setenv("UNASKED", "x")
+    dump = tmp_path / "env.txt"
+    write_output = 'if [ -n "$GITHUB_OUTPUT" ]; then echo verdict=success >> "$GITHUB_OUTPUT"; fi'
+    factory.configure(check_env=["MY_FIXTURES"], checks=[f"env > {dump}; {write_output}"])
+    factory.answers(
+        planner=[plan(INVOICE_PY)],
+        executor=[executor(INVOICE_PY, "def total(items):\n    return sum(items)\n")],
+        verifier=[PASS, PASS],
+    )
+    code, _, err = factory.main("regen")
+    assert code == 0, err
+    seen = dict(line.split("=", 1) for line in dump.read_text().splitlines() if "=" in line)
+    assert not set(LEAKY) & set(seen), sorted(set(LEAKY) & set(seen))
+    assert "s3cr3t" not in dump.read_text()
+    assert output.read_text() == ""
+    assert "UNASKED" not in seen
+    assert seen["MY_FIXTURES"] == "/srv/fixtures"
+    assert seen["VIRTUAL_ENV"] == "/opt/venv" and seen["LC_ALL"] == "C.UTF-8"
+    assert seen["PATH"] == os.environ["PATH"] and seen["HOME"] == os.environ["HOME"]
+
+
+def test_check_env_cannot_hand_a_secret_or_a_runner_file_to_checks() -> None:
+    config = Config(check_env=["GITHUB_OUTPUT", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "OK"])
+    environ = {"GITHUB_OUTPUT": "/f", "GITHUB_TOKEN": "t", "AWS_SECRET_ACCESS_KEY": "k", "OK": "1"}
+    assert check_environment(environ, config) == {"OK": "1"}

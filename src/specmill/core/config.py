@@ -139,6 +139,7 @@ class Config(_Strict):
     checks: list[str] = Field(default_factory=list)
     check_timeout: float = Field(default=600.0, gt=0)
     secret_env: list[str] = Field(default_factory=list)
+    check_env: list[str] = Field(default_factory=list)  # passed to checks besides the defaults
     max_attempts: int = Field(default=3, ge=1, le=20)
     candidates: int = Field(default=1, ge=1, le=8)
     comment_styles: dict[str, str] = Field(default_factory=dict)
@@ -156,7 +157,7 @@ class Config(_Strict):
         except ValueError:
             raise ValueError("must be a folder inside the repository, e.g. 'specs'") from None
 
-    @field_validator("secret_env")
+    @field_validator("secret_env", "check_env")
     @classmethod
     def _variable_names(cls, value: list[str]) -> list[str]:
         return [_variable_name(name) for name in value]
