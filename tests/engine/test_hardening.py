@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +156,54 @@ def test_check_env_cannot_hand_a_secret_or_a_runner_file_to_checks() -> None:
     config = Config(check_env=["GITHUB_OUTPUT", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "OK"])
     environ = {"GITHUB_OUTPUT": "/f", "GITHUB_TOKEN": "t", "AWS_SECRET_ACCESS_KEY": "k", "OK": "1"}
     assert check_environment(environ, config) == {"OK": "1"}
+
+
+def _alive(pid: int) -> bool:
+    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True)
+    return bool(state.stdout.strip()) and not state.stdout.strip().startswith("Z")
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_cancelled_job_leaves_no_check_and_no_worktree(
+    factory: Factory, tmp_path: Path, signum: int, code: int
+) -> None:
+    """How a CI runner cancels a job: SIGTERM to specmill while a check runs. It died at
+    once, leaving its worktree and the check's process tree (a session of its own)."""
+    pids = tmp_path / "pids"
+    factory.configure(checks=[f"sleep 60 & echo $$ $! > {pids}; wait"])
+    factory.answers(
+        planner=[plan(INVOICE_PY)],
+        executor=[executor(INVOICE_PY, "def total(items):\n    return sum(items)\n")],
+    )
+    before = factory.snapshot()
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}  # where factory.worktrees() looks
+    process = subprocess.Popen(
+        [sys.executable, "-m", "specmill", "regen"],
+        cwd=factory.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (pids.exists() and len(pids.read_text().split()) == 2):
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr
+            time.sleep(0.05)
+        shell, sleeper = (int(p) for p in pids.read_text().split())
+        assert factory.worktrees() != []  # the check runs in one
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    leftovers = [pid for pid in (shell, sleeper) if _alive(pid)]
+    for pid in leftovers:
+        os.kill(pid, signal.SIGKILL)
+    assert process.returncode == code, err
+    assert f"terminated by {signal.Signals(signum).name}" in err
+    assert leftovers == []
+    assert factory.worktrees() == []
+    assert factory.snapshot() == before
+    (record,) = _records(factory)  # the planner and executor calls were paid for
+    assert [c["role"] for c in record["calls"]] == ["planner", "executor"]
