@@ -207,3 +207,83 @@ def test_a_cancelled_job_leaves_no_check_and_no_worktree(
     assert factory.snapshot() == before
     (record,) = _records(factory)  # the planner and executor calls were paid for
     assert [c["role"] for c in record["calls"]] == ["planner", "executor"]
+
+
+def _specmill(factory: Factory, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "specmill", *args],
+        cwd=factory.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(path: Path, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_a_second_regen_waits_for_the_first_or_fails_at_once_with_no_wait(
+    factory: Factory, tmp_path: Path
+) -> None:
+    """Two regens in one repository both paid for every model call, then the second
+    failed with `git commit failed`. Now the second waits, and then finds nothing to do."""
+    started = tmp_path / "started"
+    factory.configure(checks=[f"touch {started}; sleep 2"])
+    factory.commit("a slow check")
+    factory.answers(
+        planner=[plan(INVOICE_PY)],
+        executor=[executor(INVOICE_PY, "def total(items):\n    return sum(items)\n")],
+        verifier=[PASS, PASS],
+    )
+    commits = factory.git("rev-list", "--count", "HEAD")
+    first = _specmill(factory, tmp_path, "regen")
+    try:
+        _wait_for(started, first)
+        code, _, err = factory.main("regen", "--no-wait")
+        assert code == 1
+        assert f"pid {first.pid} (specmill regen, since " in err
+        code, out, err = factory.main("regen")  # waits, then sees what the first committed
+        _, first_err = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, first_err
+    assert f"specmill: waiting for pid {first.pid} (specmill regen" in err
+    assert code == 0, err
+    assert "nothing to regenerate" in out
+    assert int(factory.git("rev-list", "--count", "HEAD")) == int(commits) + 1
+    assert len(_records(factory)) == 1  # one run called the models, not two
+
+
+def test_the_lock_of_a_killed_run_is_taken_over(factory: Factory, tmp_path: Path) -> None:
+    holder = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, pathlib, signal\n"
+            "from specmill.engine.lock import repository_lock\n"
+            "with repository_lock(pathlib.Path('.git'), 'specmill regen doomed'):\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n",
+        ],
+        cwd=factory.root,
+        capture_output=True,
+        text=True,
+    )
+    assert holder.returncode == -signal.SIGKILL
+    assert "specmill regen doomed" in factory.read(".git/specmill.lock")
+    factory.answers(
+        planner=[plan(INVOICE_PY)],
+        executor=[executor(INVOICE_PY, "def total(items):\n    return sum(items)\n")],
+        verifier=[PASS, PASS],
+    )
+    code, _, err = factory.main("regen", "--no-wait")
+    assert code == 0, err
+    assert "taking over the lock left by pid" in err and "no longer running" in err
+    assert factory.read(".git/specmill.lock") == ""  # released

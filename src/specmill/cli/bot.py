@@ -9,6 +9,7 @@ that pushes; it is never printed, logged or put in a report.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -37,6 +38,12 @@ delivery_option = click.option(
     help="How regenerated code is delivered (default: the config's bot.delivery).",
 )
 
+no_wait_option = click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Fail at once if another run in this repository holds the lock (default: wait).",
+)
+
 
 @click.group()
 def bot() -> None:
@@ -51,22 +58,26 @@ def bot() -> None:
 @bot.command("run")
 @config_option
 @delivery_option
+@no_wait_option
 @click.pass_context
-def run_command(ctx: click.Context, config_path: str | None, delivery: str | None) -> None:
+def run_command(
+    ctx: click.Context, config_path: str | None, delivery: str | None, no_wait: bool
+) -> None:
     """Handle the event Actions delivered: check, regenerate, review, deliver."""
     from specmill.github import app
 
     settings = _settings(token_required=True)
     config, root = _config(config_path, delivery)
     work = _work(root, settings, github=lambda: _client(settings))
-    code = app.run(
-        settings,
-        config.bot,
-        work,
-        has_model_key=has_model_key(config),
-        github=_client,
-        out=sys.stdout,
-    )
+    with _locked(root, "specmill bot run", wait=not no_wait):
+        code = app.run(
+            settings,
+            config.bot,
+            work,
+            has_model_key=has_model_key(config),
+            github=_client,
+            out=sys.stdout,
+        )
     ctx.exit(code)
 
 
@@ -77,6 +88,7 @@ def run_command(ctx: click.Context, config_path: str | None, delivery: str | Non
 @delivery_option
 @click.option("--module", "modules", multiple=True, metavar="ID",
               help="Only this module (repeatable): a matrix job's share.")  # fmt: skip
+@no_wait_option
 @click.pass_context
 def generate(
     ctx: click.Context,
@@ -84,6 +96,7 @@ def generate(
     config_path: str | None,
     delivery: str | None,
     modules: tuple[str, ...],
+    no_wait: bool,
 ) -> None:
     """Untrusted phase: check and regenerate without a GitHub token, write a bundle."""
     from specmill.github import twophase
@@ -96,15 +109,16 @@ def generate(
     settings = _settings(token_required=False)
     config, root = _config(config_path, "patch")
     work = _work(root, settings, bundled=True)
-    code = twophase.generate(
-        settings,
-        config.bot,
-        work,
-        has_model_key=has_model_key(config),
-        bundle_path=bundle_path,
-        modules=modules,
-        out=sys.stdout,
-    )
+    with _locked(root, "specmill bot generate", wait=not no_wait):
+        code = twophase.generate(
+            settings,
+            config.bot,
+            work,
+            has_model_key=has_model_key(config),
+            bundle_path=bundle_path,
+            modules=modules,
+            out=sys.stdout,
+        )
     ctx.exit(code)
 
 
@@ -123,6 +137,17 @@ def report(ctx: click.Context, bundle_path: str, config_path: str | None) -> Non
         settings, config.bot, bundle_path=bundle_path, github=_client, out=sys.stdout
     )
     ctx.exit(code)
+
+
+def _locked(
+    root: Path | None, command: str, *, wait: bool
+) -> contextlib.AbstractContextManager[Any]:
+    """The repository's run lock (``engine.lock``); no project, no checkout to guard."""
+    if root is None:
+        return contextlib.nullcontext()
+    from specmill.engine.lock import git_dir_of, repository_lock
+
+    return repository_lock(git_dir_of(root), command, wait=wait)
 
 
 def _settings(*, token_required: bool) -> Any:
