@@ -1,10 +1,12 @@
 """``specmill bot run | generate | report``: the GitHub bot, as GitHub Actions runs it.
 
-The environment Actions sets says which event, repository and API (``GITHUB_*``);
-``GITHUB_TOKEN`` is read once into a ``SecretStr`` and removed from this process's
-environment, so no child process (git, the checks, a model client) inherits it. The
-token is handed only to the PyGithub client and, for delivery, to the one git process
-that pushes; it is never printed, logged or put in a report.
+The environment Actions sets says which event, repository and API (``GITHUB_*``).
+The action hands ``GITHUB_TOKEN`` over in a file (``specmill.secret_file``), so that no
+process's environment ever held it; a ``GITHUB_TOKEN`` exported by hand is read once
+into a ``SecretStr`` and removed from this process's environment, so no child process
+(git, the checks, a model client) inherits it. The token is handed only to the PyGithub
+client and, for delivery, to the one git process that pushes; it is never printed,
+logged or put in a report.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pydantic import SecretStr
 from specmill.core.config import CONFIG_FILE, PYPROJECT_FILE, Config
 from specmill.core.project import find_root, load_config
 from specmill.errors import ConfigError, SpecmillError
+from specmill.secret_file import secret, with_secrets
 
 DELIVERIES = ["commit", "pull-request", "patch"]
 
@@ -153,7 +156,8 @@ def _locked(
 def _settings(*, token_required: bool) -> Any:
     from specmill.github.client import GitHubSettings
 
-    settings = GitHubSettings.from_env(os.environ, token_required=token_required)
+    # the token comes in the action's secrets file (specmill.secret_file), or exported
+    settings = GitHubSettings.from_env(with_secrets(os.environ), token_required=token_required)
     os.environ.pop("GITHUB_TOKEN", None)  # from here on, only `settings` holds it
     if not token_required:  # generate: a token that was passed anyway goes unused
         settings = settings.model_copy(update={"token": SecretStr("")})
@@ -211,7 +215,7 @@ def has_model_key(config: Config) -> bool:
     if config.models.backend == "scripted":
         return True
     names = config.models.key_variables()
-    missing = sorted(name for name in names if not os.environ.get(name))
+    missing = sorted(name for name in names if not secret(name))
     if missing and len(missing) < len(names):
         click.echo(f"specmill: {', '.join(missing)} not set: checks only", err=True)
     return not missing

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from specmill import __version__
+from specmill import __version__, secret_file
 from specmill.errors import SpecmillError
 from specmill.termination import Terminated, signals_as_exceptions
 
@@ -99,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     try:
+        secret_file.receive()  # first: the file is deleted whatever happens next
         code = cli.main(
             args=list(argv) if argv is not None else None,
             prog_name="specmill",
