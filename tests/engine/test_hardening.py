@@ -18,6 +18,7 @@ from specmill.core.config import Config
 from specmill.engine.checks import check_environment
 from tests.cli.test_workflow_commands import obeyed
 from tests.engine.conftest import PASS, Factory, executor, plan
+from tests.engine.openai_server import Endpoint
 
 INVOICE_PY = "src/billing/invoice.py"
 
@@ -287,3 +288,21 @@ def test_the_lock_of_a_killed_run_is_taken_over(factory: Factory, tmp_path: Path
     assert code == 0, err
     assert "taking over the lock left by pid" in err and "no longer running" in err
     assert factory.read(".git/specmill.lock") == ""  # released
+
+
+def test_a_raw_lone_surrogate_through_the_real_client_is_reasked(
+    served: tuple[Factory, Endpoint],
+) -> None:
+    """The server's JSON carries "\\ud800"; the SDK decodes it into the answer's text."""
+    factory, endpoint = served
+    bad = executor(INVOICE_PY, "def total(items):\n    return '\ud800'\n")
+    endpoint.answer("m-planner", plan(INVOICE_PY))
+    endpoint.answer("m-fast", json.dumps(bad, ensure_ascii=False))
+    endpoint.answer("m-fast", executor(INVOICE_PY, "def total(items):\n    return sum(items)\n"))
+    endpoint.answer("m-rev-a", PASS)
+    endpoint.answer("m-rev-b", PASS)
+    code, _, err = factory.main("regen")
+    assert code == 0, err
+    assert "lone surrogate" in endpoint.requests[2]["messages"][-1]["content"]
+    (record,) = _records(factory)
+    assert [m["status"] for m in record["modules"]] == ["passed"]

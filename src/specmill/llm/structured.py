@@ -120,6 +120,16 @@ def extract_json(text: str) -> str:
     return stripped
 
 
+def encodable(text: str) -> str:
+    """``text`` with any lone surrogate (a server's JSON may carry ``"\\ud800"``, which the
+    SDK decodes as is) written as its escape: no request, file or log can encode one."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def parse_answer(text: str, model: type[T]) -> T:
     """Validate an answer against the model, or raise ``AnswerProblem`` saying why not."""
     candidate = extract_json(text)
