@@ -16,13 +16,19 @@ that would open a command gets a ``\\`` in front; ``##[`` becomes ``##\\[``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import re
 import sys
 import threading
-from collections.abc import Iterator, Mapping
-from typing import TextIO
+
+TYPE_CHECKING = False  # the hooks import this module: no `typing` for its constant
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+    from typing import TextIO, TypeVar
+
+    R = TypeVar("R")
 
 ESCAPE = "\\"
 _BREAK = re.compile(r"(\r\n|\r|\n)")
@@ -143,3 +149,14 @@ def guarded_output(environ: Mapping[str, str] = os.environ) -> Iterator[None]:
         for guard in guards:
             with contextlib.suppress(OSError, ValueError):
                 guard.finish()
+
+
+def guarded(main: Callable[..., R]) -> Callable[..., R]:
+    """``main`` (a hook's entry point) with its output guarded, as the CLI's is."""
+
+    @functools.wraps(main)
+    def wrapper(*args: object, **kwargs: object) -> R:
+        with guarded_output():
+            return main(*args, **kwargs)
+
+    return wrapper

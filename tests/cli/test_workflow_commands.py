@@ -89,3 +89,25 @@ def test_every_association_github_sends_is_accepted() -> None:
     quoted = ", ".join(f'"{n}"' for n in names.split())
     config = parse_config(f"[specmill.bot]\nallowed_associations = [{quoted}]\n", "specmill.toml")
     assert config.bot.allowed_associations == names.split()
+
+
+def test_hooks_print_through_the_same_guard_in_actions(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from specmill.hooks import lint, no_hand_edits, stale
+    from specmill.workflow_commands import guarded
+
+    for hook in (lint.main, no_hand_edits.main, stale.main):
+        assert hook.__wrapped__ is not None  # type: ignore[attr-defined]
+
+    @guarded
+    def hook() -> int:
+        print("specs/a.md:1: invalid: x\n::set-output name=verdict::success")
+        return 1
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert hook() == 1
+    assert obeyed(capsys.readouterr().out) == []
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    hook()
+    assert obeyed(capsys.readouterr().out) != []  # outside Actions, text is left as it is
