@@ -35,12 +35,6 @@ _BREAK = re.compile(r"(\r\n|\r|\n)")
 _LEGACY = "##["
 
 
-def escape_line(line: str) -> str:
-    """``line`` (one line, without its break) as the runner will show, not obey, it."""
-    line = line.replace(_LEGACY, "##" + ESCAPE + "[")
-    return ESCAPE + line if line.lstrip().startswith("::") else line
-
-
 class CommandGuard(io.TextIOBase):
     """A text stream that escapes every line written to it (see the module docstring).
 
