@@ -306,3 +306,11 @@ def test_a_raw_lone_surrogate_through_the_real_client_is_reasked(
     assert "lone surrogate" in endpoint.requests[2]["messages"][-1]["content"]
     (record,) = _records(factory)
     assert [m["status"] for m in record["modules"]] == ["passed"]
+
+
+def test_every_worktree_of_a_repository_shares_one_lock(factory: Factory, tmp_path: Path) -> None:
+    from specmill.engine.lock import git_dir_of
+
+    linked = tmp_path / "linked"
+    factory.git("worktree", "add", "--quiet", "--detach", str(linked))
+    assert git_dir_of(linked) == git_dir_of(factory.root) == (factory.root / ".git").resolve()

@@ -46,7 +46,7 @@ def git_dir_of(root: Path) -> Path:
     """The git directory all worktrees of ``root``'s repository share."""
     from specmill.repo import Repo
 
-    return Path(Repo(root).git_repo.common_dir)
+    return Path(Repo(root).git_repo.common_dir).resolve()  # "…/worktrees/x/../.."
 
 
 def read_holder(path: Path) -> Holder | None:
