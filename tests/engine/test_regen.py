@@ -232,13 +232,14 @@ def test_failed_checks_go_back_and_checks_run_without_secrets(
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
     monkeypatch.setenv("MY_SERVICE_TOKEN", "t0k3n")
-    monkeypatch.setenv("DEPLOY_PASSWORD_HINT", "kept: not a secret name")
+    monkeypatch.setenv("DEPLOY_PASSWORD_HINT", "kept: not a secret name, and asked for")
     factory.configure(
+        check_env=["DEPLOY_PASSWORD_HINT", "MY_SERVICE_TOKEN"],  # a token is never passed
         checks=[
             'test -z "$OPENAI_API_KEY$MY_SERVICE_TOKEN$GITHUB_TOKEN"',
             'test -n "$DEPLOY_PASSWORD_HINT"',
             f"grep -q ValueError {INVOICE_PY}",
-        ]
+        ],
     )
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_x")
     factory.answers(

@@ -1,14 +1,17 @@
 """``specmill bot run | generate | report``: the GitHub bot, as GitHub Actions runs it.
 
-The environment Actions sets says which event, repository and API (``GITHUB_*``);
-``GITHUB_TOKEN`` is read once into a ``SecretStr`` and removed from this process's
-environment, so no child process (git, the checks, a model client) inherits it. The
-token is handed only to the PyGithub client and, for delivery, to the one git process
-that pushes; it is never printed, logged or put in a report.
+The environment Actions sets says which event, repository and API (``GITHUB_*``).
+The action hands ``GITHUB_TOKEN`` over in a file (``specmill.secret_file``), so that no
+process's environment ever held it; a ``GITHUB_TOKEN`` exported by hand is read once
+into a ``SecretStr`` and removed from this process's environment, so no child process
+(git, the checks, a model client) inherits it. The token is handed only to the PyGithub
+client and, for delivery, to the one git process that pushes; it is never printed,
+logged or put in a report.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -21,6 +24,7 @@ from pydantic import SecretStr
 from specmill.core.config import CONFIG_FILE, PYPROJECT_FILE, Config
 from specmill.core.project import find_root, load_config
 from specmill.errors import ConfigError, SpecmillError
+from specmill.secret_file import secret, with_secrets
 
 DELIVERIES = ["commit", "pull-request", "patch"]
 
@@ -37,6 +41,12 @@ delivery_option = click.option(
     help="How regenerated code is delivered (default: the config's bot.delivery).",
 )
 
+no_wait_option = click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Fail at once if another run in this repository holds the lock (default: wait).",
+)
+
 
 @click.group()
 def bot() -> None:
@@ -51,23 +61,27 @@ def bot() -> None:
 @bot.command("run")
 @config_option
 @delivery_option
+@no_wait_option
 @click.pass_context
-def run_command(ctx: click.Context, config_path: str | None, delivery: str | None) -> None:
+def run_command(
+    ctx: click.Context, config_path: str | None, delivery: str | None, no_wait: bool
+) -> None:
     """Handle the event Actions delivered: check, regenerate, review, deliver."""
     from specmill.github import app
 
     settings = _settings(token_required=True)
     config, root = _config(config_path, delivery)
     work = _work(root, settings, github=lambda: _client(settings))
-    code = app.run(
-        settings,
-        config.bot,
-        work,
-        has_model_key=has_model_key(config),
-        github=_client,
-        known_modules=work.known_modules,
-        out=sys.stdout,
-    )
+    with _locked(root, "specmill bot run", wait=not no_wait):
+        code = app.run(
+            settings,
+            config.bot,
+            work,
+            has_model_key=has_model_key(config),
+            github=_client,
+            known_modules=work.known_modules,
+            out=sys.stdout,
+        )
     ctx.exit(code)
 
 
@@ -78,6 +92,7 @@ def run_command(ctx: click.Context, config_path: str | None, delivery: str | Non
 @delivery_option
 @click.option("--module", "modules", multiple=True, metavar="ID",
               help="Only this module (repeatable): a matrix job's share.")  # fmt: skip
+@no_wait_option
 @click.pass_context
 def generate(
     ctx: click.Context,
@@ -85,6 +100,7 @@ def generate(
     config_path: str | None,
     delivery: str | None,
     modules: tuple[str, ...],
+    no_wait: bool,
 ) -> None:
     """Untrusted phase: check and regenerate without a GitHub token, write a bundle."""
     from specmill.github import twophase
@@ -97,15 +113,16 @@ def generate(
     settings = _settings(token_required=False)
     config, root = _config(config_path, "patch")
     work = _work(root, settings, bundled=True)
-    code = twophase.generate(
-        settings,
-        config.bot,
-        work,
-        has_model_key=has_model_key(config),
-        bundle_path=bundle_path,
-        modules=modules,
-        out=sys.stdout,
-    )
+    with _locked(root, "specmill bot generate", wait=not no_wait):
+        code = twophase.generate(
+            settings,
+            config.bot,
+            work,
+            has_model_key=has_model_key(config),
+            bundle_path=bundle_path,
+            modules=modules,
+            out=sys.stdout,
+        )
     ctx.exit(code)
 
 
@@ -157,10 +174,22 @@ def _report_checkout(config_path: str | None) -> Path | None:
     return here if (here / ".git").exists() else None
 
 
+def _locked(
+    root: Path | None, command: str, *, wait: bool
+) -> contextlib.AbstractContextManager[Any]:
+    """The repository's run lock (``engine.lock``); no project, no checkout to guard."""
+    if root is None:
+        return contextlib.nullcontext()
+    from specmill.engine.lock import git_dir_of, repository_lock
+
+    return repository_lock(git_dir_of(root), command, wait=wait)
+
+
 def _settings(*, token_required: bool) -> Any:
     from specmill.github.client import GitHubSettings
 
-    settings = GitHubSettings.from_env(os.environ, token_required=token_required)
+    # the token comes in the action's secrets file (specmill.secret_file), or exported
+    settings = GitHubSettings.from_env(with_secrets(os.environ), token_required=token_required)
     os.environ.pop("GITHUB_TOKEN", None)  # from here on, only `settings` holds it
     if not token_required:  # generate: a token that was passed anyway goes unused
         settings = settings.model_copy(update={"token": SecretStr("")})
@@ -218,7 +247,7 @@ def has_model_key(config: Config) -> bool:
     if config.models.backend == "scripted":
         return True
     names = config.models.key_variables()
-    missing = sorted(name for name in names if not os.environ.get(name))
+    missing = sorted(name for name in names if not secret(name))
     if missing and len(missing) < len(names):
         click.echo(f"specmill: {', '.join(missing)} not set: checks only", err=True)
     return not missing

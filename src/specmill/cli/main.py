@@ -1,8 +1,9 @@
 """The ``specmill`` command: a click group whose subcommands load on demand.
 
 Errors are handled once, here (STYLE.md §3): a ``SpecmillError`` prints
-``specmill: error: path:line: message`` on stderr and exits 1; Ctrl-C exits 130;
-anything unexpected prints one line and where the traceback was written.
+``specmill: error: path:line: message`` on stderr and exits 1; Ctrl-C exits 130,
+SIGTERM 143 and SIGHUP 129 (after the same cleanup); anything unexpected prints one
+line and where the traceback was written.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pathlib import Path
 
 import click
 
-from specmill import __version__
+from specmill import __version__, secret_file
 from specmill.errors import SpecmillError
+from specmill.termination import Terminated, signals_as_exceptions
 
 # name -> "module:function"; modules are imported only when their command runs.
 COMMANDS: dict[str, str] = {
@@ -91,7 +93,15 @@ def report_error(error: SpecmillError) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from specmill.workflow_commands import guarded_output
+
+    with guarded_output(), signals_as_exceptions():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
+        secret_file.receive()  # first: the file is deleted whatever happens next
         code = cli.main(
             args=list(argv) if argv is not None else None,
             prog_name="specmill",
@@ -108,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("specmill: interrupted", err=True)
         return 130
+    except Terminated as stop:  # SIGTERM, SIGHUP: a cancelled CI job
+        click.echo(f"specmill: terminated by {stop.name}", err=True)
+        return stop.exit_code
     except BrokenPipeError:
         return 1
     except OSError as error:  # the file system said no: a clear message, not a bug report

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shlex
 
 import click
 
 from specmill.cli.common import open_project, require_graph
-from specmill.core.project import Project
+from specmill.core.project import Project, find_root
 from specmill.core.status import project_status
+from specmill.engine.lock import git_dir_of, repository_lock
 from specmill.engine.run import RunOutcome
 from specmill.engine.selection import Selection, select_modules
 from specmill.errors import SpecmillError
@@ -40,6 +42,11 @@ def describe_backend(project: Project) -> str:
 @click.option("--dry-run", is_flag=True, help="Say what would be regenerated; call no model.")
 @click.option("--no-commit", is_flag=True, help="Write the files but do not commit them.")
 @click.option("--force", is_flag=True, help="Overwrite outputs that have uncommitted changes.")
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Fail at once if another run in this repository holds the lock (default: wait).",
+)
 def regen(
     modules: tuple[str, ...],
     affected: bool,
@@ -47,6 +54,7 @@ def regen(
     dry_run: bool,
     no_commit: bool,
     force: bool,
+    no_wait: bool,
 ) -> None:
     """Regenerate MODULEs (default: every stale module) and their stale dependents.
 
@@ -58,6 +66,19 @@ def regen(
         raise click.UsageError("--base needs --affected")
     if affected and modules:
         raise click.UsageError("name modules or use --affected, not both")
+    if dry_run:
+        _regen(modules, base, dry_run=True, commit=False, force=force)
+        return
+    # Before reading the project: after waiting, what the other run committed is seen.
+    options = [*(["--affected"] if affected else []), *(["--base", base] if base else [])]
+    command = shlex.join(["specmill", "regen", *options, *modules])
+    with repository_lock(git_dir_of(find_root()), command, wait=not no_wait):
+        _regen(modules, base, dry_run=False, commit=not no_commit, force=force)
+
+
+def _regen(
+    modules: tuple[str, ...], base: str | None, *, dry_run: bool, commit: bool, force: bool
+) -> None:
     project = open_project()
     require_graph(project)
     chosen = selection(project, modules, base)
@@ -71,7 +92,7 @@ def regen(
             click.echo(f"would regenerate {module} ({chosen.reasons[module]})")
         return
     click.echo(describe_backend(project), err=True)
-    outcome = run_regen(project, chosen, commit=not no_commit, force=force)
+    outcome = run_regen(project, chosen, commit=commit, force=force)
     report(outcome)
 
 

@@ -12,7 +12,7 @@ import re
 import sys
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from specmill.errors import ConfigError
 
@@ -26,7 +26,28 @@ from specmill.core.layout import PYPROJECT_FILE as PYPROJECT_FILE
 from specmill.core.paths import normalize_relative
 
 # Always protected, whatever the config says: the model may never write these.
-BUILTIN_PROTECTED = (".git/**", ".github/**", "specmill.toml", ".specmill/**")
+BUILTIN_PROTECTED = (".git/**", ".github/**", "specmill.toml", ".specmill/**", ".gitmodules")
+
+
+# GitHub's fixed list of author_association values (webhook payloads, REST API).
+AUTHOR_ASSOCIATIONS = (
+    "COLLABORATOR",
+    "CONTRIBUTOR",
+    "FIRST_TIMER",
+    "FIRST_TIME_CONTRIBUTOR",
+    "MANNEQUIN",
+    "MEMBER",
+    "NONE",
+    "OWNER",
+)
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _variable_name(value: str) -> str:
+    """An environment variable's name; anything else (a newline, ``::error``) is refused."""
+    if not _VARIABLE_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not an environment variable name (letters, digits and _)")
+    return value
 
 
 class _Strict(BaseModel):
@@ -39,6 +60,8 @@ class Endpoint(_Strict):
     model: str
     base_url: str | None = None  # None: OPENAI_BASE_URL or the SDK's default
     api_key_env: str = "OPENAI_API_KEY"
+
+    _api_key_env_name = field_validator("api_key_env")(_variable_name)
 
 
 class Price(_Strict):
@@ -103,6 +126,8 @@ class ModelsConfig(_Strict):
     # Most tokens a prompt may have; None: 3/4 of the model's known context, if known.
     max_prompt_tokens: int | None = Field(default=None, ge=1)
 
+    _api_key_env_name = field_validator("api_key_env")(_variable_name)
+
     def key_variables(self) -> set[str]:
         """The environment variables that hold the models' API keys."""
         return {self.api_key_env, *(v.api_key_env for v in self.verifiers)}
@@ -148,6 +173,15 @@ class BotConfig(_Strict):
         description="Most jobs `specmill affected --matrix` emits (groups are packed into them).",
     )
 
+    @field_validator("allowed_associations")
+    @classmethod
+    def _known_associations(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in AUTHOR_ASSOCIATIONS:
+                known = ", ".join(AUTHOR_ASSOCIATIONS)
+                raise ValueError(f"{name!r} is not one of GitHub's associations ({known})")
+        return value
+
 
 class CalibrationConfig(_Strict):
     """``[specmill.calibration]``: how ``specmill calibrate`` seeds and judges."""
@@ -165,6 +199,7 @@ class Config(_Strict):
     checks: list[str] = Field(default_factory=list)
     check_timeout: float = Field(default=600.0, gt=0)
     secret_env: list[str] = Field(default_factory=list)
+    check_env: list[str] = Field(default_factory=list)  # passed to checks besides the defaults
     max_attempts: int = Field(default=3, ge=1, le=20)
     candidates: int = Field(default=1, ge=1, le=8)
     early_stop: bool = True  # stop an attempt's other candidates once one has passed
@@ -175,6 +210,8 @@ class Config(_Strict):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     bot: BotConfig = Field(default_factory=BotConfig)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    # pyproject.toml when the settings are its [tool.specmill]: then it is protected too
+    _file: str = PrivateAttr(default=CONFIG_FILE)
 
     @field_validator("specs")
     @classmethod
@@ -183,6 +220,11 @@ class Config(_Strict):
             return normalize_relative(value)
         except ValueError:
             raise ValueError("must be a folder inside the repository, e.g. 'specs'") from None
+
+    @field_validator("secret_env", "check_env")
+    @classmethod
+    def _variable_names(cls, value: list[str]) -> list[str]:
+        return [_variable_name(name) for name in value]
 
     @field_validator("comment_styles")
     @classmethod
@@ -197,7 +239,8 @@ class Config(_Strict):
 
     @property
     def protected_patterns(self) -> tuple[str, ...]:
-        return (*BUILTIN_PROTECTED, f"{self.specs}/**", *self.protected)
+        own = (PYPROJECT_FILE,) if self._file == PYPROJECT_FILE else ()
+        return (*BUILTIN_PROTECTED, *own, f"{self.specs}/**", *self.protected)
 
     def models_digest(self) -> str:
         canonical = json.dumps(self.models.identity(), sort_keys=True, separators=(",", ":"))
@@ -229,7 +272,9 @@ def parse_config(text: str, path: str) -> Config:
                 line=line,
             )
     try:
-        return Config.model_validate(table)
+        config = Config.model_validate(table)
+        config._file = PYPROJECT_FILE if prefix == ("tool", "specmill") else CONFIG_FILE
+        return config
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(str(part) for part in error["loc"])

@@ -94,9 +94,10 @@ def matches(path: str, pattern: str) -> bool:
     """Glob match where ``*`` stays within a folder and ``**`` crosses folders.
 
     ``dir/**`` matches everything below ``dir``; a pattern naming a folder
-    (``docs/``) matches what it contains.
+    (``docs/``) matches what it contains. Letter case is ignored: on macOS and Windows
+    ``.GITHUB/workflows/x.yml`` *is* ``.github/workflows/x.yml``.
     """
-    pattern = pattern.strip().lstrip("/")
+    path, pattern = path.casefold(), pattern.casefold().strip().lstrip("/")
     while pattern.startswith("./"):  # "./migrations/**" means "migrations/**"
         pattern = pattern[2:].lstrip("/")
     if pattern.endswith("/"):

@@ -1,7 +1,15 @@
 """The check runner: configured commands in a worktree, timed, without secrets.
 
-``scrubbed_environment`` is pure; ``run_check`` is the adapter that starts a shell in
-its own process group, so that a timeout kills the command and everything it started.
+``check_environment`` and ``scrubbed_environment`` are pure; ``run_check`` is the adapter
+that starts a shell in its own process group, so that a timeout kills the command and
+everything it started.
+
+Checks run the pull request's and the model's code, so they get an allow-list, not the
+runner's whole environment minus the secrets we thought of: the variables a shell and
+the usual toolchains need (``CHECK_VARIABLES``, ``LC_*``), plus the config's
+``check_env``. Whatever is allowed, a name in ``secret_names``, a secret-shaped name, a
+git location and the runner's command files (``GITHUB_ENV``, ``GITHUB_OUTPUT``, …,
+through which a check could set the job's outputs) never reach a check.
 """
 
 from __future__ import annotations
@@ -31,6 +39,26 @@ _SECRET_NAME = re.compile(
 _GIT_LOCATION = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
 
 
+# What a shell, a test runner and the common toolchains need, and nothing that names
+# a service: compilers and interpreters find themselves, nothing logs in anywhere.
+CHECK_VARIABLES = frozenset(
+    {
+        *("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TERM"),
+        *("TMPDIR", "TEMP", "TMP", "CI", "NO_COLOR", "LD_LIBRARY_PATH", "PKG_CONFIG_PATH"),
+        *("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH", "PYTHONHOME", "PYTHONUTF8"),
+        *("PYTHONIOENCODING", "PYTHONDONTWRITEBYTECODE", "pythonLocation", "Python_ROOT_DIR"),
+        *("Python3_ROOT_DIR", "JAVA_HOME", "GRADLE_USER_HOME", "GOPATH", "GOROOT", "GOCACHE"),
+        *("GOMODCACHE", "GOFLAGS", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN"),
+        *("NODE_PATH", "NVM_DIR", "DOTNET_ROOT", "GEM_HOME", "GEM_PATH"),
+    }
+)
+# The runner's command files: a check writing `verdict=success` to GITHUB_OUTPUT would
+# set the job's outputs for later steps.
+RUNNER_FILES = frozenset(
+    {"GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"}
+)
+
+
 def secret_names(config: Config) -> set[str]:
     return {"OPENAI_API_KEY", "GITHUB_TOKEN", *config.models.key_variables(), *config.secret_env}
 
@@ -42,6 +70,20 @@ def scrubbed_environment(environ: Mapping[str, str], config: Config) -> dict[str
         key: value
         for key, value in environ.items()
         if key not in named and key not in _GIT_LOCATION and not _SECRET_NAME.match(key)
+    }
+
+
+def check_environment(environ: Mapping[str, str], config: Config) -> dict[str, str]:
+    """The allow-listed part of ``environ`` that checks run with (module docstring)."""
+    wanted = CHECK_VARIABLES | set(config.check_env)
+    never = secret_names(config) | RUNNER_FILES | set(_GIT_LOCATION)
+    return {
+        key: value
+        for key, value in environ.items()
+        if (key in wanted or key.startswith("LC_"))
+        and key not in never
+        and not key.startswith("ACTIONS_")
+        and not _SECRET_NAME.match(key)
     }
 
 

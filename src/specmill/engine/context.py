@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar
 from specmill.core.project import Project
 from specmill.core.records import ModuleResult
 from specmill.engine.agents import Agents
-from specmill.engine.checks import ProcessGroups, scrubbed_environment
+from specmill.engine.checks import ProcessGroups, check_environment
 from specmill.engine.worktrees import Cancelled, Worktrees
 
 T = TypeVar("T")
@@ -55,7 +55,7 @@ class RunContext:
     def __post_init__(self) -> None:
         self.agents.on_prompt = self.progress.prompt
         if not self.check_env:
-            self.check_env = scrubbed_environment(os.environ, self.project.config)
+            self.check_env = check_environment(os.environ, self.project.config)
 
     def checkpoint(self) -> None:
         """Stop here if the run was interrupted."""

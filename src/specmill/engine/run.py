@@ -8,6 +8,7 @@ them with trailers, and saves the run record (git note and ``.specmill/runs/``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +122,9 @@ def regenerate(
     except BaseException:
         ctx.cancel.set()  # Ctrl-C, or a bug: stop the workers, kill the checks
         ctx.groups.kill_all()
+        record.calls, record.finished_at = calls.records, utc_now()
+        with contextlib.suppress(Exception):  # the calls were paid for: keep their record
+            save_run(project.root, record, calls.transcripts)
         raise
     finally:
         worktrees.close()

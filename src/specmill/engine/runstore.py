@@ -52,6 +52,15 @@ def transcript_text(transcript: Transcript) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def _writable(text: str) -> str:
+    """``text`` with lone surrogates (a model can send ``"\\ud800"``) as escapes."""
+    try:
+        text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def save_run(
     root: Path,
     record: RunRecord,
@@ -65,7 +74,7 @@ def save_run(
         call = transcript.record
         which = f"-c{call.candidate}" if call.candidate is not None else ""
         name = f"{number:03d}-{call.module}-{call.role}{which}.md"
-        write_atomic(folder / "calls" / name, transcript_text(transcript))
+        write_atomic(folder / "calls" / name, _writable(transcript_text(transcript)))
     for path, text in (files or {}).items():
         if refusal(path, [path], ()) is None:  # guarded before; belt and braces
             write_atomic(folder / "files" / path, text)

@@ -120,6 +120,7 @@ def verify_module(
         raise
     finally:
         ctx.cancel.set()
+        ctx.groups.kill_all()  # Ctrl-C, SIGTERM, SIGHUP: no check outlives the run
         worktrees.close()
         record.calls, record.finished_at = calls.records, utc_now()
         save_run(project.root, record, calls.transcripts, review=render_review(record, project))

@@ -34,6 +34,7 @@ from specmill.github.publish import (
 from specmill.github.report import Report, plan_commit_report
 from specmill.github.review import ProblemLike
 from specmill.github.summary import CheckVerdict, Delivery, write_step_summary
+from specmill.workflow_commands import emit_command
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,7 @@ def _answer(gh: Any, event: CommentEvent, decision: RunDecision, config: BotConf
 
 def _emit(settings: GitHubSettings, out: TextIO, notes: Sequence[str], markdown: str) -> None:
     for line in notes:
-        print(line, file=out)
+        emit_command(out, line)
     if settings.step_summary:
         write_step_summary(settings.step_summary, markdown)
 

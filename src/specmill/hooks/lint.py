@@ -15,10 +15,12 @@ from specmill.core.lint import lint_problems
 from specmill.core.problems import HINTS
 from specmill.core.project import find_root, load_project
 from specmill.errors import SpecmillError
+from specmill.workflow_commands import guarded
 
 HOOK = "specmill-lint"
 
 
+@guarded
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=HOOK, description="Fail when a spec or the specmill config is invalid."

@@ -29,6 +29,7 @@ from specmill.errors import SpecmillError
 from specmill.hooks import _workspace
 from specmill.hooks._git import StagedChanges, read_blobs
 from specmill.hooks._owners import Owner, Owners
+from specmill.workflow_commands import guarded
 
 TYPE_CHECKING = False  # importing typing for its constant would cost each run ~5 ms
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ FOOTER = (
 )
 
 
+@guarded
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=HOOK, description="Fail when a commit changes a generated file by hand."

@@ -18,11 +18,13 @@ from specmill.core.project import Project, find_root, load_project
 from specmill.core.spec import Spec
 from specmill.core.status import ModuleStatus, project_status
 from specmill.errors import SpecmillError
+from specmill.workflow_commands import guarded
 
 HOOK = "specmill-stale"
 NOT_REGENERATED = ("stale", "missing")
 
 
+@guarded
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=HOOK, description="Fail when a module's inputs changed but it was not regenerated."

@@ -19,7 +19,7 @@ from specmill.core.records import CallRecord
 from specmill.llm.backend import ChatRequest, ChatResponse
 from specmill.llm.budget import Budget, estimate_tokens
 from specmill.llm.errors import BudgetExceeded, CallCancelled, InvalidAnswerError, LLMError
-from specmill.llm.structured import AnswerProblem, parse_answer, reask_message
+from specmill.llm.structured import AnswerProblem, encodable, parse_answer, reask_message
 
 T = TypeVar("T", bound=BaseModel)
 EXCERPT_CHARS = 200
@@ -110,7 +110,7 @@ def converse(
         tally.cost += reservation.settle(prompt, completion)
         tally.prompt_tokens += prompt
         tally.completion_tokens += completion
-        text = answer.text
+        text = encodable(answer.text)  # goes back to the model, into records and logs
         try:
             value = parse_answer(text, request.response_model)
         except AnswerProblem as exc:

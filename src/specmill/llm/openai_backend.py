@@ -40,6 +40,7 @@ from specmill.llm.structured import (
     response_format,
     with_instruction,
 )
+from specmill.secret_file import secret
 
 T = TypeVar("T", bound=BaseModel)
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class OpenAIBackend:
                 return cached
             parts = urlsplit(base_url)
             host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
-            key = os.environ.get(key_env) or ""
+            key = secret(key_env) or ""  # handed over in a file by the action, or exported
             if not key and base_url == DEFAULT_BASE_URL:
                 raise ModelError(
                     f"{request.label}: no API key. Set the environment variable {key_env},"

@@ -120,6 +120,16 @@ def extract_json(text: str) -> str:
     return stripped
 
 
+def encodable(text: str) -> str:
+    """``text`` with any lone surrogate (a server's JSON may carry ``"\\ud800"``, which the
+    SDK decodes as is) written as its escape: no request, file or log can encode one."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def parse_answer(text: str, model: type[T]) -> T:
     """Validate an answer against the model, or raise ``AnswerProblem`` saying why not."""
     candidate = extract_json(text)
@@ -130,6 +140,13 @@ def parse_answer(text: str, model: type[T]) -> T:
     except json.JSONDecodeError as exc:
         raise AnswerProblem(
             f"the answer is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    try:  # "\ud800" is valid JSON, but no file, prompt or record can hold the text
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise AnswerProblem(
+            "the answer contains a lone surrogate escape (such as \\ud800), which is not"
+            " text: write every character as itself or as a valid UTF-16 pair"
         ) from None
     try:
         return model.model_validate(data)
