@@ -314,3 +314,13 @@ def test_every_worktree_of_a_repository_shares_one_lock(factory: Factory, tmp_pa
     linked = tmp_path / "linked"
     factory.git("worktree", "add", "--quiet", "--detach", str(linked))
     assert git_dir_of(linked) == git_dir_of(factory.root) == (factory.root / ".git").resolve()
+
+
+def test_calibrate_takes_the_run_lock_too(factory: Factory) -> None:
+    """A calibration runs checks in worktrees and saves a run: not beside a regen."""
+    from specmill.engine.lock import git_dir_of, repository_lock
+
+    with repository_lock(git_dir_of(factory.root), "specmill regen billing.invoice", wait=False):
+        code, _, err = factory.main("calibrate", "--no-wait")
+    assert code == 1
+    assert f"pid {os.getpid()} (specmill regen billing.invoice, since " in err

@@ -6,10 +6,13 @@ or ``noisy``) or nothing could be calibrated; 2 on a usage error; 130 on Ctrl-C.
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from specmill.cli.common import echo_json, open_project, require_graph
 from specmill.core.calibration import CalibrationReport
+from specmill.core.project import find_root
 from specmill.errors import SpecmillError
 
 ADVICE = (
@@ -75,12 +78,18 @@ def print_report(report: CalibrationReport, run_id: str) -> None:
 @click.option("--seed", type=int, help="The same seed gives the same mutants.")
 @click.option("--clean-runs", type=click.IntRange(0, 100), help="Reviews of the unmutated outputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Fail at once if another run in this repository holds the lock (default: wait).",
+)
 def calibrate(
     modules: tuple[str, ...],
     mutants: int | None,
     seed: int | None,
     clean_runs: int | None,
     as_json: bool,
+    no_wait: bool,
 ) -> None:
     """Measure the verifiers on seeded defects of fresh MODULEs (default: every fresh one).
 
@@ -91,26 +100,30 @@ def calibrate(
     from specmill.core.status import project_status
     from specmill.engine.calibrate import calibrate as run_calibration
     from specmill.engine.calibrate import calibration_targets, require_verifiers
+    from specmill.engine.lock import git_dir_of, repository_lock
     from specmill.engine.progress import progress_for
     from specmill.llm.backend import make_backend
     from specmill.repo import Repo
 
-    project = open_project()
-    require_graph(project)
-    require_verifiers(project)
-    targets = calibration_targets(project, project_status(project), modules)
-    overrides = {"mutants": mutants, "seed": seed, "clean_runs": clean_runs}
-    settings = project.config.calibration.model_copy(
-        update={k: v for k, v in overrides.items() if v is not None}
-    )
-    backend = make_backend(project.config.models, project.config.budget, repo_root=project.root)
-    try:
-        with progress_for(targets) as progress:
-            outcome = run_calibration(
-                project, Repo(project.root), backend, targets, settings, progress=progress
-            )
-    finally:
-        backend.close()
+    command = shlex.join(["specmill", "calibrate", *modules])
+    with repository_lock(git_dir_of(find_root()), command, wait=not no_wait):
+        project = open_project()
+        require_graph(project)
+        require_verifiers(project)
+        targets = calibration_targets(project, project_status(project), modules)
+        overrides = {"mutants": mutants, "seed": seed, "clean_runs": clean_runs}
+        settings = project.config.calibration.model_copy(
+            update={k: v for k, v in overrides.items() if v is not None}
+        )
+        models, budget = project.config.models, project.config.budget
+        backend = make_backend(models, budget, repo_root=project.root)
+        try:
+            with progress_for(targets) as progress:
+                outcome = run_calibration(
+                    project, Repo(project.root), backend, targets, settings, progress=progress
+                )
+        finally:
+            backend.close()
     report, run_id = outcome.report, outcome.record.run_id
     if as_json:
         echo_json(report_json(report, run_id))
