@@ -81,8 +81,8 @@ def test_the_command_is_parsed_with_its_modules() -> None:
     command = parse_command("Please\n/specmill calibrate calc billing.money\n")
     assert command is not None
     assert (command.name, command.modules) == ("calibrate", ("calc", "billing.money"))
-    unknown = parse_command("/specmill calibrate ../etc")
-    assert unknown is not None and unknown.name == "unknown"
+    hostile = parse_command("/specmill calibrate ../etc")  # never run: answered as rejected
+    assert hostile is not None and (hostile.modules, hostile.rejected) == ((), ("../etc",))
 
 
 def test_the_same_permission_rule_as_the_other_commands(tmp_path: Path) -> None:

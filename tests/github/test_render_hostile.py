@@ -17,6 +17,13 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from specmill.core.calibration import (
+    Agreement,
+    CalibrationReport,
+    ModuleCalibration,
+    MutantCounts,
+    VerifierScore,
+)
 from specmill.core.records import (
     CallRecord,
     CheckResult,
@@ -155,6 +162,21 @@ def summary_and_comments() -> list[str]:
 
 
 NOTE = Note("finding", HOSTILE, HOSTILE, HOSTILE, HOSTILE, EVIL_PATH, 3, HOSTILE, HOSTILE)
+
+
+def hostile_calibration() -> CalibrationReport:
+    """A calibration report whose every text came from a model or a pull request."""
+    score = {"seeded": 4, "caught": 1, "located": 1, "recall": 0.25, "clean_runs": 1}
+    return CalibrationReport(
+        modules=[HOSTILE, MERMAID_ID],
+        mutants=MutantCounts(seeded=9, discarded=1, killed_by_checks=3, reviewed=5),
+        verifiers=[VerifierScore(verifier=HOSTILE, false_blocks=0, flag="rubber-stamp", **score)],
+        agreement=[Agreement(a=HOSTILE, b=EVIL_PATH, same_verdict=0.5)],
+        per_module=[ModuleCalibration(module=HOSTILE, skipped=HOSTILE)],
+        partial=HOSTILE,
+    )
+
+
 RENDERINGS: dict[str, Callable[[], list[str]]] = {
     "summary.md.j2": summary_and_comments,
     "inline_comment.md.j2": lambda: [
@@ -170,6 +192,16 @@ RENDERINGS: dict[str, Callable[[], list[str]]] = {
     ],
     "companion_pull.md.j2": lambda: [
         render("companion_pull.md.j2", number=42, start_sha=HOSTILE, head_ref=BRANCH)
+    ],
+    "calibration.md.j2": lambda: [
+        render(
+            "calibration.md.j2",
+            command=HOSTILE,
+            error=None,
+            report=hostile_calibration(),
+            run_id=HOSTILE,
+        ),
+        render("calibration.md.j2", command=HOSTILE, error=HOSTILE, report=None, run_id=None),
     ],
     "command_error.md.j2": lambda: [
         render(
