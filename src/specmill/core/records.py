@@ -128,6 +128,9 @@ class CallRecord(_Record):
     latency_s: float = 0.0
     attempt: int = 1
     outcome: Literal["ok", "invalid", "error"] = "ok"
+    # the response format the endpoint took for this call (json_schema,
+    # json_object_schema, json_object or none); None: not an OpenAI-compatible call
+    structured_output: str | None = None
 
 
 class AttemptRecord(_Record):

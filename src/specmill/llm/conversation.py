@@ -33,6 +33,7 @@ class Answer:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     truncated: bool = False  # stopped at the output token limit
+    mode: str | None = None  # the structured-output mode the endpoint took
 
 
 Exchange = Callable[[list[dict[str, Any]]], Answer]
@@ -52,6 +53,7 @@ class _Tally:
         self.prompt_tokens = self.completion_tokens = 0
         self.cost = 0.0
         self.exchanges = 0
+        self.mode: str | None = None
 
     def record(self, outcome: Literal["ok", "invalid", "error"]) -> CallRecord:
         r = self.request
@@ -67,6 +69,7 @@ class _Tally:
             latency_s=round(time.monotonic() - self.started, 3),
             attempt=r.attempt,
             outcome=outcome,
+            structured_output=self.mode,
         )
 
 
@@ -95,6 +98,7 @@ def converse(
             exc.record = None if refused else tally.record("error")
             raise
         tally.exchanges += 1
+        tally.mode = answer.mode
         prompt = estimate_tokens(chars) if answer.prompt_tokens is None else answer.prompt_tokens
         completion = answer.completion_tokens
         if completion is None:

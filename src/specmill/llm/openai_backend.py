@@ -2,15 +2,19 @@
 
 Retries are ours (tenacity), with the SDK's own retries off: the retry count, the
 backoff and its tests stay in our hands, each retry is logged, and the policy in
-``specmill.llm.retry`` honours ``Retry-After`` just as the SDK does. Structured output
-tries ``json_schema``, then ``json_object``, then plain prompting when the endpoint
-says it cannot do better (``structured_output = "auto"``), remembering per endpoint
-and model how far it had to fall back.
+``specmill.llm.retry`` honours ``Retry-After`` just as the SDK does.
+
+Structured output is negotiated (``structured_output = "auto"``): ``json_schema``, then
+JSON mode with the schema beside it, then JSON mode, then plain prompting, moving down
+whenever the endpoint refuses the response format, whatever status code it uses for
+that (``specmill.llm.refusals``), and remembering per endpoint and model where it
+landed, for the rest of the run. Refusals are never retried; neither is a prompt
+over the model's context window.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
 import os
 import threading
@@ -29,12 +33,15 @@ from specmill.llm.backend import ChatRequest, ChatResponse
 from specmill.llm.budget import Budget
 from specmill.llm.conversation import Answer, converse
 from specmill.llm.errors import ModelError
-from specmill.llm.failures import describe_failure
+from specmill.llm.failures import describe_context_overflow, describe_failure
+from specmill.llm.refusals import Refusal, classify_refusal
 from specmill.llm.retry import backoff, retry_after, should_retry_status
 from specmill.llm.structured import (
+    LADDER,
     OutputMode,
     format_instruction,
     response_format,
+    weaker,
     with_instruction,
 )
 
@@ -45,8 +52,6 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the SDK's, when OPENAI_BASE_UR
 # Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK refuses to start
 # without one.
 PLACEHOLDER_KEY = "specmill-no-key"
-FALLBACK: dict[OutputMode, OutputMode] = {"json_schema": "json_object", "json_object": "none"}
-FORMAT_WORDS = ("response_format", "json_schema", "json_object", "structured output", "schema")
 
 
 @dataclass(frozen=True)
@@ -131,26 +136,37 @@ class OpenAIBackend:
     def _exchange(
         self, endpoint: _Endpoint, request: ChatRequest[Any], messages: list[dict[str, Any]]
     ) -> Answer:
-        """One answer, falling back to weaker structured output if the server asks."""
+        """One answer, moving down the structured-output ladder when the server refuses."""
         remembered = (endpoint.base_url, request.model)
         while True:
-            mode = self._mode(remembered)
+            mode = self.mode_for(endpoint.base_url, request.model)
             sent = messages
             if mode != "json_schema":
                 sent = with_instruction(messages, format_instruction(request.response_model))
             fmt = response_format(request.response_model, mode)
             try:
-                return self._create(endpoint, request, sent, fmt)
+                answer = self._create(endpoint, request, sent, fmt)
             except _Failed as failed:
-                if self._falls_back(failed.error, mode):
+                refusal = _refusal(failed.error)
+                if refusal is not None and refusal.kind == "context":
+                    raise describe_context_overflow(
+                        refusal,
+                        request=request,
+                        host=endpoint.host,
+                        messages=sent,
+                        status=getattr(failed.error, "status_code", None),
+                    ) from None
+                lower = weaker(mode)
+                if refusal is not None and self._negotiates() and lower is not None:
                     log.warning(
-                        "%s rejected response_format %s; falling back to %s",
+                        "%s refused response_format %s for %s (HTTP %s); trying %s",
                         endpoint.host,
                         mode,
-                        FALLBACK[mode],
+                        request.model,
+                        getattr(failed.error, "status_code", "?"),
+                        lower,
                     )
-                    with self._lock:
-                        self._modes[remembered] = FALLBACK[mode]
+                    self._settle_mode(remembered, lower)
                     continue
                 raise describe_failure(
                     failed.error,
@@ -160,21 +176,26 @@ class OpenAIBackend:
                     secret=endpoint.secret,
                     timeout=self.models.timeout,
                     attempts=failed.attempts,
+                    format_refused=mode if refusal is not None else None,
                 ) from None
+            return dataclasses.replace(answer, mode=mode)
 
-    def _mode(self, remembered: tuple[str, str]) -> OutputMode:
+    def mode_for(self, base_url: str, model: str) -> OutputMode:
+        """The structured-output mode the next call to this model will use."""
         configured = self.models.structured_output
         start: OutputMode = "json_schema" if configured == "auto" else configured
         with self._lock:
-            return self._modes.get(remembered, start)
+            return self._modes.get((base_url.rstrip("/"), model), start)
 
-    def _falls_back(self, error: openai.APIError, mode: OutputMode) -> bool:
-        if self.models.structured_output != "auto" or mode not in FALLBACK:
-            return False
-        if not isinstance(error, openai.APIStatusError) or error.status_code not in (400, 422):
-            return False
-        said = f"{error.message} {json.dumps(error.body, default=str)}".lower()
-        return any(word in said for word in FORMAT_WORDS)
+    def _negotiates(self) -> bool:
+        return self.models.structured_output == "auto"
+
+    def _settle_mode(self, remembered: tuple[str, str], mode: OutputMode) -> None:
+        """Remember a weaker mode; concurrent refusals never move a model back up."""
+        with self._lock:
+            current = self._modes.get(remembered, LADDER[0])
+            if LADDER.index(mode) > LADDER.index(current):
+                self._modes[remembered] = mode
 
     def _create(
         self,
@@ -228,8 +249,16 @@ class _Failed(Exception):
         self.attempts = attempts
 
 
+def _refusal(error: BaseException) -> Refusal | None:
+    if isinstance(error, openai.APIStatusError):
+        return classify_refusal(error.status_code, error.message, error.body)
+    return None
+
+
 def _retryable(error: BaseException) -> bool:
     if isinstance(error, openai.APIStatusError):
+        if _refusal(error) is not None:  # the same request would be refused again
+            return False
         return should_retry_status(error.status_code, error.response.headers, error.body)
     return isinstance(error, openai.APIConnectionError)  # timeouts included
 
