@@ -34,7 +34,7 @@ FORMAT_WORDS = (
 # How servers say the prompt does not fit: OpenAI, Azure OpenAI, vLLM, llama-cpp-python
 # ("maximum context length"), llama.cpp ("exceeds the available context size", type
 # exceed_context_size_error), OpenRouter ("this endpoint's maximum context length"),
-# LiteLLM (ContextWindowExceededError, with the upstream's own words after it).
+# LiteLLM (ContextWindowExceededError, with the upstream's own words after it), LM Studio.
 CONTEXT_WORDS = (
     "context_length_exceeded",
     "exceed_context_size_error",
@@ -44,12 +44,15 @@ CONTEXT_WORDS = (
     "larger than the max context size",
     "exceed context window",
     "prompt is too long",
+    "when context the overflows",  # LM Studio
+    "greater than the context length",
 )
 _WINDOW = (
     re.compile(r"maximum context length is (\d+)"),
     re.compile(r"available context size \((\d+) tokens?\)"),
     re.compile(r"context window of (\d+)"),
     re.compile(r"tokens? > (\d+) maximum"),
+    re.compile(r"context length of only (\d+)"),
 )
 _PROMPT = (
     re.compile(r"\((\d+) in the messages"),
@@ -59,6 +62,7 @@ _PROMPT = (
     re.compile(r"prompt contains at least (\d+) input tokens"),
     re.compile(r"your request has (\d+) input tokens"),
     re.compile(r"prompt is too long: (\d+) tokens"),
+    re.compile(r"keep the first (\d+) tokens"),
 )
 
 RefusalKind = Literal["format", "context"]
