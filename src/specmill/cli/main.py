@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "trace": "specmill.cli.trace:trace",
     "runs": "specmill.cli.runs:runs",
     "bot": "specmill.cli.bot:bot",
+    "doctor": "specmill.cli.doctor:doctor",
 }
 
 

@@ -55,12 +55,28 @@ PLACEHOLDER_KEY = "specmill-no-key"
 
 
 @dataclass(frozen=True)
-class _Endpoint:
+class Endpoint:
     client: openai.OpenAI
     base_url: str
     host: str  # host[:port] only: URLs may carry credentials
     key_env: str
     secret: str = field(repr=False)  # never shown; scrubbed from what servers say
+
+
+def resolve_base_url(models: ModelsConfig, override: str | None = None) -> str:
+    """Where a call goes: the override, models.base_url, OPENAI_BASE_URL, else OpenAI."""
+    return (
+        override
+        or models.base_url
+        or os.environ.get("OPENAI_BASE_URL")  # an empty value (CI's unset secret) is unset
+        or DEFAULT_BASE_URL
+    ).rstrip("/")
+
+
+def host_of(base_url: str) -> str:
+    """host[:port] only: URLs may carry credentials."""
+    parts = urlsplit(base_url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
 class OpenAIBackend:
@@ -82,7 +98,7 @@ class OpenAIBackend:
         self._sleep = sleep
         self._slots = threading.BoundedSemaphore(models.concurrency)
         self._lock = threading.Lock()
-        self._endpoints: dict[tuple[str, str], _Endpoint] = {}
+        self._endpoints: dict[tuple[str, str], Endpoint] = {}
         self._modes: dict[tuple[str, str], OutputMode] = {}  # (base_url, model)
 
     def complete(self, request: ChatRequest[T]) -> ChatResponse[T]:
@@ -100,27 +116,34 @@ class OpenAIBackend:
                 endpoint.client.close()
             self._endpoints.clear()
 
-    def _endpoint(self, request: ChatRequest[Any]) -> _Endpoint:
-        base_url = (
-            request.base_url
-            or self.models.base_url
-            or os.environ.get("OPENAI_BASE_URL")  # an empty value (CI's unset secret) is unset
-            or DEFAULT_BASE_URL
-        ).rstrip("/")
-        key_env = request.api_key_env or self.models.api_key_env
+    def _endpoint(self, request: ChatRequest[Any]) -> Endpoint:
+        return self.endpoint(
+            request.base_url, request.api_key_env, label=request.label, model=request.model
+        )
+
+    def endpoint(
+        self,
+        base_url: str | None,
+        key_env: str | None,
+        *,
+        label: str = "specmill",
+        model: str = "",
+    ) -> Endpoint:
+        """The (cached) client for an endpoint; None means the config's, then the SDK's."""
+        base_url = resolve_base_url(self.models, base_url)
+        key_env = key_env or self.models.api_key_env
         with self._lock:
             cached = self._endpoints.get((base_url, key_env))
             if cached is not None:
                 return cached
-            parts = urlsplit(base_url)
-            host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+            host = host_of(base_url)
             key = os.environ.get(key_env) or ""
             if not key and base_url == DEFAULT_BASE_URL:
                 raise ModelError(
-                    f"{request.label}: no API key. Set the environment variable {key_env},"
+                    f"{label}: no API key. Set the environment variable {key_env},"
                     " or point models.base_url (or OPENAI_BASE_URL) at an OpenAI-compatible"
                     " server that needs none (Ollama, vLLM, llama.cpp).",
-                    model=request.model,
+                    model=model,
                     host=host,
                 )
             client = openai.OpenAI(
@@ -129,12 +152,12 @@ class OpenAIBackend:
                 timeout=self.models.timeout,
                 max_retries=0,  # ours, in _create
             )
-            endpoint = _Endpoint(client, base_url, host, key_env, key)
+            endpoint = Endpoint(client, base_url, host, key_env, key)
             self._endpoints[(base_url, key_env)] = endpoint
             return endpoint
 
     def _exchange(
-        self, endpoint: _Endpoint, request: ChatRequest[Any], messages: list[dict[str, Any]]
+        self, endpoint: Endpoint, request: ChatRequest[Any], messages: list[dict[str, Any]]
     ) -> Answer:
         """One answer, moving down the structured-output ladder when the server refuses."""
         remembered = (endpoint.base_url, request.model)
@@ -199,7 +222,7 @@ class OpenAIBackend:
 
     def _create(
         self,
-        endpoint: _Endpoint,
+        endpoint: Endpoint,
         request: ChatRequest[Any],
         messages: list[dict[str, Any]],
         fmt: dict[str, Any] | None,
