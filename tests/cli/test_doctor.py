@@ -112,7 +112,7 @@ def test_a_role_whose_endpoint_is_down_fails_naming_the_role(project, server):
 def test_no_calls_checks_configuration_and_reachability_only(project, server):
     configure(project, server.url, verifier_url=closed_port_url())
 
-    code, out, err = project.main("doctor", "--no-calls", "--json")
+    code, out, _ = project.main("doctor", "--no-calls", "--json")
 
     assert code == 1
     assert server.requests == []  # no chat call at all
@@ -150,10 +150,10 @@ def test_a_model_the_server_does_not_serve(project, server):
     assert "models.fast" in err and "m-plan" in err
 
 
-def test_no_key_for_openai_is_reported_without_a_call(project, monkeypatch):
+def test_no_key_for_openai_is_reported_without_a_call(project):
     project.write("specmill.toml", "[specmill]\n")
 
-    code, out, err = project.main("doctor", "--json")
+    code, out, _ = project.main("doctor", "--json")
 
     assert code == 1
     roles = json.loads(out)["roles"]
