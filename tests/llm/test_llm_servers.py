@@ -171,3 +171,17 @@ def test_what_is_not_a_refusal(status: int, body: object) -> None:
 def test_the_ladder_ends_in_plain_prompting() -> None:
     assert LADDER == ("json_schema", "json_object_schema", "json_object", "none")
     assert weaker("none") is None
+
+
+def test_an_overflow_without_numbers_names_specmills_estimate(
+    fake_openai, openai_backend, chat_request
+):
+    fake_openai.error(400, "litellm.ContextWindowExceededError: input too long for model")
+    prompt = [{"role": "user", "content": "x" * 4000}]  # ~1,000 tokens
+
+    with pytest.raises(ContextWindowExceeded) as caught:
+        openai_backend().complete(chat_request(messages=prompt))
+
+    message = str(caught.value)
+    assert "about 1,0" in message and "by specmill's estimate" in message
+    assert "its context window;" in message
