@@ -129,6 +129,15 @@ def test_demo_against_a_server_that_refuses_json_schema_with_a_500(
     calls = [call for run in list_runs(kept) for call in run.calls]
     assert len(calls) == 11
     assert {call.structured_output for call in calls} == {"json_object_schema"}
+    monkeypatch.chdir(kept)
+    run_id = list_runs(kept)[0].run_id
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        from specmill.cli.main import main
+
+        assert main(["runs", run_id, "--json"]) == 0
+    assert '"structured_output": "json_object_schema"' in out.getvalue()
+    monkeypatch.chdir(tmp_path)
     import shutil
 
     shutil.rmtree(kept.parent)
