@@ -180,3 +180,15 @@ def test_the_scripted_backend_has_nothing_to_check(project):
     code, out, _ = project.main("doctor")
 
     assert code == 0 and "no endpoint to check" in out
+
+
+def test_a_server_without_a_model_list_is_asked_anyway(project, server):
+    server.models = None  # GET /models is a 404 here
+    configure(project, server.url)
+    answer_all(server)
+
+    code, out, _ = project.main("doctor", "--json")
+
+    assert code == 0
+    roles = json.loads(out)["roles"]
+    assert all(role["listed"] is None and role["mode"] == "json_schema" for role in roles)

@@ -18,12 +18,20 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+import openai
 from pydantic import BaseModel, ConfigDict
 
 from specmill.core.config import Config
 from specmill.llm import ChatRequest, LLMError
 from specmill.llm.backend import Role
 from specmill.llm.budget import Budget
+from specmill.llm.openai_backend import (
+    DEFAULT_BASE_URL,
+    Endpoint,
+    OpenAIBackend,
+    host_of,
+    resolve_base_url,
+)
 
 Status = Literal["ok", "cannot work"]
 MAX_LISTED_MODELS = 8
@@ -117,10 +125,6 @@ def diagnose(
     clock: Callable[[], float] = time.monotonic,
 ) -> tuple[list[RoleCheck], Budget]:
     """Check every role; returns the checks and the budget the calls were counted in."""
-    from openai import APIConnectionError, APIStatusError
-
-    from specmill.llm.openai_backend import DEFAULT_BASE_URL, OpenAIBackend, resolve_base_url
-
     budget = Budget(config.budget, config.models.prices)
     backend = OpenAIBackend(config.models, budget)
     listings: dict[tuple[str, str], _Listing] = {}
@@ -129,7 +133,7 @@ def diagnose(
     try:
         for target in _targets(config):
             base_url = resolve_base_url(config.models, target.base_url)
-            endpoint_host = _host(base_url)
+            endpoint_host = host_of(base_url)
             check = RoleCheck(
                 role=target.role,
                 model=printable(target.model),
@@ -149,9 +153,7 @@ def diagnose(
                 continue
             listing = listings.get((base_url, target.key_env))
             if listing is None:
-                listing = _list_models(
-                    backend, base_url, target.key_env, clock, APIConnectionError, APIStatusError
-                )
+                listing = _list_models(backend, base_url, target.key_env, clock)
                 listings[(base_url, target.key_env)] = listing
             check.reachable = listing.reachable
             check.latency_s = listing.latency_s
@@ -182,25 +184,23 @@ def diagnose(
 
 
 def _list_models(
-    backend: Any,
+    backend: OpenAIBackend,
     base_url: str,
     key_env: str,
     clock: Callable[[], float],
-    connection_error: type[Exception],
-    status_error: type[Exception],
 ) -> _Listing:
-    endpoint = backend.endpoint(base_url, key_env, label="specmill doctor")
+    endpoint: Endpoint = backend.endpoint(base_url, key_env, label="specmill doctor")
     started = clock()
     try:
         page = endpoint.client.models.list()
         models = [str(getattr(item, "id", "")) for item in page.data]
-    except connection_error:
+    except openai.APIConnectionError:
         return _Listing(
             reachable=False,
             problem=f"could not connect to {endpoint.host}: check models.base_url (or"
             " OPENAI_BASE_URL, or the verifier's base_url) and that the server is running",
         )
-    except status_error as error:
+    except openai.APIStatusError as error:
         status = getattr(error, "status_code", 0)
         latency = round(clock() - started, 3)
         if status in (401, 403):
@@ -211,12 +211,12 @@ def _list_models(
                 " check that variable",
             )
         return _Listing(reachable=True, latency_s=latency)  # no /models here: not an error
-    except ValueError:  # a 200 that is not a model list (a web page, a proxy)
+    except (openai.APIError, ValueError, AttributeError, TypeError):  # a 200 that is no model list
         return _Listing(reachable=True, latency_s=round(clock() - started, 3))
     return _Listing(reachable=True, models=models, latency_s=round(clock() - started, 3))
 
 
-def _ask(backend: Any, target: _Target, check: RoleCheck) -> None:
+def _ask(backend: OpenAIBackend, target: _Target, check: RoleCheck) -> None:
     request: ChatRequest[DoctorAnswer] = ChatRequest(
         role=target.kind,
         module="(doctor)",
@@ -250,12 +250,6 @@ def _copy_answer(source: RoleCheck, check: RoleCheck) -> None:
 
 def _tokens(record: Any) -> int:
     return int(record.prompt_tokens + record.completion_tokens)
-
-
-def _host(base_url: str) -> str:
-    from specmill.llm.openai_backend import host_of
-
-    return host_of(base_url)
 
 
 def _key_of(target: _Target) -> str:
