@@ -34,7 +34,7 @@ def test_status_table(billing: Project) -> None:
 
 def test_lint_ok_and_errors(billing: Project) -> None:
     code, out, _ = billing.main("lint")
-    assert (code, out.strip()) == (0, "2 specs and specmill.toml: ok")
+    assert (code, out) == (0, "")  # piped: only the contract's lines
     billing.write(
         "specs/billing/tax.md", "---\noutputs: [src/tax.py]\ndepends_on: [billing.mony]\n---\n"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.engine.conftest import INVOICE_CODE, PASS, Factory, executor, fail, plan
+from tests.engine.conftest import INVOICE_CODE, PASS, Factory, executor, fail, make_factory, plan
 from tests.engine.openai_server import Endpoint
 
 INVOICE_PY = "src/billing/invoice.py"
@@ -125,3 +125,15 @@ def test_regen_through_the_real_openai_client(served: tuple[Factory, Endpoint]) 
     assert "Specmill-Models: m-planner, m-rev-a, m-rev-b, m-standard" in factory.git(
         "log", "-1", "--format=%B"
     )
+
+
+def test_verify_without_a_key_still_runs_and_reports_the_checks(tmp_path) -> None:
+    """No model key: the checks run and are reported, then why the verifiers did not."""
+    factory = make_factory(tmp_path, 'verifiers = [{model = "rev-a"}]')
+    code, out, err = factory.main("verify", "billing.invoice")
+    assert code == 1
+    assert "-m compileall -q src: passed" in out
+    assert "billing.invoice: the verifiers were skipped" in err
+    assert "no API key. Set the environment variable OPENAI_API_KEY" in err
+    assert "Traceback" not in err
+    assert factory.worktrees() == []

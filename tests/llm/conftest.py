@@ -52,7 +52,9 @@ class Reply:
     body: Any = None  # the JSON body, for an error
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
-    usage: tuple[int, int] | None = (100, 20)
+    # (prompt, completion) tokens, or computed from the request body (a model that
+    # writes up to the output limit it was sent)
+    usage: tuple[int, int] | Callable[[dict[str, Any]], tuple[int, int]] | None = (100, 20)
     finish_reason: str = "stop"
 
 
@@ -129,7 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.status != 200:
                 self._send(reply.status, reply.body, reply.headers)
             else:
-                self._send(200, _completion(body["model"], reply), reply.headers)
+                self._send(200, _completion(body, reply), reply.headers)
         except OSError:  # the client gave up (timeout): nothing to answer
             pass
         finally:
@@ -147,12 +149,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _completion(model: str, reply: Reply) -> dict[str, Any]:
+def _completion(request: dict[str, Any], reply: Reply) -> dict[str, Any]:
     completion: dict[str, Any] = {
         "id": "chatcmpl-test",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": model,
+        "model": request["model"],
         "choices": [
             {
                 "index": 0,
@@ -162,7 +164,7 @@ def _completion(model: str, reply: Reply) -> dict[str, Any]:
         ],
     }
     if reply.usage is not None:
-        prompt, done = reply.usage
+        prompt, done = reply.usage(request) if callable(reply.usage) else reply.usage
         completion["usage"] = {
             "prompt_tokens": prompt,
             "completion_tokens": done,

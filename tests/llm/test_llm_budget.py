@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
-from specmill.core.config import BudgetConfig, Price
+from specmill.core.config import BudgetConfig, ModelsConfig, Price
+from specmill.errors import ConfigError
+from specmill.llm.backend import make_backend
 from specmill.llm.budget import Budget
 from specmill.llm.errors import BudgetExceeded
 
@@ -80,3 +83,82 @@ def test_counting_from_many_threads_loses_nothing() -> None:
         thread.join()
     assert budget.tokens == 8 * 200 * 15
     assert budget.cost_usd == pytest.approx(8 * 200 * (10 * 2.0 + 5 * 8.0) / 1e6)
+
+
+def test_a_call_reserves_its_output_limit_lowered_to_the_room_left() -> None:
+    budget = Budget(BudgetConfig(max_tokens=1100))
+    first = budget.reserve(model="m", prompt_chars=300, what="call", max_output=600)
+    assert first.max_output == 600  # 108 prompt + 600 output: room enough
+    second = budget.reserve(model="m", prompt_chars=300, what="call", max_output=600)
+    assert second.max_output == 1100 - 2 * 108 - 600  # what is left: 284 tokens
+    with pytest.raises(BudgetExceeded, match="at least 256 for the answer"):
+        budget.reserve(model="m", prompt_chars=30, what="call", max_output=600)
+
+
+def test_concurrent_calls_that_write_to_their_limit_never_overshoot() -> None:
+    """Each call uses every output token it was granted: the run still ends within."""
+    budget = Budget(BudgetConfig(max_tokens=5_000))
+    refused = 0
+
+    def work() -> None:
+        nonlocal refused
+        for _ in range(20):
+            try:
+                reservation = budget.reserve(
+                    model="m", prompt_chars=120, what="call", max_output=400
+                )
+            except BudgetExceeded:
+                refused += 1
+                continue
+            reservation.settle(30, reservation.max_output)  # 30 <= the prompt's estimate
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert refused > 0
+    assert 4_000 < budget.tokens <= 5_000
+
+
+def test_the_dollar_limit_lowers_the_output_limit_too() -> None:
+    budget = Budget(BudgetConfig(max_usd=0.01), PRICES)  # $8 per million output tokens
+    reservation = budget.reserve(model="gpt-4.1", prompt_chars=0, what="call", max_output=5000)
+    # $0.01 - 8 prompt tokens at $2/M leaves room for 1,248 output tokens at $8/M
+    assert reservation.max_output == 1248
+    reservation.settle(8, reservation.max_output)
+    assert budget.cost_usd <= 0.01
+
+
+def test_a_module_has_its_own_dollar_limit() -> None:
+    budget = Budget(BudgetConfig(max_usd_per_module=0.01), PRICES)
+    budget.reserve(model="gpt-4.1", prompt_chars=4, what="call", module="a").settle(0, 1_240)
+    call = {"model": "gpt-4.1", "prompt_chars": 40, "what": "call", "max_output": 512}
+    with pytest.raises(BudgetExceeded, match=r"module a .*max_usd_per_module = \$0.01"):
+        budget.reserve(**call, module="a")
+    other = budget.reserve(**call, module="b")
+    assert other.max_output == 512
+
+
+def test_a_dollar_limit_with_an_unpriced_model_refuses_to_start() -> None:
+    budget = Budget(BudgetConfig(max_usd=5.0), PRICES)
+    with pytest.raises(ConfigError) as caught:
+        budget.require_prices(["gpt-4.1", "llama3:8b", "qwen"])
+    message = str(caught.value)
+    assert "model 'llama3:8b' has no price" in message and "'qwen'" in message
+    assert "[specmill.models.prices]" in (caught.value.hint or "")
+    Budget(BudgetConfig(max_tokens=10), PRICES).require_prices(["llama3:8b"])  # no dollars
+
+
+def test_the_shipped_price_table_prices_the_default_models(tmp_path: Path) -> None:
+    """max_usd alone works with the default models: no price table to write first."""
+    (tmp_path / "script.yaml").write_text("planner: []\n")
+    models = ModelsConfig(backend="scripted", script="script.yaml")
+    backend = make_backend(models, BudgetConfig(max_usd=1), repo_root=tmp_path)
+    assert set(models.model_names()) <= set(backend.budget.prices)
+    with pytest.raises(ConfigError, match="'my-model' has no price"):
+        make_backend(
+            models.model_copy(update={"planner": "my-model"}),
+            BudgetConfig(max_usd=1),
+            repo_root=tmp_path,
+        )

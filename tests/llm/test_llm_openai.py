@@ -384,3 +384,56 @@ def test_make_backend_builds_the_openai_backend_with_the_runs_budget(fake_openai
         assert backend.budget.config.max_tokens == 7
     finally:
         backend.close()
+
+
+def _writes_to_its_limit(body: dict) -> tuple[int, int]:
+    """Usage of a model that always writes as much as it may: the prompt as counted at
+    four characters a token, the output at the limit the request sent."""
+    prompt = sum(len(m["content"]) for m in body["messages"]) // 4
+    return prompt, body.get("max_tokens", 100_000)
+
+
+def test_a_run_with_max_tokens_never_ends_above_it(
+    fake_openai, openai_backend, chat_request, report
+):
+    """Each call sends its output limit, lowered to what the budget has left, and the
+    run stops before a call that could not fit: it never passes budget.max_tokens."""
+    fake_openai.always(content=json.dumps(report), usage=_writes_to_its_limit)
+    backend = openai_backend(
+        budget=BudgetConfig(max_tokens=1_700), max_output_tokens={"verifier": 600}
+    )
+    sent_limits = []
+    with pytest.raises(BudgetExceeded, match=r"over budget\.max_tokens = 1,700"):
+        for _ in range(10):
+            backend.complete(chat_request(max_output_tokens=600))
+            sent_limits.append(fake_openai.requests[-1].body["max_tokens"])
+    assert sent_limits[0] == 600 and sent_limits[-1] < 600  # the last one was lowered
+    assert backend.budget.tokens <= 1_700
+
+
+def test_max_completion_tokens_when_the_model_refuses_max_tokens(
+    fake_openai, openai_backend, chat_request, report
+):
+    """OpenAI's o-series and gpt-5 answer this 400 to max_tokens (its real body)."""
+    fake_openai.error(
+        400,
+        body={
+            "error": {
+                "message": "Unsupported parameter: 'max_tokens' is not supported with this"
+                " model. Use 'max_completion_tokens' instead.",
+                "type": "invalid_request_error",
+                "param": "max_tokens",
+                "code": "unsupported_parameter",
+            }
+        },
+    )
+    fake_openai.answer(report)
+    fake_openai.answer(report)
+    backend = openai_backend()
+    backend.complete(chat_request(max_output_tokens=700))
+    backend.complete(chat_request(max_output_tokens=700))  # remembered: no second refusal
+
+    first, second, third = (seen.body for seen in fake_openai.requests)
+    assert first["max_tokens"] == 700 and "max_completion_tokens" not in first
+    assert second["max_completion_tokens"] == 700 and "max_tokens" not in second
+    assert third["max_completion_tokens"] == 700

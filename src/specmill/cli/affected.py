@@ -7,7 +7,7 @@ import json
 import click
 
 from specmill import gitcli
-from specmill.cli.common import echo_json, open_project, require_graph
+from specmill.cli.common import QUIET, echo_json, echo_summary, open_project, require_graph
 from specmill.core.affected import affected_modules
 from specmill.core.project import Project
 from specmill.errors import SpecmillError
@@ -20,7 +20,8 @@ from specmill.errors import SpecmillError
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of module ids.")
 @click.option("--matrix", is_flag=True, help="Print a GitHub Actions matrix ({include: [...]}).")
-def affected(base: str | None, head: str | None, as_json: bool, matrix: bool) -> None:
+@QUIET
+def affected(base: str | None, head: str | None, as_json: bool, matrix: bool, quiet: bool) -> None:
     """List the modules to regenerate (stale by inputs hash, then their dependents)."""
     if as_json and matrix:
         raise click.UsageError("--json and --matrix are exclusive")
@@ -58,6 +59,8 @@ def affected(base: str | None, head: str | None, as_json: bool, matrix: bool) ->
     else:
         for module in modules:
             click.echo(module)
+        if not modules:
+            echo_summary("nothing affected", quiet=quiet)
 
 
 def _revision(project: Project, rev: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,22 @@ def require_graph(project: Project) -> None:
         raise SpecmillError(
             f"{first}", hint="run `specmill lint` to see every problem in specs and config"
         )
+
+
+QUIET = click.option(
+    "-q", "--quiet", is_flag=True, help="No summary line on success (as when piped)."
+)
+
+
+def echo_summary(line: str, *, quiet: bool) -> None:
+    """A one-line result for a person at a terminal; scripts reading the output (piped
+    or redirected) and ``--quiet`` get only the contract's lines."""
+    if not quiet and sys.stdout.isatty():
+        click.echo(line)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def echo_json(data: Any) -> None:

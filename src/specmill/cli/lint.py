@@ -5,27 +5,34 @@ from __future__ import annotations
 import click
 
 from specmill.cli.common import (
+    QUIET,
     echo_json,
+    echo_summary,
     open_project_or_problem,
+    plural,
     repo_relative,
     require_known_paths,
 )
 from specmill.core.lint import lint_problems
 from specmill.core.paths import under
+from specmill.core.problems import Problem
+from specmill.core.project import OVERRIDES, Project
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON list.")
+@QUIET
 @click.pass_context
-def lint(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
-    """Check specs (front matter, requirement ids, outputs, dependencies) and config.
+def lint(ctx: click.Context, paths: tuple[str, ...], as_json: bool, quiet: bool) -> None:
+    """Check specs (front matter, requirement ids, outputs, dependencies), config and
+    prompt overrides: every error of every file, and what regen would refuse later.
 
     With PATHs (files or folders), report only problems in those files.
     """
     root, project, problems = open_project_or_problem()
     if project is not None:
-        problems = lint_problems(project)
+        problems = lint_problems(project) + _override_problems(project)
         if paths:
             wanted = repo_relative(root, paths)
             require_known_paths(root, paths, wanted, [])
@@ -36,6 +43,17 @@ def lint(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
         for problem in problems:
             click.echo(problem.format())
         if not problems and project is not None:
-            count = len(project.specs)
-            click.echo(f"{count} spec{'s' if count != 1 else ''} and {project.config_path}: ok")
+            summary = f"ok: {plural(len(project.specs), 'spec')} and {project.config_path}"
+            echo_summary(summary, quiet=quiet)
+        elif problems:
+            echo_summary(f"found {plural(len(problems), 'problem')}", quiet=quiet)
     ctx.exit(1 if problems else 0)
+
+
+def _override_problems(project: Project) -> list[Problem]:
+    from specmill.engine.prompts import PromptLibrary
+
+    return [
+        Problem(error.path or OVERRIDES, error.line or 1, "invalid", error.message)
+        for error in PromptLibrary(project.root).check_overrides()
+    ]

@@ -36,6 +36,10 @@ def verify(module: str, no_checks: bool) -> None:
     result = record.modules[0]
     for check in result.checks:
         click.echo(f"check {check.command}: {'passed' if check.passed else 'failed'}")
+    if not result.checks:
+        click.echo("checks: skipped (--no-checks)" if no_checks else "checks: none configured")
+    if not result.verdicts and result.error:
+        raise SpecmillError(f"{module}: {result.error}")
     for verdict in result.verdicts:
         click.echo(f"{verdict.verifier}: {verdict.verdict}: {verdict.summary}")
     for f in result.findings:

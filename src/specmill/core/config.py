@@ -48,6 +48,19 @@ class Price(_Strict):
     output: float = Field(ge=0)
 
 
+class OutputLimits(_Strict):
+    """Output tokens a call may use, per role: sent as the request's token limit and
+    reserved in the budget before the call, so concurrent calls cannot overshoot it.
+    Reasoning models (o-series, gpt-5) count their reasoning in these tokens."""
+
+    planner: int = Field(default=8192, ge=16)
+    executor: int = Field(default=16384, ge=16)
+    verifier: int = Field(default=8192, ge=16)
+
+    def of(self, role: Literal["planner", "executor", "verifier"]) -> int:
+        return {"planner": self.planner, "executor": self.executor, "verifier": self.verifier}[role]
+
+
 class ModelsConfig(_Strict):
     backend: Literal["openai", "scripted"] = "openai"
     script: str | None = None  # scripted backend: answers file, relative to the repo root
@@ -69,6 +82,12 @@ class ModelsConfig(_Strict):
     max_retries: int = Field(default=4, ge=0, le=20)
     concurrency: int = Field(default=16, ge=1, le=64)
     prices: dict[str, Price] = Field(default_factory=dict)
+    max_output_tokens: OutputLimits = Field(default_factory=OutputLimits)
+
+    def model_names(self) -> list[str]:
+        """Every model a run may call, once each, in the order the config names them."""
+        names = [self.planner, self.fast, self.standard, self.strong]
+        return list(dict.fromkeys([*names, *(v.model for v in self.verifiers)]))
 
     def key_variables(self) -> set[str]:
         """The environment variables that hold the models' API keys."""
@@ -90,6 +109,11 @@ class ModelsConfig(_Strict):
 class BudgetConfig(_Strict):
     max_tokens: int | None = Field(default=None, ge=1)
     max_usd: float | None = Field(default=None, gt=0)
+    max_usd_per_module: float | None = Field(default=None, gt=0)
+
+    @property
+    def counts_dollars(self) -> bool:
+        return self.max_usd is not None or self.max_usd_per_module is not None
 
 
 class BotConfig(_Strict):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from specmill.core.config import PYPROJECT_FILE, find_toml_line
 from specmill.core.header import style_for
 from specmill.core.problems import Problem
 from specmill.core.project import Project
-from specmill.errors import SpecmillError, UnsupportedFormatError
+from specmill.core.spec import spec_errors
+from specmill.errors import SpecError, SpecmillError, UnsupportedFormatError
 
 
 def lint_problems(project: Project) -> list[Problem]:
-    problems = [_invalid(error) for error in project.errors]
+    problems = [problem for error in project.errors for problem in _every_error(project, error)]
     if project.graph_error is not None:
         problems.append(_invalid(project.graph_error))
     problems += _conflicts(project)
@@ -32,15 +35,20 @@ def lint_problems(project: Project) -> list[Problem]:
         problems.append(
             Problem(
                 project.config_path,
-                find_toml_line(
-                    project.read(project.config_path) or "",
-                    ("tool", "specmill")
-                    if project.config_path == PYPROJECT_FILE
-                    else ("specmill",),
-                    ("specs",),
-                ),
+                _config_line(project, ("specs",)),
                 "invalid",
                 f"specs: no folder {config.specs!r} in the repository, so there are no specs",
+            )
+        )
+    quorum, verifiers = config.models.quorum, len(config.models.verifiers)
+    if quorum is not None and quorum > verifiers:
+        problems.append(
+            Problem(
+                project.config_path,
+                _config_line(project, ("models", "quorum")),
+                "invalid",
+                f"models.quorum = {quorum}, but only {verifiers} verifier(s) are configured:"
+                " no module could ever pass",
             )
         )
     if config.governance:
@@ -64,6 +72,30 @@ def _input_problem(
     if text is None:
         return Problem(where, line, "invalid", f"{field}: {path} does not exist", module)
     return None
+
+
+def _config_line(project: Project, key: tuple[str, ...]) -> int:
+    text = project.read(project.config_path) or ""
+    prefix = ("tool", "specmill") if project.config_path == PYPROJECT_FILE else ("specmill",)
+    return find_toml_line(text, prefix, key)
+
+
+def _every_error(project: Project, error: SpecmillError) -> list[Problem]:
+    """A spec that failed to load stopped at its first error: lint reports them all."""
+    if not isinstance(error, SpecError) or error.path is None:
+        return [_invalid(error)]
+    full = project.root / error.path
+    text = None
+    if full.is_file() and not full.is_symlink():  # never open a FIFO: it would block
+        with contextlib.suppress(SpecmillError):  # the load error says why it is unreadable
+            text = project.read(error.path)
+    if text is None:
+        return [_invalid(error)]
+    config = project.config
+    found = spec_errors(
+        text, error.path, specs_root=config.specs, protected=config.protected_patterns
+    )
+    return [_invalid(e) for e in found] or [_invalid(error)]
 
 
 def _invalid(error: SpecmillError) -> Problem:

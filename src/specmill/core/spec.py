@@ -8,7 +8,7 @@ unsafe output paths).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -133,30 +133,80 @@ def split_front_matter(text: str, path: str) -> tuple[str, int]:
 def parse_spec(
     text: str, path: str, *, specs_root: str = "specs", protected: Sequence[str] = ()
 ) -> Spec:
-    _check_utf8(text, path)
+    """The spec, or a ``SpecError`` for its first error (see ``spec_errors`` for all)."""
+    spec = _parse(text, path, specs_root, protected, _Errors(collect=False))
+    assert spec is not None  # without collecting, every error was raised
+    return spec
+
+
+def spec_errors(
+    text: str, path: str, *, specs_root: str = "specs", protected: Sequence[str] = ()
+) -> list[SpecError]:
+    """Every error of a spec, in line order, as far as its front matter can be read."""
+    errors = _Errors(collect=True)
+    try:
+        _parse(text, path, specs_root, protected, errors)
+    except SpecError as fatal:  # no front matter to read further
+        errors.found.append(fatal)
+    return sorted(errors.found, key=lambda error: error.line or 1)
+
+
+class _Errors:
+    """Raise the first error (parsing), or collect them all (linting)."""
+
+    def __init__(self, *, collect: bool) -> None:
+        self.collect = collect
+        self.found: list[SpecError] = []
+
+    def add(self, error: SpecError) -> None:
+        if not self.collect:
+            raise error
+        self.found.append(error)
+
+
+def _parse(
+    text: str, path: str, specs_root: str, protected: Sequence[str], errors: _Errors
+) -> Spec | None:
+    for error in _undecodable(text, path):
+        errors.add(error)
     yaml_text, body_line = split_front_matter(text, path)
     data = _load_yaml(yaml_text, path)
     try:
         front = FrontMatter.model_validate(data)
     except ValidationError as exc:
-        raise _front_matter_error(exc, yaml_text, path) from None
-    module_id = front.id or default_module_id(path, specs_root)
-    if not MODULE_ID.match(module_id):
-        raise SpecError(
-            f"module id {module_id!r} (from the file name) is not valid: use letters, digits, "
-            "'.', '_' or '-'; rename the file or set `id:` in the front matter",
-            path=path,
-            line=1,
+        for error in _front_matter_errors(exc, yaml_text, path):
+            errors.add(error)
+        front = None
+    declared = front.id if front else data.get("id")
+    module_id = declared if isinstance(declared, str) else default_module_id(path, specs_root)
+    if declared is None and not MODULE_ID.match(module_id):
+        errors.add(
+            SpecError(
+                f"module id {module_id!r} (from the file name) is not valid: use letters,"
+                " digits, '.', '_' or '-'; rename the file or set `id:` in the front matter",
+                path=path,
+                line=1,
+            )
         )
-
-    outputs = tuple(_checked_output(out, text, path, protected) for out in front.outputs)
+    outputs = _checked_paths(
+        front.outputs if front else _strings(data.get("outputs")),
+        lambda raw: _checked_output(raw, text, path, protected),
+        errors,
+    )
     seen: set[str] = set()
     for out in outputs:
         if out in seen:
             line = _line(text, out, occurrence=2)
-            raise SpecError(f"output {out!r} is listed twice", path=path, line=line)
+            errors.add(SpecError(f"output {out!r} is listed twice", path=path, line=line))
         seen.add(out)
-    context = tuple(_checked_path(item, "context", text, path) for item in front.context)
+    context = _checked_paths(
+        front.context if front else _strings(data.get("context")),
+        lambda raw: _checked_path(raw, "context", text, path),
+        errors,
+    )
+    requirements = _requirements(text, path, body_line, errors)
+    if front is None or errors.found:
+        return None
     return Spec(
         id=module_id,
         path=path,
@@ -164,12 +214,35 @@ def parse_spec(
         front=front,
         outputs=outputs,
         context=context,
-        requirements=parse_requirements(text, path, first_line=body_line),
+        requirements=requirements,
         body_line=body_line,
     )
 
 
+def _strings(value: object) -> list[str]:
+    """The strings of a front-matter list that did not validate (to lint them too)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _checked_paths(
+    raw: Sequence[str], check: Callable[[str], str], errors: _Errors
+) -> tuple[str, ...]:
+    checked = []
+    for item in raw:
+        try:
+            checked.append(check(item))
+        except SpecError as error:
+            errors.add(error)
+    return tuple(checked)
+
+
 def parse_requirements(text: str, path: str, *, first_line: int = 1) -> tuple[Requirement, ...]:
+    return _requirements(text, path, first_line, _Errors(collect=False))
+
+
+def _requirements(
+    text: str, path: str, first_line: int, errors: _Errors
+) -> tuple[Requirement, ...]:
     found: dict[str, Requirement] = {}
     in_fence = False
     for number, line in enumerate(text.splitlines(), start=1):
@@ -183,24 +256,32 @@ def parse_requirements(text: str, path: str, *, first_line: int = 1) -> tuple[Re
             continue
         rid = match.group("id")
         if rid in found:
-            raise SpecError(
-                f"duplicate requirement id {rid} (first at line {found[rid].line})",
-                path=path,
-                line=number,
+            errors.add(
+                SpecError(
+                    f"duplicate requirement id {rid} (first at line {found[rid].line})",
+                    path=path,
+                    line=number,
+                )
             )
+            continue
         found[rid] = Requirement(rid, number, match.group("text").strip())
     return tuple(found.values())
 
 
-def _check_utf8(text: str, path: str) -> None:
-    """Undecodable bytes (read with surrogateescape) make a spec invalid, with their line."""
-    bad = UNDECODABLE.search(text)
-    if bad is not None:
-        raise SpecError(
-            f"not valid UTF-8 (byte 0x{ord(bad.group()) - 0xDC00:02x}); save the spec as UTF-8",
-            path=path,
-            line=text.count("\n", 0, bad.start()) + 1,
+def _undecodable(text: str, path: str) -> list[SpecError]:
+    """Undecodable bytes (read with surrogateescape) make a spec invalid: one per line."""
+    errors: dict[int, SpecError] = {}
+    for bad in UNDECODABLE.finditer(text):
+        line = text.count("\n", 0, bad.start()) + 1
+        errors.setdefault(
+            line,
+            SpecError(
+                f"not valid UTF-8 (byte 0x{ord(bad.group()) - 0xDC00:02x}); save the spec as UTF-8",
+                path=path,
+                line=line,
+            ),
         )
+    return list(errors.values())
 
 
 def _load_yaml(yaml_text: str, path: str) -> Any:
@@ -225,10 +306,13 @@ def _load_yaml(yaml_text: str, path: str) -> Any:
     return data
 
 
-def _front_matter_error(exc: ValidationError, yaml_text: str, path: str) -> SpecError:
-    errors = exc.errors()
+def _front_matter_errors(exc: ValidationError, yaml_text: str, path: str) -> list[SpecError]:
     # a misspelt key is the likelier news than the missing key it leaves behind
-    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    ordered = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    return [_front_matter_error(error, yaml_text, path) for error in ordered]
+
+
+def _front_matter_error(error: Any, yaml_text: str, path: str) -> SpecError:
     loc = [str(part) for part in error["loc"]]
     key = loc[0] if loc else ""
     line = _key_line(yaml_text, key) if key else 2

@@ -95,6 +95,7 @@ class Agents:
             attempt=attempt,
             base_url=endpoint.base_url if endpoint else None,
             api_key_env=_own_key(endpoint),
+            max_output_tokens=self.config.models.max_output_tokens.of(role),
         )
         try:
             response = self.backend.complete(request)

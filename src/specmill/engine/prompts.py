@@ -27,6 +27,7 @@ from specmill.engine.guard import escapes
 from specmill.errors import SpecmillError
 
 BLOCKS = ("system", "user")
+AGENT_TEMPLATES = ("planner.j2", "executor.j2", "verifier.j2")  # rendered as prompts
 TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 Loader = Callable[[str], tuple[str, str, Callable[[], bool]]]
 
@@ -108,6 +109,35 @@ class PromptLibrary:
         for other in sorted(included - seen):
             parts.append(self.digest(other, seen | {name}))
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+    def check_overrides(self) -> list[SpecmillError]:
+        """What regen would refuse in this repository's prompt overrides, all at once:
+        syntax errors, unreadable or linked files, an agent's prompt without its blocks."""
+        folder = self.root / OVERRIDES / PROMPTS
+        if not folder.is_dir() or folder.is_symlink():
+            return []
+        errors = []
+        for path in sorted(folder.iterdir()):
+            if not path.name.endswith(".j2"):
+                continue
+            try:
+                if path.name in AGENT_TEMPLATES:
+                    self._load(path.name)
+                else:  # a part that agents' prompts include: it only has to compile
+                    self.digest(path.name)
+            except SpecmillError as exc:
+                if exc.path is None:
+                    exc.path = f"{OVERRIDES}/{PROMPTS}/{path.name}"
+                errors.append(exc)
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = "not valid UTF-8" if isinstance(exc, ValueError) else exc.strerror
+                errors.append(
+                    SpecmillError(
+                        f"cannot read this prompt override: {reason}",
+                        path=f"{OVERRIDES}/{PROMPTS}/{path.name}",
+                    )
+                )
+        return errors
 
     def _load(self, name: str) -> tuple[jinja2.Template, str]:
         with self._lock:

@@ -22,6 +22,7 @@ from specmill.engine.verdicts import check_quorum, decide
 from specmill.engine.worktrees import Worktrees
 from specmill.errors import SpecmillError
 from specmill.llm.backend import ChatBackend
+from specmill.llm.errors import ModelError
 from specmill.repo import Repo
 
 
@@ -101,7 +102,11 @@ def verify_module(
                 )
         result.checks = results
         brief = gather(project, spec, project.read)
-        result.verdicts = verify(ctx, spec, brief, plan, files, results, attempt=1)
+        try:
+            result.verdicts = verify(ctx, spec, brief, plan, files, results, attempt=1)
+        except ModelError as exc:  # no key, endpoint down: the checks' results still count
+            result.status, result.error = "error", f"the verifiers were skipped: {exc}"
+            return record
         decision = decide(result.verdicts, project.config.models.quorum)
         result.findings, result.disagreement = decision.findings, decision.disagreement
         passed = decision.passed and all(c.passed for c in results)

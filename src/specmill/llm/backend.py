@@ -40,6 +40,7 @@ class ChatRequest(Generic[T]):
     attempt: int = 1
     base_url: str | None = None
     api_key_env: str | None = None
+    max_output_tokens: int = 0  # the role's limit (models.max_output_tokens); 0: none
 
     @property
     def label(self) -> str:
@@ -96,5 +97,13 @@ BACKENDS: dict[str, BackendFactory] = {
 def make_backend(
     models: ModelsConfig, budget: BudgetConfig, *, repo_root: Path | None = None
 ) -> ChatBackend:
-    """The configured backend, with a fresh ``Budget`` for one run."""
-    return BACKENDS[models.backend](models, Budget(budget, models.prices), repo_root)
+    """The configured backend, with a fresh ``Budget`` for one run.
+
+    Prices are the shipped table (``specmill.llm.prices``) under the config's own; with
+    a dollar limit, a configured model without a price is a ``ConfigError`` up front.
+    """
+    from specmill.llm.prices import DEFAULT_PRICES
+
+    run_budget = Budget(budget, {**DEFAULT_PRICES, **models.prices})
+    run_budget.require_prices(models.model_names())
+    return BACKENDS[models.backend](models, run_budget, repo_root)

@@ -1,11 +1,12 @@
 """A run's token and dollar budget, shared by every thread that calls a model.
 
 A call is refused *before* it is made when it would overrun the budget, so a run stops
-cleanly between calls instead of discovering the overrun on the next invoice. The
-estimate is the tokens used so far, plus the tokens reserved by calls still in flight
-(so that concurrent calls cannot all slip under the limit together), plus the request's
-prompt at about four characters a token. Completions are unknown in advance, so a run
-can end past its budget by at most the completions of the calls in flight.
+cleanly between calls instead of discovering the overrun on the next invoice. Each call
+reserves its prompt (estimated on the high side, at three characters a token) plus the
+output tokens it may use; the output limit is sent with the request, and lowered to
+what the budget has left, so the server cannot answer past it. Calls in flight hold
+their reservation until they settle to the usage the server reports, so concurrent
+calls cannot all slip under the limit together.
 """
 
 from __future__ import annotations
@@ -13,19 +14,29 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 
 from specmill.core.config import BudgetConfig, Price
+from specmill.errors import ConfigError
 from specmill.llm.errors import BudgetExceeded
 
 log = logging.getLogger(__name__)
 
-CHARS_PER_TOKEN = 4
+CHARS_PER_TOKEN = 4  # a typical count, for usage a server does not report
+RESERVE_CHARS_PER_TOKEN = 3  # on the high side, for what a call may cost
+RESERVE_OVERHEAD_TOKENS = 8  # the chat format's tokens around the messages
+MIN_USEFUL_OUTPUT = 256  # an answer cut shorter than this is not worth paying for
 
 
 def estimate_tokens(chars: int) -> int:
-    """Rough token count for text of this length; good enough for a budget's guard."""
+    """Typical token count for text of this length (usage a server did not report)."""
     return math.ceil(chars / CHARS_PER_TOKEN)
+
+
+def prompt_reserve(chars: int) -> int:
+    """Tokens to hold for a prompt of this length: more than it will likely count."""
+    return math.ceil(chars / RESERVE_CHARS_PER_TOKEN) + RESERVE_OVERHEAD_TOKENS
 
 
 class Budget:
@@ -41,6 +52,7 @@ class Budget:
         self._cost = 0.0
         self._reserved_tokens = 0
         self._reserved_cost = 0.0
+        self._module_cost: dict[str, float] = defaultdict(float)  # spent and reserved
         self._unpriced: set[str] = set()
 
     @property
@@ -59,6 +71,23 @@ class Budget:
         with self._lock:
             return frozenset(self._unpriced)
 
+    def require_prices(self, models: Iterable[str]) -> None:
+        """A dollar limit is only a limit if every model has a price: refuse to start."""
+        if not self.config.counts_dollars:
+            return
+        missing = [model for model in models if model not in self.prices]
+        if missing:
+            limit = "max_usd" if self.config.max_usd is not None else "max_usd_per_module"
+            raise ConfigError(
+                f"budget.{limit} is set, but model {missing[0]!r} has no price, so its"
+                " calls would count as $0"
+                + (f" (nor {', '.join(map(repr, missing[1:]))})" if missing[1:] else ""),
+                path="specmill.toml",
+                hint=f'add it to [specmill.models.prices], e.g. "{missing[0]}" ='
+                " { input = 2.0, output = 8.0 } (US dollars per million tokens),"
+                " or set budget.max_tokens instead",
+            )
+
     def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
         """US dollars for this usage; 0 for a model missing from the price table."""
         price = self.prices.get(model)
@@ -66,35 +95,73 @@ class Budget:
             return 0.0
         return (prompt_tokens * price.input + completion_tokens * price.output) / 1_000_000
 
-    def reserve(self, *, model: str, prompt_chars: int, what: str) -> Reservation:
-        """Reserve room for one call, or raise ``BudgetExceeded`` without calling."""
-        tokens = estimate_tokens(prompt_chars)
-        cost = self.cost(model, tokens, 0)
-        limits = self.config
+    def reserve(
+        self,
+        *,
+        model: str,
+        prompt_chars: int,
+        what: str,
+        max_output: int = 0,
+        module: str | None = None,
+    ) -> Reservation:
+        """Hold room for one call, or raise ``BudgetExceeded`` without calling.
+
+        The reservation's ``max_output`` is ``max_output`` lowered to what the budget
+        has room for: send it as the request's output limit.
+        """
+        prompt = prompt_reserve(prompt_chars)
         with self._lock:
             if model not in self.prices and model not in self._unpriced:
                 self._unpriced.add(model)
-                if limits.max_usd is not None:
-                    log.warning("no price for model %s in models.prices: counted as $0", model)
-            projected_tokens = self._tokens + self._reserved_tokens + tokens
-            projected_cost = self._cost + self._reserved_cost + cost
-            if limits.max_tokens is not None and projected_tokens > limits.max_tokens:
-                raise BudgetExceeded(
-                    f"budget exhausted: {what} (~{tokens:,} prompt tokens) would bring the run"
-                    f" to {projected_tokens:,} tokens, over budget.max_tokens ="
-                    f" {limits.max_tokens:,} ({self._tokens:,} used so far); the call was"
-                    " not made. Raise budget.max_tokens or regenerate fewer modules."
-                )
-            if limits.max_usd is not None and projected_cost > limits.max_usd:
-                raise BudgetExceeded(
-                    f"budget exhausted: {what} would bring the run to ${projected_cost:.4f},"
-                    f" over budget.max_usd = ${limits.max_usd:.2f} (${self._cost:.4f} spent so"
-                    " far); the call was not made. Raise budget.max_usd or regenerate fewer"
-                    " modules."
-                )
-            self._reserved_tokens += tokens
+            output = self._output_room(model, prompt, max_output, what, module)
+            cost = self.cost(model, prompt, output)
+            self._reserved_tokens += prompt + output
             self._reserved_cost += cost
-        return Reservation(self, model, tokens, cost)
+            if module is not None:
+                self._module_cost[module] += cost
+        return Reservation(self, model, prompt + output, cost, output, module)
+
+    def _output_room(
+        self, model: str, prompt: int, wanted: int, what: str, module: str | None
+    ) -> int:
+        """The output tokens this call may use under every limit (lock held)."""
+        limits, output = self.config, wanted
+        useful = min(MIN_USEFUL_OUTPUT, wanted)
+        if limits.max_tokens is not None:
+            room = limits.max_tokens - self._tokens - self._reserved_tokens - prompt
+            if room < useful:
+                projected = self._tokens + self._reserved_tokens + prompt + useful
+                raise BudgetExceeded(
+                    f"budget exhausted: {what} (~{prompt:,} prompt tokens"
+                    + (f" and at least {useful:,} for the answer" if useful else "")
+                    + f") would bring the run to {projected:,} tokens, over"
+                    f" budget.max_tokens = {limits.max_tokens:,} ({self._tokens:,} used so"
+                    " far); the call was not made. Raise budget.max_tokens or regenerate"
+                    " fewer modules."
+                )
+            output = min(output, room)
+        dollar_limits = [(limits.max_usd, self._cost + self._reserved_cost, "the run", "max_usd")]
+        if module is not None:
+            spent = self._module_cost[module]
+            dollar_limits.append(
+                (limits.max_usd_per_module, spent, f"module {module}", "max_usd_per_module")
+            )
+        price = self.prices.get(model)
+        for limit, spent, whose, key in dollar_limits:
+            if limit is None:
+                continue
+            room_usd = limit - spent - self.cost(model, prompt, useful)
+            if room_usd < 0:
+                raise BudgetExceeded(
+                    f"budget exhausted: {what} would bring {whose} to"
+                    f" ${limit - room_usd:.4f}, over budget.{key} = ${limit:.2f}"
+                    f" (${spent:.4f} spent or held so far); the call was not made. Raise"
+                    f" budget.{key} or regenerate fewer modules."
+                )
+            if price is not None and price.output > 0:
+                extra = math.floor(room_usd * 1_000_000 / price.output)
+                output = min(output, useful + extra)
+        return output
 
     def _settle(self, reservation: Reservation, prompt: int, completion: int) -> float:
         cost = self.cost(reservation.model, prompt, completion)
@@ -102,21 +169,35 @@ class Budget:
             self._release(reservation)
             self._tokens += prompt + completion
             self._cost += cost
+            if reservation.module is not None:
+                self._module_cost[reservation.module] += cost
         return cost
 
     def _release(self, reservation: Reservation) -> None:
         self._reserved_tokens -= reservation.tokens
         self._reserved_cost -= reservation.cost
+        if reservation.module is not None:
+            self._module_cost[reservation.module] -= reservation.cost
 
 
 class Reservation:
     """Room held for one call in flight; settle it with the real usage, or cancel it."""
 
-    def __init__(self, budget: Budget, model: str, tokens: int, cost: float) -> None:
+    def __init__(
+        self,
+        budget: Budget,
+        model: str,
+        tokens: int,
+        cost: float,
+        max_output: int = 0,
+        module: str | None = None,
+    ) -> None:
         self.budget = budget
         self.model = model
         self.tokens = tokens
         self.cost = cost
+        self.max_output = max_output  # the output limit to send; 0: none
+        self.module = module
         self._open = True
 
     def settle(self, prompt_tokens: int, completion_tokens: int) -> float:

@@ -36,7 +36,8 @@ class Answer:
     mode: str | None = None  # the structured-output mode the endpoint took
 
 
-Exchange = Callable[[list[dict[str, Any]]], Answer]
+Exchange = Callable[[list[dict[str, Any]], int], Answer]
+"""One round trip: the messages, and the output token limit to send (0: none)."""
 
 
 def prompt_chars(messages: list[dict[str, Any]]) -> int:
@@ -85,10 +86,14 @@ def converse(
         chars = prompt_chars(messages)
         try:
             reservation = budget.reserve(
-                model=request.model, prompt_chars=chars, what=request.label
+                model=request.model,
+                prompt_chars=chars,
+                what=request.label,
+                max_output=request.max_output_tokens,
+                module=request.module,
             )
             try:
-                answer = exchange(messages)
+                answer = exchange(messages, reservation.max_output)
             except BaseException:
                 reservation.cancel()
                 raise

@@ -52,6 +52,11 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the SDK's, when OPENAI_BASE_UR
 # Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK refuses to start
 # without one.
 PLACEHOLDER_KEY = "specmill-no-key"
+# The output limit's name: OpenAI's o-series and gpt-5 answer 400 "Unsupported parameter:
+# 'max_tokens' … Use 'max_completion_tokens' instead." (param "max_tokens"); local servers
+# have long known "max_tokens". Start from the host's likely name, swap on that refusal.
+LIMIT_NAMES = ("max_tokens", "max_completion_tokens")
+OPENAI_HOSTS = ("api.openai.com", ".openai.azure.com")
 
 
 @dataclass(frozen=True)
@@ -100,12 +105,13 @@ class OpenAIBackend:
         self._lock = threading.Lock()
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
         self._modes: dict[tuple[str, str], OutputMode] = {}  # (base_url, model)
+        self._limit_names: dict[tuple[str, str], str] = {}  # (base_url, model)
 
     def complete(self, request: ChatRequest[T]) -> ChatResponse[T]:
         endpoint = self._endpoint(request)
         return converse(
             request,
-            lambda messages: self._exchange(endpoint, request, messages),
+            lambda messages, max_output: self._exchange(endpoint, request, messages, max_output),
             budget=self.budget,
             reask_limit=self.models.reask_limit,
         )
@@ -157,7 +163,11 @@ class OpenAIBackend:
             return endpoint
 
     def _exchange(
-        self, endpoint: Endpoint, request: ChatRequest[Any], messages: list[dict[str, Any]]
+        self,
+        endpoint: Endpoint,
+        request: ChatRequest[Any],
+        messages: list[dict[str, Any]],
+        max_output: int,
     ) -> Answer:
         """One answer, moving down the structured-output ladder when the server refuses."""
         remembered = (endpoint.base_url, request.model)
@@ -166,10 +176,20 @@ class OpenAIBackend:
             sent = messages
             if mode != "json_schema":
                 sent = with_instruction(messages, format_instruction(request.response_model))
-            fmt = response_format(request.response_model, mode)
+            extra = response_format(request.response_model, mode)
+            params: dict[str, Any] = {} if extra is None else {"response_format": extra}
+            limit_name = self._limit_name(endpoint, remembered)
+            if max_output:
+                params[limit_name] = max_output
             try:
-                answer = self._create(endpoint, request, sent, fmt)
+                answer = self._create(endpoint, request, sent, params)
             except _Failed as failed:
+                if max_output and _refuses_parameter(failed.error, limit_name):
+                    other = LIMIT_NAMES[1 - LIMIT_NAMES.index(limit_name)]
+                    log.info("%s wants %s, not %s", endpoint.host, other, limit_name)
+                    with self._lock:
+                        self._limit_names[remembered] = other
+                    continue
                 refusal = _refusal(failed.error)
                 if refusal is not None and refusal.kind == "context":
                     raise describe_context_overflow(
@@ -203,6 +223,12 @@ class OpenAIBackend:
                 ) from None
             return dataclasses.replace(answer, mode=mode)
 
+    def _limit_name(self, endpoint: Endpoint, remembered: tuple[str, str]) -> str:
+        host = urlsplit(endpoint.base_url).hostname or ""
+        openai_host = host == OPENAI_HOSTS[0] or host.endswith(OPENAI_HOSTS[1])
+        with self._lock:
+            return self._limit_names.get(remembered, LIMIT_NAMES[1 if openai_host else 0])
+
     def mode_for(self, base_url: str, model: str) -> OutputMode:
         """The structured-output mode the next call to this model will use."""
         configured = self.models.structured_output
@@ -225,10 +251,9 @@ class OpenAIBackend:
         endpoint: Endpoint,
         request: ChatRequest[Any],
         messages: list[dict[str, Any]],
-        fmt: dict[str, Any] | None,
+        extra: dict[str, Any],
     ) -> Answer:
         """One HTTP call with retries; raises ``_Failed`` with the last error."""
-        extra: dict[str, Any] = {} if fmt is None else {"response_format": fmt}
 
         def call() -> Answer:
             with self._slots:  # the concurrency limit covers requests, not backoff sleeps
@@ -276,6 +301,16 @@ def _refusal(error: BaseException) -> Refusal | None:
     if isinstance(error, openai.APIStatusError):
         return classify_refusal(error.status_code, error.message, error.body)
     return None
+
+
+def _refuses_parameter(error: openai.APIError, name: str) -> bool:
+    """A 400 saying that this parameter is not supported (OpenAI's shape, or its words)."""
+    if not isinstance(error, openai.APIStatusError) or error.status_code != 400:
+        return False
+    body = error.body if isinstance(error.body, dict) else {}
+    if body.get("param") == name:  # the SDK's body is the "error" object itself
+        return True
+    return f"'{name}'" in error.message and "unsupported" in error.message.lower()
 
 
 def _retryable(error: BaseException) -> bool:

@@ -31,7 +31,7 @@ from pydantic import BaseModel
 from specmill.core.config import ModelsConfig
 from specmill.errors import ConfigError
 from specmill.llm.backend import ChatRequest, ChatResponse
-from specmill.llm.budget import Budget, estimate_tokens
+from specmill.llm.budget import CHARS_PER_TOKEN, Budget, estimate_tokens
 from specmill.llm.conversation import Answer, converse, prompt_chars
 from specmill.llm.errors import ScriptExhaustedError
 
@@ -90,7 +90,7 @@ class ScriptedBackend:
     def complete(self, request: ChatRequest[T]) -> ChatResponse[T]:
         return converse(
             request,
-            lambda messages: self._next(request, messages),
+            lambda messages, max_output: self._next(request, messages, max_output),
             budget=self.budget,
             reask_limit=self.models.reask_limit,
         )
@@ -103,7 +103,10 @@ class ScriptedBackend:
         with self._lock:
             return {name: len(queue) for name, queue in self._queues.items() if queue}
 
-    def _next(self, request: ChatRequest[Any], messages: list[dict[str, Any]]) -> Answer:
+    def _next(
+        self, request: ChatRequest[Any], messages: list[dict[str, Any]], max_output: int
+    ) -> Answer:
+        """The next scripted answer, cut at ``max_output`` tokens as a server would."""
         own = f"modules.{request.module}.{request.role}"
         name = own if own in self._queues else request.role
         with self._lock:
@@ -118,10 +121,15 @@ class ScriptedBackend:
                 )
             text = queue.popleft()
             self._used[name] += 1
+        completion = estimate_tokens(len(text))
+        truncated = 0 < max_output < completion
+        if truncated:
+            completion, text = max_output, text[: max_output * CHARS_PER_TOKEN]
         return Answer(
             text=text,
             prompt_tokens=estimate_tokens(prompt_chars(messages)),
-            completion_tokens=estimate_tokens(len(text)),
+            completion_tokens=completion,
+            truncated=truncated,
         )
 
 
