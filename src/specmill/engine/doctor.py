@@ -32,6 +32,7 @@ from specmill.llm.openai_backend import (
     host_of,
     resolve_base_url,
 )
+from specmill.llm.prices import DEFAULT_PRICES
 
 Status = Literal["ok", "cannot work"]
 MAX_LISTED_MODELS = 8
@@ -125,7 +126,8 @@ def diagnose(
     clock: Callable[[], float] = time.monotonic,
 ) -> tuple[list[RoleCheck], Budget]:
     """Check every role; returns the checks and the budget the calls were counted in."""
-    budget = Budget(config.budget, config.models.prices)
+    prices = {**DEFAULT_PRICES, **config.models.prices}  # as a run prices its calls
+    budget = Budget(config.budget, prices)
     backend = OpenAIBackend(config.models, budget)
     listings: dict[tuple[str, str], _Listing] = {}
     answered: dict[tuple[str, str, str], RoleCheck] = {}
@@ -139,7 +141,7 @@ def diagnose(
                 model=printable(target.model),
                 endpoint=printable(endpoint_host),
                 key_env=target.key_env,
-                priced=target.model in config.models.prices,
+                priced=target.model in prices,
             )
             checks.append(check)
             has_key = bool(environ.get(target.key_env))
@@ -176,7 +178,8 @@ def diagnose(
                 if key in answered:  # the same model on the same endpoint: asked once
                     _copy_answer(answered[key], check)
                 else:
-                    _ask(backend, target, check)
+                    limit = config.models.max_output_tokens.of(target.kind)
+                    _ask(backend, target, check, limit)
                     answered[key] = check
     finally:
         backend.close()
@@ -216,7 +219,7 @@ def _list_models(
     return _Listing(reachable=True, models=models, latency_s=round(clock() - started, 3))
 
 
-def _ask(backend: OpenAIBackend, target: _Target, check: RoleCheck) -> None:
+def _ask(backend: OpenAIBackend, target: _Target, check: RoleCheck, max_output: int) -> None:
     request: ChatRequest[DoctorAnswer] = ChatRequest(
         role=target.kind,
         module="(doctor)",
@@ -227,6 +230,7 @@ def _ask(backend: OpenAIBackend, target: _Target, check: RoleCheck) -> None:
         template_sha256="",
         base_url=target.base_url,
         api_key_env=target.key_env,
+        max_output_tokens=max_output,
     )
     try:
         response = backend.complete(request)
