@@ -53,7 +53,8 @@ FORMAT_REFUSALS = [
         },
     ),
     # llama-cpp-python: the request model's Literal["text", "json_object"] fails inside
-    # RouteErrorHandler, which turns any exception into a 500 (llama_cpp/server/errors.py)
+    # RouteErrorHandler, which turns any exception into a 500 (llama_cpp/server/errors.py).
+    # Recorded from llama-cpp-python 0.3.36's server (fastapi 0.165), as it answered.
     Refusal(
         "llama-cpp-python",
         500,
@@ -62,7 +63,9 @@ FORMAT_REFUSALS = [
                 "message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body',"
                 " 'response_format', 'type'), 'msg': \"Input should be 'text' or"
                 " 'json_object'\", 'input': 'json_schema', 'ctx': {'expected': \"'text' or"
-                " 'json_object'\"}}\n",
+                " 'json_object'\"}}\n\n  File \"/work/wt/i13/.venv/lib/python3.11/"
+                'site-packages/llama_cpp/server/app.py", line 376, in'
+                " create_chat_completion\n    POST /v1/chat/completions",
                 "type": "internal_server_error",
                 "param": None,
                 "code": None,
@@ -197,22 +200,23 @@ CONTEXT_OVERFLOWS = [
         8192,
         6152,
     ),
-    # llama_cpp/server/errors.py ErrorResponseFormatters.context_length_exceeded
+    # llama_cpp/server/errors.py ErrorResponseFormatters.context_length_exceeded;
+    # recorded from llama-cpp-python 0.3.36's server with --n_ctx 8192
     Overflow(
         "llama-cpp-python",
         400,
         {
             "error": {
-                "message": "This model's maximum context length is 2048 tokens. However, you"
-                " requested 3371 tokens (3371 in the messages, None in the completion)."
+                "message": "This model's maximum context length is 8192 tokens. However, you"
+                " requested 9026 tokens (9010 in the messages, 16 in the completion)."
                 " Please reduce the length of the messages or completion.",
                 "type": "invalid_request_error",
                 "param": "messages",
                 "code": "context_length_exceeded",
             }
         },
-        2048,
-        3371,
+        8192,
+        9010,
     ),
     # tools/server/server-context.cpp, ERROR_TYPE_EXCEED_CONTEXT_SIZE
     Overflow(
