@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.integration.llama_server import MODEL_ALIAS, llama_server, missing_packages
 
+CALL_TIMEOUT = ("--timeout", "1800")  # a call can take minutes on a busy CPU
 BASELINE_PROMPT = [{"role": "user", "content": "Write a short paragraph about invoices."}]
 
 
@@ -53,7 +54,7 @@ def run_demo(url: str, folder: Path) -> tuple[int, float, Path | None, str]:
     specmill = str(Path(sys.executable).with_name("specmill"))
     started = time.monotonic()
     done = subprocess.run(
-        [specmill, "demo", "--keep", "--base-url", url, "--model", MODEL_ALIAS],
+        [specmill, "demo", "--keep", "--base-url", url, "--model", MODEL_ALIAS, *CALL_TIMEOUT],
         cwd=folder,
         capture_output=True,
         text=True,

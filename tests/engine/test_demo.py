@@ -141,3 +141,25 @@ def test_demo_against_a_server_that_refuses_json_schema_with_a_500(
     import shutil
 
     shutil.rmtree(kept.parent)
+
+
+def test_demo_timeout_reaches_the_models_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with serve() as endpoint:
+        by_role_and_module(endpoint)
+        code, out, err = run_demo(
+            "--keep", "--base-url", endpoint.url, "--model", "slow", "--timeout", "900"
+        )
+    assert code == 0, err + out
+    kept = Path(re.findall(r"kept the example repository in (\S+)", out)[-1])
+    from specmill.core.project import load_config
+
+    config, _ = load_config(kept)
+    assert config.models.timeout == 900
+    import shutil
+
+    shutil.rmtree(kept.parent)
+    code, _, err = run_demo("--base-url", endpoint.url, "--model", "x", "--timeout", "0")
+    assert code == 2 and "--timeout" in err
