@@ -18,11 +18,12 @@ from pydantic import BaseModel
 from specmill.core.records import CallRecord
 from specmill.llm.backend import ChatRequest, ChatResponse
 from specmill.llm.budget import Budget, estimate_tokens
-from specmill.llm.errors import BudgetExceeded, InvalidAnswerError, LLMError
+from specmill.llm.errors import BudgetExceeded, ContextWindowExceeded, InvalidAnswerError, LLMError
 from specmill.llm.structured import AnswerProblem, parse_answer, reask_message
 
 T = TypeVar("T", bound=BaseModel)
 EXCERPT_CHARS = 200
+ECHO_CHARS = 4000  # of an answer cut off at the output limit, shown back when re-asking
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,15 @@ def converse(
             except BaseException:
                 reservation.cancel()
                 raise
+        except ContextWindowExceeded as exc:
+            if not turn:
+                raise _with_record(exc, tally) from None
+            # The question fit, the re-ask (question, answer, problem) does not: the
+            # model gave no valid answer, which is an invalid answer, not a dead server.
+            problem += " (a re-ask would not fit the model's context window)"
+            break
         except LLMError as exc:
-            # A refusal before anything was sent is no call; anything else is one.
-            refused = isinstance(exc, BudgetExceeded) and not tally.exchanges
-            exc.record = None if refused else tally.record("error")
-            raise
+            raise _with_record(exc, tally) from None
         tally.exchanges += 1
         tally.mode = answer.mode
         prompt = estimate_tokens(chars) if answer.prompt_tokens is None else answer.prompt_tokens
@@ -118,12 +123,16 @@ def converse(
             problem = str(exc)
             if answer.truncated:
                 problem += " (the answer was cut off at the output token limit)"
-            messages = [*messages, {"role": "assistant", "content": text}, reask_message(problem)]
+            echoed = text
+            if answer.truncated and len(text) > ECHO_CHARS:  # keep the re-ask in the window
+                echoed = text[:ECHO_CHARS] + "\n[… cut off here]"
+            messages = [*messages, {"role": "assistant", "content": echoed}, reask_message(problem)]
             continue
         return ChatResponse(value=value, record=tally.record("ok"), text=text, reasks=turn)
+    answers = tally.exchanges
     error = InvalidAnswerError(
         f"{request.label}: no valid {request.response_model.__name__} after"
-        f" {reask_limit + 1} answer(s) ({reask_limit} re-ask(s)); the last one: {problem}\n"
+        f" {answers} answer(s) ({answers - 1} re-ask(s)); the last one: {problem}\n"
         f"It began: {excerpt(text)!r}\n"
         "Try a stronger model for this role, raise models.reask_limit, or check the"
         f" prompt template {request.template}.",
@@ -131,6 +140,13 @@ def converse(
     )
     error.record = tally.record("invalid")
     raise error
+
+
+def _with_record(error: LLMError, tally: _Tally) -> LLMError:
+    """The error with its call's record: none for a budget refusal before any call."""
+    refused = isinstance(error, BudgetExceeded) and not tally.exchanges
+    error.record = None if refused else tally.record("error")
+    return error
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
