@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shlex
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -272,6 +273,27 @@ class FakeGitHub:
             return 200, {}, json.dumps(entries)
 
         self.mock.add_callback("GET", f"{self.base}/pulls/{number}/files", callback=answer)
+
+    def contents(self) -> None:
+        """GET a file at a commit (``?ref=``), answered from origin's objects; 404 if none."""
+        from urllib.parse import parse_qs, unquote, urlsplit
+
+        from tests.github.gh_support import NOT_FOUND, content_json
+
+        def answer(request: Any) -> tuple[int, dict[str, str], str]:
+            url = urlsplit(request.url)
+            path = unquote(url.path.split("/contents/", 1)[1])
+            ref = parse_qs(url.query)["ref"][0]
+            shown = subprocess.run(
+                ["git", "show", f"{ref}:{path}"], cwd=self.scenario.origin, capture_output=True
+            )
+            if shown.returncode != 0:
+                return 404, {}, json.dumps(NOT_FOUND)
+            text = shown.stdout.decode("utf-8")
+            return 200, {}, json.dumps(content_json(path, text, ref))
+
+        pattern = re.compile(re.escape(self.base) + r"/contents/.+")
+        self.mock.add_callback("GET", pattern, callback=answer)
 
     def reads(
         self,

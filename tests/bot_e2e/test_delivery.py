@@ -15,6 +15,7 @@ import responses
 from specmill.core.config import Config
 from specmill.engine.checks import scrubbed_environment
 from specmill.github.delivery import NEUTRALISED_CONFIG, auth_environment
+from specmill.github.render import text
 from tests.bot_e2e.conftest import BRANCH, MODEL_KEY, FakeGitHub, Scenario
 from tests.bot_e2e.test_pull_request import INVOICE_PY, regenerate_answers, spec_change
 from tests.conftest import git
@@ -166,7 +167,7 @@ def test_pull_request_delivery_opens_a_companion(
     opened = github.body("POST", "/pulls")
     assert opened["head"] == branch and opened["base"] == BRANCH
     assert github.calls()[0] == ("GET", "/pulls")
-    assert "companion pull request #43" in github.body("POST", "/issues/42/comments")["body"]
+    assert "companion pull request \\#43" in github.body("POST", "/issues/42/comments")["body"]
     assert github.calls()[-1] == ("POST", f"/statuses/{head}")
 
 
@@ -186,7 +187,8 @@ def test_patch_delivery_writes_a_patch_that_git_am_applies(
     assert scenario.refs() == before
     patch = scenario.runner / "specmill.patch"
     summary = github.body("POST", "/issues/42/comments")["body"]
-    assert f"specmill.patch (written to {patch}); apply it with `git am specmill.patch`" in summary
+    detail = f"specmill.patch (written to {patch}); apply it with `git am specmill.patch`"
+    assert text(detail) in summary  # delivery details name branches: inert text
     fresh = scenario.checkout(head)
     git(fresh, "am", "--quiet", str(patch))
     assert INVOICE_CODE in (fresh / INVOICE_PY).read_text(encoding="utf-8")

@@ -58,20 +58,43 @@ def test_lint_reports_missing_context_and_governance(billing: Project) -> None:
 def test_affected_working_tree_and_base(billing: Project) -> None:
     code, out, _ = billing.main("affected", "--json")
     assert (code, json.loads(out)) == (0, [])
+    code, out, _ = billing.main("affected", "--matrix")
+    assert (code, json.loads(out)) == (0, {"include": []})  # Actions rejects it: guard the job
     billing.write("specs/billing/money.md", SPEC_MONEY + "- **M2** more\n")
     code, out, _ = billing.main("affected", "--json")
     assert json.loads(out) == ["billing.money", "billing.invoice"]
     code, out, _ = billing.main("affected", "--matrix")
     assert json.loads(out) == {
-        "include": [
-            {"module": "billing.money", "spec": "specs/billing/money.md"},
-            {"module": "billing.invoice", "spec": "specs/billing/invoice.md"},
-        ]
+        "include": [{"name": "billing.money +1", "modules": "billing.money billing.invoice"}]
     }
     billing.git("checkout", "--quiet", "-b", "feature")
     billing.commit("change money")
     code, out, _ = billing.main("affected", "--base", "main", "--head", "HEAD", "--json")
     assert json.loads(out) == ["billing.money", "billing.invoice"]
+
+
+def test_affected_matrix_groups_modules_into_at_most_max_jobs_entries(project: Project) -> None:
+    for i in range(300):  # no outputs yet: every module is affected
+        project.write(f"specs/m{i:03d}.md", f"---\noutputs: [src/m{i:03d}.py]\n---\n# m{i}\n")
+    code, out, err = project.main("affected", "--matrix")
+    include = json.loads(out)["include"]
+    assert code == 0, err
+    assert len(include) == 20  # bot.max_jobs' default
+    assert sorted(m for entry in include for m in entry["modules"].split()) == [
+        f"m{i:03d}" for i in range(300)
+    ]
+    assert include[0] == {
+        "name": "m000 +14",
+        "modules": " ".join(f"m{i:03d}" for i in range(0, 300, 20)),
+    }
+    for i in range(10, 300):
+        (project.root / f"specs/m{i:03d}.md").unlink()
+    project.write("specmill.toml", "[specmill.bot]\nmax_jobs = 3\n")
+    code, out, _ = project.main("affected", "--matrix")
+    assert len(json.loads(out)["include"]) == 3
+    project.write("specmill.toml", "[specmill.bot]\nmax_jobs = 257\n")
+    code, _, err = project.main("affected", "--matrix")
+    assert code == 1 and "max_jobs" in err and "256" in err and "Traceback" not in err
 
 
 def test_affected_base_ignores_stale_modules_the_diff_did_not_touch(billing: Project) -> None:

@@ -73,3 +73,17 @@ def test_the_readme_configuration_reference_is_valid() -> None:
     for block in blocks:
         config = parse_config(block, "specmill.toml")
         assert config.models.verifiers and config.bot.delivery == "commit"
+
+
+def test_candidate_keys_and_their_place_in_the_inputs_hash() -> None:
+    plain = parse_config("[specmill]\n", "specmill.toml")
+    assert plain.early_stop is True and plain.models.candidate_models == []
+    varied = parse_config(
+        '[specmill]\nearly_stop = false\n[specmill.models]\ncandidate_models = ["a", "b"]\n',
+        "specmill.toml",
+    )
+    assert not varied.early_stop and varied.models.candidate_models == ["a", "b"]
+    assert varied.models_digest() != plain.models_digest()  # they decide the code
+    assert "candidate_models" not in plain.models.identity()  # unset: old hashes hold
+    with pytest.raises(ConfigError, match=r"candidate_temperatures: 3.0: a temperature is"):
+        parse_config("[specmill]\n[specmill.models]\ncandidate_temperatures = [3.0]\n", "s.toml")

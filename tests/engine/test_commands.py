@@ -80,11 +80,13 @@ def test_runs_lists_and_shows_records(factory: Factory) -> None:
 def test_plan_prints_the_plan_and_writes_nothing(factory: Factory) -> None:
     answer = plan(INVOICE_PY)
     answer["ambiguities"] = [{"requirement": "R1", "question": "Floats too?"}]
+    answer["approaches"] = ["iterative", "table-driven"]
     factory.answers(planner=[answer])
     before = factory.snapshot()
     code, out, err = factory.main("plan", "billing.invoice")
     assert code == 0, err
     assert "1. implement it (R1)" in out and "R1: Floats too?" in out
+    assert "Approaches (one per candidate, with candidates > 1):\n  - iterative\n" in out
     assert factory.snapshot() == before
     code, _, err = factory.main("plan", "billing.nope")
     assert code == 1 and "unknown module 'billing.nope'" in err
@@ -122,6 +124,9 @@ def test_regen_through_the_real_openai_client(served: tuple[Factory, Endpoint]) 
     sent = endpoint.requests[0]
     assert sent["response_format"]["type"] == "json_schema"
     assert "Keep it simple." in sent["messages"][1]["content"]  # governance reaches the planner
+    # every call carries its role's output limit (models.max_output_tokens' defaults)
+    limits = {r["model"]: r["max_tokens"] for r in endpoint.requests}
+    assert limits == {"m-planner": 8192, "m-standard": 16384, "m-rev-a": 8192, "m-rev-b": 8192}
     assert "Specmill-Models: m-planner, m-rev-a, m-rev-b, m-standard" in factory.git(
         "log", "-1", "--format=%B"
     )

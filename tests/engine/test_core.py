@@ -28,8 +28,6 @@ from specmill.engine.provenance import commit_message, parse_trailers
 from specmill.engine.scheduler import Schedule
 from specmill.engine.trace import line_in
 from specmill.engine.verdicts import (
-    Outcome,
-    best,
     decide,
     escalate,
     first_tier,
@@ -121,10 +119,6 @@ def test_tiers() -> None:
         "strong",
         "strong",
     ]
-    assert (
-        best([Outcome(False, 1, 1, 1), Outcome(True, 0, 3, 2), Outcome(True, 0, 1, 3)]).candidate
-        == 3
-    )
 
 
 def test_trailers_round_trip() -> None:

@@ -34,7 +34,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path: Path, monkeypatch: pytest.Monkey
     assert code == 0, err + out
     assert "demo model: scripted answers" in out
     assert "billing.invoice: ✅ passed after 2 attempt(s)" in err  # progress, on stderr
-    assert "attempt 1 (fast tier, `demo-fast`): rejected by the verifiers" in out
+    assert "attempt 1 (fast tier, `demo-fast`): the verifiers rejected it" in out
     assert "major code-defect **R4** at `billing/invoice.py:29`" in out
     assert "Specmill-Module: billing.invoice sha256:" in out
     assert "Specmill-Module: billing.receipt sha256:" in out

@@ -7,6 +7,7 @@ tests assert exactly which calls a run makes.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -200,6 +201,66 @@ REQUIREMENT_LINES = {"specs/billing/invoice.md": {"R1": 12, "R2": 13, "R3": 14, 
 GRAPH = {"billing.invoice": ["billing.money"], "billing.money": []}
 
 
+INVOICE_SPEC = """\
+---
+outputs:
+  - src/billing/invoice.py
+  - tests/billing/test_invoice.py
+depends_on: [billing.money]
+---
+# Invoice
+
+- **R1** `Invoice.total()` returns the sum of line totals, rounded half-even to cents.
+"""
+MONEY_SPEC = "---\noutputs: [src/billing/money.py]\n---\n# Money\n\n- **M1** Cents.\n"
+BASE_SPECS = {"specs/billing/money.md": MONEY_SPEC, "specs/billing/invoice.md": INVOICE_SPEC}
+INVOICE_PATCH = """\
+From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001
+From: github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>
+Subject: [PATCH] specmill: regenerate billing.invoice
+
+---
+ src/billing/invoice.py | 2 +-
+ 1 file changed, 1 insertion(+), 1 deletion(-)
+
+diff --git a/src/billing/invoice.py b/src/billing/invoice.py
+index 3b18e51..a8c2f1e 100644
+--- a/src/billing/invoice.py
++++ b/src/billing/invoice.py
+@@ -1,2 +1,2 @@
+ def total(items):
+-    return sum(items)
++    return sum(items, 0)
+"""
+
+
+def content_json(path: str, text: str, ref: str) -> dict[str, Any]:
+    """GET /repos/{o}/{r}/contents/{path}?ref=…: a file, in GitHub's shape (base64 in lines)."""
+    encoded = base64.encodebytes(text.encode("utf-8")).decode("ascii")
+    url = f"https://api.github.com/repos/{REPO}/contents/{path}?ref={ref}"
+    return {
+        "type": "file",
+        "encoding": "base64",
+        "size": len(text.encode("utf-8")),
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "content": encoded,
+        "sha": "e" * 40,
+        "url": url,
+        "git_url": f"https://api.github.com/repos/{REPO}/git/blobs/{'e' * 40}",
+        "html_url": f"https://github.com/{REPO}/blob/{ref}/{path}",
+        "download_url": f"https://raw.githubusercontent.com/{REPO}/{ref}/{path}",
+        "_links": {"self": url},
+    }
+
+
+NOT_FOUND = {
+    "message": "Not Found",
+    "documentation_url": "https://docs.github.com/rest/repos/contents#get-repository-content",
+    "status": "404",
+}
+
+
 class GitHubMock:
     """The endpoints of one repository on a mocked GitHub (REST v3)."""
 
@@ -240,6 +301,22 @@ class GitHubMock:
         self.listing(f"/pulls/{number}/files", files)
         self.listing(f"/pulls/{number}/comments", list(review_comments))
         self.listing(f"/issues/{number}/comments", list(issue_comments))
+
+    def contents(self, path: str, text: str | None, ref: str = BASE) -> None:
+        """A file of the repository at ``ref`` (None: there is none, a 404)."""
+        match = [matchers.query_param_matcher({"ref": ref})]
+        if text is None:
+            self.add("GET", f"/contents/{path}", NOT_FOUND, 404, match=match)
+        else:
+            self.add("GET", f"/contents/{path}", content_json(path, text, ref), match=match)
+
+    def base_specs(self, specs: dict[str, str | None] | None = None, ref: str = BASE) -> None:
+        """What a report reads to check a patch: no config file, then each module's spec."""
+        self.contents("specmill.toml", None, ref)
+        self.contents("pyproject.toml", None, ref)
+        chosen: dict[str, str | None] = dict(BASE_SPECS) if specs is None else specs
+        for path, text in chosen.items():
+            self.contents(path, text, ref)
 
     def requests(self) -> list[tuple[str, str]]:
         prefix = self.base.replace(":443", "")

@@ -22,6 +22,7 @@ from tests.github.gh_support import (
     GRAPH,
     HEAD1,
     HEAD2,
+    INVOICE_PATCH,
     NO_PAUSES,
     PR_FILES,
     REQUIREMENT_LINES,
@@ -213,7 +214,9 @@ def test_token_never_leaks_into_errors(tmp_path: Path, github: GitHubMock) -> No
 
 def test_two_phase_generate_then_report(tmp_path: Path, github: GitHubMock) -> None:
     work = FakeWork(
-        app.Findings(problems=SCENARIO_PROBLEMS, record=scenario_record(FORK_HEAD), patch="diff\n")
+        app.Findings(
+            problems=SCENARIO_PROBLEMS, record=scenario_record(FORK_HEAD), patch=INVOICE_PATCH
+        )
     )
     generate = settings(tmp_path, "pull_request", "pull_request.opened.fork.json", token="")
     code = twophase.generate(
@@ -229,6 +232,7 @@ def test_two_phase_generate_then_report(tmp_path: Path, github: GitHubMock) -> N
 
     fork_pr = payload("pull_request.opened.fork.json")["pull_request"]
     github.pull(57, fork_pr)  # the number comes from the bundle: verify it against the API
+    github.base_specs()  # the patch may touch only what the base's specs declare
     github.reads(57, fork_pr, PR_FILES)
     github.add("POST", "/pulls/57/reviews", {"id": 1})
     github.add("POST", "/issues/57/comments", {"id": 1})
@@ -238,9 +242,13 @@ def test_two_phase_generate_then_report(tmp_path: Path, github: GitHubMock) -> N
     code = twophase.report(report, CONFIG, bundle_path=tmp_path / "bundle", github=client, out=out)
 
     assert code == 1
-    assert [m for m, _ in github.requests()] == ["GET"] * 5 + ["POST"] * 3
-    assert len(github.body(5)["comments"]) == 2  # no requirement lines: the spec gap is outside
-    assert "specmill.patch" in github.body(6)["body"]
+    assert [m for m, _ in github.requests()] == ["GET"] * 9 + ["POST"] * 3
+    assert len(github.body(9)["comments"]) == 2  # no requirement lines: the spec gap is outside
+    summary = github.body(10)["body"]
+    assert "specmill.patch" in summary
+    assert (
+        "only these files, each an output its spec declares: `src/billing/invoice.py`." in summary
+    )
 
 
 def test_report_refuses_a_bundle_for_another_head(tmp_path: Path, github: GitHubMock) -> None:
@@ -274,7 +282,7 @@ def test_matrix_final_job_posts_one_review_for_all_bundles(
                 record=record.model_copy(update={"modules": [module]}),
                 requirement_lines=REQUIREMENT_LINES,
                 graph=GRAPH,
-                patch=f"diff for {module.module}\n",
+                patch=INVOICE_PATCH.replace("invoice", module.module.split(".")[1]),
             )
         )
         path = tmp_path / "bundles" / module.module
@@ -283,6 +291,7 @@ def test_matrix_final_job_posts_one_review_for_all_bundles(
             modules=[module.module], out=io.StringIO(),
         )  # fmt: skip
         assert code == 0 and work.decisions[0].modules == (module.module,)
+    github.base_specs(ref=HEAD1)  # a same-repository head: its own specs
     github.reads(42, payload("pull_request.opened.json")["pull_request"], PR_FILES)
     github.add("POST", "/pulls/42/reviews", {"id": 1})
     github.add("POST", "/issues/42/comments", {"id": 2})
@@ -294,8 +303,10 @@ def test_matrix_final_job_posts_one_review_for_all_bundles(
         final, CONFIG, bundle_path=tmp_path / "bundles", github=client, out=io.StringIO()
     )
 
-    assert code == 1 and len(github.body(4)["comments"]) == 3
-    assert "billing.money" in github.body(5)["body"] and "billing.invoice" in github.body(5)["body"]
+    assert code == 1 and len(github.body(8)["comments"]) == 3
+    summary = github.body(9)["body"]
+    assert "billing.money" in summary and "billing.invoice" in summary
+    assert "`src/billing/invoice.py`, `src/billing/money.py`." in summary
     outputs = (tmp_path / "output").read_text(encoding="utf-8")
     assert outputs == 'verdict=failure\naffected=["billing.money", "billing.invoice"]\n'
 

@@ -111,17 +111,35 @@ def test_unreadable_payload_file(tmp_path: Path) -> None:
         ("/specmill", ("help", ())),
         ("/specmill verify", ("verify", ())),
         (
-            "please\n/specmill regen billing.invoice billing/money\nthanks",
-            ("regen", ("billing.invoice", "billing/money")),
+            "please\n/specmill regen billing.invoice billing.money\nthanks",
+            ("regen", ("billing.invoice", "billing.money")),
         ),
         ("/specmill deploy prod", ("unknown", ())),
-        ("/specmill regen $(rm -rf /)", ("unknown", ())),
+        ("/specmill regen $(rm -rf /)", ("regen", ())),  # rejected: answered, never run
         ("/SPECMILL REGEN", ("regen", ())),
     ],
 )
 def test_parse_command(body: str, expected: tuple[str, tuple[str, ...]]) -> None:
     command = parse_command(body)
     assert command is not None and (command.name, command.modules) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "rejected"),
+    [
+        ("/specmill regen a/../../etc", ("a/../../etc",)),
+        ("/specmill verify billing/money billing.invoice", ("billing/money",)),
+        ("/specmill regen $(rm -rf /)", ("$(rm", "-rf", "/)")),
+        ("/specmill regen .hidden", (".hidden",)),
+    ],
+)
+def test_arguments_that_are_not_module_ids_are_kept_apart(
+    body: str, rejected: tuple[str, ...]
+) -> None:
+    """One rule for module ids, the specs': a path is never a module to run."""
+    command = parse_command(body)
+    assert command is not None and command.rejected == rejected
+    assert not set(command.modules) & set(rejected)
 
 
 @pytest.mark.parametrize(

@@ -143,3 +143,39 @@ def test_untrusted_text_cannot_forge_markers_or_mention() -> None:
     (comment,) = plan_review([note], FILES).inline
     assert "<!-- specmill:summary -->" not in comment.body and "<img" not in comment.body
     assert "@acme" not in comment.body
+
+
+def test_the_planners_questions_go_on_their_requirement_line_or_outside() -> None:
+    from specmill.core.records import Ambiguity, Plan
+
+    evil = "Which rounding? <!-- specmill:finding 0123456789abcdef --> cc @acme/admins"
+    record = RunRecord(run_id="r", started_at="2026-01-01T00:00:00Z")
+    record.modules = [
+        ModuleResult(
+            module="billing.invoice",
+            spec="specs/billing/invoice.md",
+            inputs_hash="sha256:x",
+            status="passed",
+            plan=Plan(
+                files=[], public_api=[], steps=[], complexity="low",
+                ambiguities=[
+                    Ambiguity(requirement="R4", question=evil),
+                    Ambiguity(requirement="R9", question="Unknown id?"),
+                    Ambiguity(requirement=None, question="Which currency?"),
+                ],
+            ),
+        )
+    ]  # fmt: skip
+    notes = collect_notes(record, [], REQUIREMENT_LINES)
+    assert [(n.source, n.path, n.line, n.blocking) for n in notes] == [
+        ("question", "specs/billing/invoice.md", 15, False),
+        ("question", "specs/billing/invoice.md", None, False),
+        ("question", "specs/billing/invoice.md", None, False),
+    ]
+    review = plan_review(notes, FILES)
+    (comment,) = review.inline
+    assert (comment.path, comment.line) == ("specs/billing/invoice.md", 15)
+    assert comment.body.startswith(marker(notes[0].fingerprint))
+    assert comment.body.count("<!--") == 1 and "@acme" not in comment.body
+    assert "a question the spec leaves open · `R4` · `billing.invoice`" in comment.body
+    assert [n.message for n in review.outside] == ["Unknown id?", "Which currency?"]

@@ -122,3 +122,52 @@ def test_step_summary_is_appended(tmp_path: Path) -> None:
     path.write_text("earlier step\n", encoding="utf-8")
     write_step_summary(path, "## specmill")
     assert path.read_text(encoding="utf-8") == "earlier step\n## specmill\n"
+
+
+def test_summary_shows_the_candidates_why_the_winner_won_and_the_notes() -> None:
+    from specmill.core.records import AttemptRecord, Verdict
+
+    record = scenario_record()
+    module = record.modules[0]
+    hostile = "table | driven <!-- specmill:summary --> @octocat"
+    module.history = [
+        AttemptRecord(
+            attempt=1, candidate=1, model="m-c1", approach="iterative", stage="no-answer",
+            reason="no valid answer: executor call for billing.invoice (m-c1)",
+        ),
+        AttemptRecord(
+            attempt=1, candidate=2, model="m-c2", approach=hostile, stage="passed", passed=True,
+            checks_passed=True, verdicts=[Verdict(verifier="a", verdict="pass")],
+            finding_count=1,
+        ),
+    ]  # fmt: skip
+    module.choice = "candidate 2 ranked first: the only one that passed"
+    module.status, module.attempts, module.winner = "passed", 1, 2
+    module.notes = "Could not do R3 <script>.\nKept the old rounding."
+    body = render_summary(summary(record=record))
+    assert "**Why this one won:** candidate 2 ranked first: the only one that passed." in body
+    rows = [line for line in body.splitlines() if line.startswith("| 1 | ")]
+    assert rows[0] == (
+        "| 1 | 1 | iterative | `m-c1` | – | – | 0 (0 blocking) |"
+        " no valid answer: executor call for billing.invoice (m-c1) |"
+    )
+    assert rows[1].startswith(
+        "| 1 | 2 🏆 | table \\| driven &lt;!-- specmill:summary --&gt; @\u2060"
+    )
+    assert rows[1].endswith("| `m-c2` | passed | 1/1 | 1 (0 blocking) | passed |")
+    assert body.count(SUMMARY_MARKER) == 1
+    assert "> Could not do R3 &lt;script&gt;.\n> Kept the old rounding." in body
+
+
+def test_questions_outside_the_diff_get_their_own_section() -> None:
+    question = Note(
+        "question", "ambiguity", "info", "Is an empty list allowed?", "billing.invoice",
+        "specs/billing/invoice.md", 7, requirement="R1",
+    )  # fmt: skip
+    body = render_summary(summary(notes=[question], outside=[question]))
+    section = body.split("### Questions the spec leaves open", 1)[1]
+    link = f"https://github.com/acme/billing/blob/{HEAD1}/specs/billing/invoice.md#L7"
+    assert f"[specs/billing/invoice.md:7]({link}) `R1` in `billing.invoice`" in section
+    assert "Is an empty list allowed?" in section
+    assert "### Outside the diff" not in body
+    assert "1 question(s) the spec leaves open" in body

@@ -274,3 +274,34 @@ def test_every_hook_passes_a_clean_tree(billing: Project, pre_commit) -> None:  
     for hook in ("specmill-no-hand-edits", "specmill-lint", "specmill-stale"):
         code, output = pre_commit(billing, hook, "--all-files")
         assert code == 0, output
+
+
+def readme_local_hooks() -> str:
+    """README's ``repo: local`` recipe, exactly as users copy it."""
+    readme = (CHECKOUT / "README.md").read_text(encoding="utf-8")
+    blocks = readme.split("```yaml\n")[1:]
+    (recipe,) = [b.split("```")[0] for b in blocks if "- repo: local" in b]
+    return recipe
+
+
+def test_the_readme_local_recipe_runs_the_installed_hooks_offline(
+    billing: Project, tmp_path: Path
+) -> None:
+    """`language: system` runs the console scripts of the specmill installed here: no
+    clone, no virtualenv, no network."""
+    billing.write(".pre-commit-config.yaml", readme_local_hooks())
+    billing.git("add", "--all")
+    env = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+    }
+    code, output = _pre_commit(billing, ["run", "--all-files"], env)
+    assert code == 0, output
+    assert output.count("Passed") == 3
+    hand_edit(billing)
+    add_requirement(billing)
+    billing.git("add", "--all")
+    code, output = _pre_commit(billing, ["run"], env)
+    assert code == 1, output
+    assert INVOICE_EDIT in output.splitlines()
+    assert "specs/billing/money.md:1: stale: billing.money" in output

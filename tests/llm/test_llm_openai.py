@@ -437,3 +437,46 @@ def test_max_completion_tokens_when_the_model_refuses_max_tokens(
     assert first["max_tokens"] == 700 and "max_completion_tokens" not in first
     assert second["max_completion_tokens"] == 700 and "max_tokens" not in second
     assert third["max_completion_tokens"] == 700
+
+
+def test_a_candidates_seed_and_temperature_are_sent_and_recorded(
+    fake_openai, openai_backend, chat_request, report
+):
+    fake_openai.answer(report)
+
+    response = openai_backend().complete(chat_request(candidate=2, seed=2, temperature=0.7))
+
+    body = fake_openai.requests[0].body
+    assert (body["seed"], body["temperature"]) == (2, 0.7)
+    assert response.record.candidate == 2
+
+
+def test_sampling_a_model_rejects_is_dropped_and_remembered(
+    fake_openai, openai_backend, chat_request, report
+):
+    # What OpenAI answers a reasoning model asked for a temperature.
+    fake_openai.error(
+        400,
+        "Unsupported value: 'temperature' does not support 0.7 with this model."
+        " Only the default (1) value is supported.",
+    )
+    fake_openai.answer(report)
+    fake_openai.answer(report)
+    backend = openai_backend()
+    backend.complete(chat_request(seed=1, temperature=0.7))
+    backend.complete(chat_request(seed=2, temperature=0.7))
+
+    sent = [("temperature" in s.body, "seed" in s.body) for s in fake_openai.requests]
+    assert sent == [(True, True), (False, False), (False, False)]
+
+
+def test_a_cancelled_call_is_not_sent(fake_openai, openai_backend, chat_request):
+    import threading
+
+    from specmill.llm.errors import CallCancelled
+
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(CallCancelled) as caught:
+        openai_backend().complete(chat_request(cancel=cancel))
+    assert fake_openai.requests == [] and caught.value.record is None

@@ -9,6 +9,7 @@ import click
 from specmill import gitcli
 from specmill.cli.common import QUIET, echo_json, echo_summary, open_project, require_graph
 from specmill.core.affected import affected_modules
+from specmill.core.matrix import matrix_jobs
 from specmill.core.project import Project
 from specmill.errors import SpecmillError
 
@@ -19,7 +20,11 @@ from specmill.errors import SpecmillError
     "--head", metavar="REV", help="Compare with REV instead of the working tree (with --base)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of module ids.")
-@click.option("--matrix", is_flag=True, help="Print a GitHub Actions matrix ({include: [...]}).")
+@click.option(
+    "--matrix",
+    is_flag=True,
+    help="Print a GitHub Actions matrix: independent groups packed into at most bot.max_jobs jobs.",
+)
 @QUIET
 def affected(base: str | None, head: str | None, as_json: bool, matrix: bool, quiet: bool) -> None:
     """List the modules to regenerate (stale by inputs hash, then their dependents)."""
@@ -54,7 +59,8 @@ def affected(base: str | None, head: str | None, as_json: bool, matrix: bool, qu
         echo_json(modules)
     elif matrix:
         assert project.graph is not None
-        include = [{"module": m, "spec": project.graph[m].path} for m in modules]
+        jobs = matrix_jobs(project.graph, modules, project.config.bot.max_jobs)
+        include = [job.entry() for job in jobs]
         click.echo(json.dumps({"include": include}, separators=(",", ":")))
     else:
         for module in modules:

@@ -65,6 +65,7 @@ def run_command(ctx: click.Context, config_path: str | None, delivery: str | Non
         work,
         has_model_key=has_model_key(config),
         github=_client,
+        known_modules=work.known_modules,
         out=sys.stdout,
     )
     ctx.exit(code)
@@ -111,18 +112,49 @@ def generate(
 @bot.command()
 @click.option("--bundle", "bundle_path", required=True, type=click.Path(), metavar="DIR",
               help="The bundle (or a directory of bundles, one per matrix job).")  # fmt: skip
+@click.option("--matrix", metavar="JSON",
+              help="The output of `specmill affected --matrix`: a job without a bundle makes "
+              "its modules 'not reported'.")  # fmt: skip
 @config_option
+@delivery_option
 @click.pass_context
-def report(ctx: click.Context, bundle_path: str, config_path: str | None) -> None:
-    """Trusted phase: validate the bundle(s) against the event, post one review."""
+def report(
+    ctx: click.Context,
+    bundle_path: str,
+    matrix: str | None,
+    config_path: str | None,
+    delivery: str | None,
+) -> None:
+    """Trusted phase: validate the bundle(s) against the event, post one review.
+
+    In the matrix's final job, run from a checkout of the pull request's head, the
+    bundles' patches are committed and pushed as one commit (delivery commit).
+    """
     from specmill.github import twophase
 
     settings = _settings(token_required=True)
-    config, _ = _config(config_path, None, checkout=False)
+    checkout = _report_checkout(config_path)
+    config, _ = _config(config_path, delivery, checkout=checkout is not None)
     code = twophase.report(
-        settings, config.bot, bundle_path=bundle_path, github=_client, out=sys.stdout
+        settings,
+        config.bot,
+        bundle_path=bundle_path,
+        matrix=matrix,
+        checkout=checkout,
+        patch_dir=Path(os.environ.get("RUNNER_TEMP") or tempfile.gettempdir()),
+        github=_client,
+        out=sys.stdout,
     )
     ctx.exit(code)
+
+
+def _report_checkout(config_path: str | None) -> Path | None:
+    """The project root when the report job checked out the head, else None (no checkout)."""
+    if config_path is not None:
+        path = Path(config_path).resolve()
+        return path.parent if path.is_file() else None
+    here = Path.cwd()
+    return here if (here / ".git").exists() else None
 
 
 def _settings(*, token_required: bool) -> Any:

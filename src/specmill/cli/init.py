@@ -10,9 +10,7 @@ from specmill.core.layout import PYPROJECT_FILE, PYPROJECT_TABLE
 from specmill.errors import SpecmillError
 from specmill.files import write_atomic
 from specmill.gitcli import run_git
-
-REPO_URL = "https://github.com/specmill/specmill"
-REV = "v0.1.0"
+from specmill.installed import installed_revision
 
 CONFIG = """\
 # specmill configuration: https://github.com/specmill/specmill#configuration
@@ -41,10 +39,10 @@ tier: auto
 - **R2** `greet("")` raises `ValueError` with the message `"name must not be empty"`.
 """
 
-PRE_COMMIT = f"""\
+PRE_COMMIT = """\
 repos:
-  - repo: {REPO_URL}
-    rev: {REV}
+  - repo: {repo}
+    rev: {rev}{comment}
     hooks:
       - id: specmill-no-hand-edits
       - id: specmill-lint
@@ -86,11 +84,13 @@ def init(force: bool, target: Path | None) -> None:
         write_atomic(target / name, text)
         click.echo(f"wrote {name}")
     pre_commit = target / ".pre-commit-config.yaml"
+    repo, rev, comment = installed_revision()
+    hooks = PRE_COMMIT.format(repo=repo, rev=rev, comment=f"  # {comment}" if comment else "")
     if pre_commit.exists() and not force:
         click.echo("\n.pre-commit-config.yaml exists; add these hooks to it:\n")
-        click.echo(PRE_COMMIT)
+        click.echo(hooks)
     else:
-        write_atomic(pre_commit, PRE_COMMIT)
+        write_atomic(pre_commit, hooks)
         click.echo("wrote .pre-commit-config.yaml (run `pre-commit install` to enable it)")
     if GITIGNORE_LINE not in ignored.splitlines():
         newline = "\r\n" if "\r\n" in ignored else "\n"
@@ -98,7 +98,11 @@ def init(force: bool, target: Path | None) -> None:
             ignored += newline
         write_atomic(gitignore, ignored + GITIGNORE_LINE + newline)
         click.echo(f"added {GITIGNORE_LINE} to .gitignore")
-    click.echo("\nnext: edit specs/example/greeting.md, then run `specmill regen`")
+    click.echo(
+        "\nnext: edit specs/example/greeting.md, check the model endpoint with `specmill"
+        " doctor`, then run `specmill regen`. Until then `specmill check` reports"
+        " src/example/greeting.py as missing: only a model call generates it."
+    )
 
 
 def _repository_top() -> Path:

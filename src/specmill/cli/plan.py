@@ -19,6 +19,10 @@ def show_plan(module: str, plan: Plan) -> None:
     click.echo("\nSteps:")
     for number, step in enumerate(plan.steps, start=1):
         click.echo(f"  {number}. {step.description} ({', '.join(step.requirements)})")
+    if plan.approaches:
+        click.echo("\nApproaches (one per candidate, with candidates > 1):")
+        for approach in plan.approaches:
+            click.echo(f"  - {approach}")
     if plan.ambiguities:
         click.echo("\nAmbiguities in the spec (clarify them there):")
         for a in plan.ambiguities:

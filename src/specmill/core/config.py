@@ -86,8 +86,21 @@ class ModelsConfig(_Strict):
 
     def model_names(self) -> list[str]:
         """Every model a run may call, once each, in the order the config names them."""
-        names = [self.planner, self.fast, self.standard, self.strong]
+        names = [self.planner, self.fast, self.standard, self.strong, *self.candidate_models]
         return list(dict.fromkeys([*names, *(v.model for v in self.verifiers)]))
+
+    # Candidate i of an attempt uses item i (cycling): executors on different models,
+    # and sampling temperatures, so that parallel candidates do not all write one answer.
+    candidate_models: list[str] = Field(default_factory=list)
+    candidate_temperatures: list[float] = Field(default_factory=list)
+
+    @field_validator("candidate_temperatures")
+    @classmethod
+    def _temperatures(cls, value: list[float]) -> list[float]:
+        for t in value:
+            if not 0 <= t <= 2:
+                raise ValueError(f"{t}: a temperature is between 0 and 2")
+        return value
 
     def key_variables(self) -> set[str]:
         """The environment variables that hold the models' API keys."""
@@ -98,12 +111,17 @@ class ModelsConfig(_Strict):
 
         Timeouts, retries, prices and keys change how a run goes, not what it makes.
         """
-        return {
+        identity: dict[str, Any] = {
             "backend": self.backend,
             "planner": self.planner,
             "tiers": {"fast": self.fast, "standard": self.standard, "strong": self.strong},
             "verifiers": [v.model for v in self.verifiers],
         }
+        if self.candidate_models:  # only when set: existing inputs hashes stay as they were
+            identity["candidate_models"] = self.candidate_models
+        if self.candidate_temperatures:
+            identity["candidate_temperatures"] = self.candidate_temperatures
+        return identity
 
 
 class BudgetConfig(_Strict):
@@ -122,6 +140,12 @@ class BotConfig(_Strict):
     allowed_associations: list[str] = Field(
         default_factory=lambda: ["OWNER", "MEMBER", "COLLABORATOR"]
     )
+    max_jobs: int = Field(
+        default=20,
+        ge=1,
+        le=256,  # GitHub Actions runs at most 256 jobs per matrix
+        description="Most jobs `specmill affected --matrix` emits (groups are packed into them).",
+    )
 
 
 class Config(_Strict):
@@ -133,6 +157,7 @@ class Config(_Strict):
     secret_env: list[str] = Field(default_factory=list)
     max_attempts: int = Field(default=3, ge=1, le=20)
     candidates: int = Field(default=1, ge=1, le=8)
+    early_stop: bool = True  # stop an attempt's other candidates once one has passed
     comment_styles: dict[str, str] = Field(default_factory=dict)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)

@@ -52,6 +52,11 @@ class Plan(_Record):
     steps: list[PlanStep]
     complexity: Complexity
     ambiguities: list[Ambiguity]
+    approaches: list[str] = Field(
+        default_factory=list,
+        description="two or three genuinely different ways to write this module (e.g."
+        " 'iterative', 'table-driven'), one line each; parallel candidates take one each",
+    )
 
 
 class LineRange(_Record):
@@ -128,9 +133,13 @@ class CallRecord(_Record):
     latency_s: float = 0.0
     attempt: int = 1
     outcome: Literal["ok", "invalid", "error"] = "ok"
+    candidate: int | None = None  # which candidate of the attempt; None: the planner's
     # the response format the endpoint took for this call (json_schema,
     # json_object_schema, json_object or none); None: not an OpenAI-compatible call
     structured_output: str | None = None
+
+
+CandidateStage = Literal["passed", "checks-passed", "checks-failed", "refused", "no-answer"]
 
 
 class AttemptRecord(_Record):
@@ -144,6 +153,15 @@ class AttemptRecord(_Record):
     checks_passed: bool | None = None  # None: checks did not run
     verdicts: list[Verdict] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)  # what went back to the executor
+    approach: str | None = None  # the hint its executor prompt carried (None: a lone candidate)
+    seed: int | None = None  # sampling asked of the endpoint (dropped where unsupported)
+    temperature: float | None = None
+    stage: CandidateStage = "no-answer"  # how far it got; the ranking's first key
+    reason: str = ""  # why it failed or was stopped, in one line
+    stopped: bool = False  # stopped early: another candidate of its attempt had passed
+    finding_count: int = 0  # findings of every severity, from every verifier
+    changed_lines: int | None = None  # lines added or removed against the previous version
+    notes: str = ""  # what the executor said it could not do, or where it departed
 
 
 class ModuleResult(_Record):
@@ -164,6 +182,9 @@ class ModuleResult(_Record):
     history: list[AttemptRecord] = Field(default_factory=list)  # every attempt, in order
     # output path -> line ranges (in the written file, header included) -> requirement ids
     line_requirements: dict[str, list[LineRange]] = Field(default_factory=dict)
+    winner: int | None = None  # the best-ranked candidate of the last attempt
+    choice: str = ""  # why it ranked first, in one sentence
+    notes: str = ""  # its executor's notes: claims, not verified facts
 
 
 class RunRecord(_Record):

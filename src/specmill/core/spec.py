@@ -167,8 +167,11 @@ class _Errors:
 def _parse(
     text: str, path: str, specs_root: str, protected: Sequence[str], errors: _Errors
 ) -> Spec | None:
-    for error in _undecodable(text, path):
+    undecodable = _undecodable(text, path)
+    for error in undecodable:
         errors.add(error)
+    if undecodable:  # nothing further can be read reliably
+        return None
     yaml_text, body_line = split_front_matter(text, path)
     data = _load_yaml(yaml_text, path)
     try:
@@ -309,6 +312,8 @@ def _load_yaml(yaml_text: str, path: str) -> Any:
 def _front_matter_errors(exc: ValidationError, yaml_text: str, path: str) -> list[SpecError]:
     # a misspelt key is the likelier news than the missing key it leaves behind
     ordered = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    if ordered[0]["type"] == "extra_forbidden":
+        ordered = [e for e in ordered if e["type"] != "missing"]
     return [_front_matter_error(error, yaml_text, path) for error in ordered]
 
 

@@ -14,11 +14,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from specmill.core.config import Config, Endpoint
-from specmill.core.records import CallRecord, ExecutorOutput, Plan, Tier, VerifierReport
+from specmill.core.records import CallRecord, ExecutorOutput, Plan, VerifierReport
+from specmill.engine.exploration import Exploration
 from specmill.engine.inputs import Brief
 from specmill.engine.prompts import PromptLibrary
-from specmill.llm.backend import ChatBackend, ChatRequest, Role
-from specmill.llm.errors import LLMError
+from specmill.llm.backend import ChatBackend, ChatRequest, ChatResponse, Role
+from specmill.llm.errors import CallCancelled, LLMError
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -81,6 +82,10 @@ class Agents:
         answer: type[T],
         attempt: int = 1,
         endpoint: Endpoint | None = None,
+        *,
+        index: int | None = None,
+        exploration: Exploration | None = None,
+        cancel: threading.Event | None = None,
         **variables: Any,
     ) -> T:
         prompt = self.prompts.render(f"{role}.j2", **brief.variables(), **variables)
@@ -96,15 +101,61 @@ class Agents:
             base_url=endpoint.base_url if endpoint else None,
             api_key_env=_own_key(endpoint),
             max_output_tokens=self.config.models.max_output_tokens.of(role),
+            candidate=index,
+            seed=exploration.seed if exploration else None,
+            temperature=exploration.temperature if exploration else None,
+            cancel=cancel,
         )
         try:
-            response = self.backend.complete(request)
+            response = self._complete(request, prompt.messages)
         except LLMError as exc:
             if exc.record is not None:
                 self.calls.add(Transcript(exc.record, prompt.messages, f"error: {exc}"))
             raise
         self.calls.add(Transcript(response.record, prompt.messages, response.text))
         return response.value
+
+    def _complete(self, request: ChatRequest[T], messages: list[dict[str, Any]]) -> ChatResponse[T]:
+        """The backend's answer; with ``request.cancel``, given up on once it is set.
+
+        An HTTP request in flight cannot be taken back: it finishes in the background
+        and is recorded when it does, but nobody waits for it.
+        """
+        if request.cancel is None:
+            return self.backend.complete(request)
+        done = threading.Event()
+        lock = threading.Lock()
+        box: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                box["response"] = self.backend.complete(request)
+            except BaseException as exc:  # Ctrl-C from a backend included
+                box["error"] = exc
+            with lock:
+                done.set()
+                late = box.get("abandoned", False)
+            if late:  # nobody waits for it, but it was a call that cost: record it
+                self._record_late(box, messages)
+
+        threading.Thread(target=call, daemon=True).start()
+        while not done.wait(0.05):
+            if request.cancel.is_set():
+                with lock:
+                    if not done.is_set():
+                        box["abandoned"] = True
+                        raise CallCancelled(f"{request.label}: cancelled, no longer needed")
+        if "error" in box:
+            raise box["error"]
+        response: ChatResponse[T] = box["response"]
+        return response
+
+    def _record_late(self, box: dict[str, Any], messages: list[dict[str, Any]]) -> None:
+        if "response" in box:
+            self.calls.add(Transcript(box["response"].record, messages, box["response"].text))
+        elif isinstance(box.get("error"), LLMError) and box["error"].record is not None:
+            error = box["error"]
+            self.calls.add(Transcript(error.record, messages, f"error: {error}"))
 
     def plan(self, brief: Brief) -> Plan:
         return self._ask("planner", brief, self.config.models.planner, Plan)
@@ -113,13 +164,23 @@ class Agents:
         self,
         brief: Brief,
         plan: Plan,
-        tier: Tier,
+        exploration: Exploration,
         attempt: int,
         feedback: dict[str, Any] | None,
+        cancel: threading.Event | None = None,
     ) -> ExecutorOutput:
-        model = getattr(self.config.models, tier)
         return self._ask(
-            "executor", brief, model, ExecutorOutput, attempt, plan=plan, feedback=feedback
+            "executor",
+            brief,
+            exploration.model,
+            ExecutorOutput,
+            attempt,
+            index=exploration.index,
+            exploration=exploration,
+            cancel=cancel,
+            plan=plan,
+            feedback=feedback,
+            candidate=_shown(exploration),
         )
 
     def verify(
@@ -130,6 +191,10 @@ class Agents:
         files: dict[str, str],
         checks: list[dict[str, Any]],
         attempt: int,
+        *,
+        notes: str = "",
+        candidate: int | None = None,
+        cancel: threading.Event | None = None,
     ) -> VerifierReport:
         return self._ask(
             "verifier",
@@ -138,7 +203,21 @@ class Agents:
             VerifierReport,
             attempt,
             endpoint,
+            index=candidate,
+            cancel=cancel,
             plan=plan,
             files=files,
             checks=checks,
+            notes=notes,
         )
+
+
+def _shown(exploration: Exploration) -> dict[str, Any] | None:
+    """The executor template's ``candidate``: None for a lone candidate."""
+    if not exploration.varied:
+        return None
+    return {
+        "index": exploration.index,
+        "count": exploration.count,
+        "approach": exploration.approach,
+    }

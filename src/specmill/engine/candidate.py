@@ -1,15 +1,24 @@
-"""One candidate of one attempt: execute, guard, stamp, check and verify in a worktree."""
+"""One candidate of one attempt: execute, guard, stamp, check and verify in a worktree.
+
+A candidate's own failure (invalid answer, model error, budget, refused paths, failed
+checks) ends that candidate only: ``run_candidate`` returns it with ``stage`` and
+``reason`` set, and the other candidates go on. With ``stop`` (early stop), a
+candidate stops as soon as another one of its attempt has passed; its pending model
+calls are cancelled. Its worktree is removed whatever happens.
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from specmill.core.config import Endpoint
 from specmill.core.header import split_header, stamp
 from specmill.core.records import (
+    CandidateStage,
     CheckResult,
     Finding,
     LineRange,
@@ -21,14 +30,19 @@ from specmill.core.spec import Spec
 from specmill.engine.agents import verifier_names
 from specmill.engine.checks import run_checks
 from specmill.engine.context import RunContext, parallel
+from specmill.engine.exploration import Exploration
 from specmill.engine.guard import guard, missing_outputs
 from specmill.engine.inputs import Brief
 from specmill.engine.verdicts import Decision, decide, normalize, verdict_of
 from specmill.engine.worktrees import Pending
 from specmill.files import write_atomic
-from specmill.llm.errors import InvalidAnswerError
+from specmill.llm.errors import BudgetExceeded, CallCancelled, InvalidAnswerError, LLMError
 
 HEADER_LINES = 3
+
+
+class Stopped(Exception):
+    """Another candidate of the attempt passed: this one is no longer needed."""
 
 
 @dataclass
@@ -37,6 +51,12 @@ class Candidate:
     index: int
     tier: Tier
     model: str
+    exploration: Exploration | None = None
+    answered: bool = False
+    error: str = ""  # why there is no usable answer (the full message: it may span lines)
+    stopped: bool = False
+    budget_exceeded: bool = False
+    notes: str = ""
     contents: dict[str, str] = field(default_factory=dict)  # as the executor wrote them
     files: dict[str, str] = field(default_factory=dict)  # stamped, as they would be written
     lines: dict[str, list[LineRange]] = field(default_factory=dict)
@@ -56,19 +76,64 @@ class Candidate:
         )
 
     @property
+    def stage(self) -> CandidateStage:
+        if self.passed:
+            return "passed"
+        if not self.answered or self.error:
+            return "no-answer"
+        if self.refused:
+            return "refused"
+        return "checks-failed" if not self.checks_passed else "checks-passed"
+
+    @property
+    def reason(self) -> str:
+        """Why it did not pass, in one line ("" when it passed)."""
+        if self.passed:
+            return ""
+        if self.error:
+            return self.error
+        if self.refused:
+            return "; ".join(f.message for f in self.refused)
+        failed = [c.command for c in self.checks if not c.passed]
+        if failed:
+            return "checks failed: " + ", ".join(failed)
+        reason = self.decision.reason if self.decision else "not verified"
+        return f"the verifiers rejected it ({reason})"
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding, of any severity: refused paths, then the verifiers'."""
+        return [*self.refused, *(self.decision.findings if self.decision else [])]
+
+    @property
     def blocking(self) -> list[Finding]:
         """What goes back to the executor."""
         return [*self.refused, *(self.decision.blocking if self.decision else [])]
 
-    def feedback(self) -> dict[str, Any]:
+    def feedback(self, others: Sequence[Candidate] = ()) -> dict[str, Any]:
+        """What the next attempt's executors are told: this candidate's code, checks and
+        findings, plus the findings of ``others`` that this one did not get."""
         failing = [v for v in self.verdicts if v.verdict == "fail"]
+        own = {_finding_key(f) for f in self.blocking}
+        distinct: dict[tuple[object, ...], Finding] = {}
+        for other in others:
+            for f in other.blocking:
+                if _finding_key(f) not in own:
+                    distinct.setdefault(_finding_key(f), f)
         return {
             "attempt": self.attempt,
+            "candidate": self.index,
             "files": self.files or self.contents,  # stamped: line numbers as reviewers cite
             "checks": [c.model_dump() for c in self.checks if not c.passed],
             "findings": [f.model_dump() for f in self.blocking],
             "summaries": [v.summary for v in failing if v.summary],
+            "others": [f.model_dump() for f in distinct.values()],
+            "error": self.error,
         }
+
+
+def _finding_key(finding: Finding) -> tuple[object, ...]:
+    return (finding.kind, finding.requirement, finding.file, finding.message.strip().lower())
 
 
 def shift_ranges(ranges: list[LineRange] | None, stamped: str, path: str) -> list[LineRange]:
@@ -95,26 +160,71 @@ def run_candidate(
     dependency_files: Mapping[str, str],
     *,
     attempt: int,
-    index: int,
+    exploration: Exploration,
     tier: Tier,
     feedback: dict[str, Any] | None,
     ready: Pending | None = None,
+    stop: threading.Event | None = None,
 ) -> Candidate:
+    """The candidate, failed or passed; raises only when the whole run must stop."""
+    result = Candidate(attempt, exploration.index, tier, exploration.model, exploration)
+
+    def checkpoint() -> None:
+        ctx.checkpoint()
+        if stop is not None and stop.is_set():
+            raise Stopped()
+
+    try:
+        _run(ctx, spec, brief, plan, inputs_hash, dependency_files, result, feedback, ready,
+             stop, checkpoint)  # fmt: skip
+    except (Stopped, CallCancelled):
+        result.stopped = True
+        result.error = "stopped early: another candidate of this attempt passed"
+    except BudgetExceeded as exc:
+        result.budget_exceeded = True
+        result.error = f"budget: {exc}"
+    except InvalidAnswerError as exc:
+        result.error = f"no valid answer: {exc}"
+    except LLMError as exc:  # the endpoint failed, or a script ran dry
+        result.error = f"model error: {exc}"
+    if stop is not None and result.passed:
+        stop.set()
+    return result
+
+
+def _run(
+    ctx: RunContext,
+    spec: Spec,
+    brief: Brief,
+    plan: Plan,
+    inputs_hash: str,
+    dependency_files: Mapping[str, str],
+    result: Candidate,
+    feedback: dict[str, Any] | None,
+    ready: Pending | None,
+    stop: threading.Event | None,
+    checkpoint: Callable[[], None],
+) -> None:
     config = ctx.project.config
-    module = spec.id
-    ctx.checkpoint()
-    ctx.progress.stage(module, f"executing (attempt {attempt}, {tier} tier)")
+    module, tier, way = spec.id, result.tier, result.exploration
+    assert way is not None
+    attempt = f"attempt {result.attempt}" + (
+        f", candidate {way.index}/{way.count}" if way.varied else ""
+    )
+    checkpoint()
+    ctx.progress.stage(module, f"executing ({attempt}, {tier} tier)")
     # The worktree is made while the model writes (or was started even earlier: ``ready``).
     with ctx.worktrees.prepare(dependency_files, ready=ready) as pending:
-        output = ctx.agents.execute(brief, plan, tier, attempt, feedback)
-        result = Candidate(attempt, index, tier, getattr(config.models, tier))
+        output = ctx.agents.execute(brief, plan, way, result.attempt, feedback, stop)
+        result.answered = True
+        result.notes = output.notes.strip()
         result.contents = {f.path: f.content for f in output.files}
-        ctx.checkpoint()
+        checkpoint()
         tree = pending.path()
         guarded = guard(output.files, spec.outputs, config.protected_patterns, tree)
         result.refused = [*guarded.findings, *missing_outputs(guarded.accepted, spec.outputs)]
         if result.refused:
-            return result
+            return
         for item in guarded.accepted:
             text = stamp(
                 item.content,
@@ -129,8 +239,8 @@ def run_candidate(
             write_atomic(tree / item.path, text)
         commands = spec.front.checks if spec.front.checks is not None else config.checks
         if commands:
-            ctx.checkpoint()
-            ctx.progress.stage(module, f"checking (attempt {attempt})")
+            checkpoint()
+            ctx.progress.stage(module, f"checking ({attempt})")
             result.checks = run_checks(
                 commands,
                 tree,
@@ -139,12 +249,15 @@ def run_candidate(
                 groups=ctx.groups,
             )
     if not result.checks_passed:
-        return result  # reviewers are not asked about code that fails its own checks
-    ctx.checkpoint()
-    ctx.progress.stage(module, f"verifying (attempt {attempt})")
-    result.verdicts = verify(ctx, spec, brief, plan, result.files, result.checks, attempt)
+        return  # reviewers are not asked about code that fails its own checks
+    checkpoint()
+    ctx.progress.stage(module, f"verifying ({attempt})")
+    result.verdicts = verify(
+        ctx, spec, brief, plan, result.files, result.checks, result.attempt,
+        notes=result.notes, candidate=result.index, cancel=stop,
+    )  # fmt: skip
+    checkpoint()
     result.decision = decide(result.verdicts, config.models.quorum)
-    return result
 
 
 def verify(
@@ -155,6 +268,10 @@ def verify(
     files: dict[str, str],
     checks: list[CheckResult],
     attempt: int,
+    *,
+    notes: str = "",
+    candidate: int | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[Verdict]:
     """Every verifier, each in a fresh context of its own, concurrently."""
     endpoints = ctx.project.config.models.verifiers
@@ -164,7 +281,10 @@ def verify(
 
     def one(endpoint: Endpoint, name: str) -> Verdict:
         try:
-            report = ctx.agents.verify(brief, plan, endpoint, files, shown, attempt)
+            report = ctx.agents.verify(
+                brief, plan, endpoint, files, shown, attempt,
+                notes=notes, candidate=candidate, cancel=cancel,
+            )  # fmt: skip
         except InvalidAnswerError as exc:
             return Verdict(verifier=name, verdict="error", summary=str(exc).splitlines()[0])
         report.findings = [normalize(f, spec, line_counts) for f in report.findings]

@@ -1,26 +1,35 @@
 """The pipeline for one module: plan once, then attempts of candidates until one passes.
 
-Returns the ``ModuleResult`` and, when it passed, the stamped files to write. Failures
-of the model endpoint end the module with status ``error`` (``budget-exceeded`` for
-the budget) and a message; the working tree is never touched here.
+Returns the ``ModuleResult`` and, when it passed, the stamped files to write. The
+candidates of an attempt explore side by side (``engine.exploration``); one's failure
+is its own. The best-ranked one (``engine.ranking``) wins, or gives the next attempt
+its feedback. The module ends with status ``error`` when the planner fails or no
+candidate got an answer, ``budget-exceeded`` when the budget stopped one, ``failed``
+when the attempts ran out; the working tree is never touched here.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from specmill.core.header import style_for
-from specmill.core.records import AttemptRecord, ModuleResult, Plan
+from specmill.core.records import AttemptRecord, Finding, ModuleResult, Plan
 from specmill.core.spec import Spec
 from specmill.engine.candidate import Candidate, run_candidate
 from specmill.engine.context import RunContext, parallel
-from specmill.engine.inputs import gather, overlay
-from specmill.engine.verdicts import Outcome, best, escalate, first_tier
+from specmill.engine.divergence import Passed, Requirement, divergences
+from specmill.engine.exploration import explorations
+from specmill.engine.inputs import Brief, gather, overlay
+from specmill.engine.ranking import Standing, changed_lines, explain, rank
+from specmill.engine.verdicts import escalate, first_tier
 from specmill.engine.worktrees import Cancelled, Pending
 from specmill.errors import SpecmillError
 from specmill.llm.errors import BudgetExceeded
+
+UNCHECKED = ("no-answer", "refused")  # stages at which the checks did not run
 
 
 @dataclass
@@ -31,28 +40,50 @@ class Produced:
     files: dict[str, str] = field(default_factory=dict)
 
 
-def _history(candidate: Candidate) -> AttemptRecord:
+def _history(candidate: Candidate, changed: int | None) -> AttemptRecord:
+    exploration = candidate.exploration
     return AttemptRecord(
         attempt=candidate.attempt,
         candidate=candidate.index,
         tier=candidate.tier,
         model=candidate.model,
         passed=candidate.passed,
-        checks_passed=None if candidate.refused else candidate.checks_passed,
+        checks_passed=None if candidate.stage in UNCHECKED else candidate.checks_passed,
         verdicts=candidate.verdicts,
         findings=candidate.blocking,
+        approach=exploration.approach if exploration else None,
+        seed=exploration.seed if exploration else None,
+        temperature=exploration.temperature if exploration else None,
+        stage=candidate.stage,
+        reason=candidate.reason.split("\n", 1)[0],
+        stopped=candidate.stopped,
+        finding_count=len(candidate.findings),
+        changed_lines=changed,
+        notes=candidate.notes,
     )
 
 
-def _outcome(candidate: Candidate) -> Outcome:
-    findings = candidate.decision.findings if candidate.decision else []
-    return Outcome(candidate.passed, len(candidate.blocking), len(findings), candidate.index)
+def _standing(candidate: Candidate, changed: int | None) -> Standing:
+    return Standing(
+        candidate=candidate.index,
+        stage=candidate.stage,
+        blocking=len(candidate.blocking),
+        findings=len(candidate.findings),
+        failing_verifiers=sum(1 for v in candidate.verdicts if v.verdict != "pass"),
+        changed_lines=changed or 0,
+    )
 
 
 def _only_errors(candidate: Candidate) -> bool:
     """Failed only because verifiers could not answer: another attempt would not help."""
     votes = [v.verdict for v in candidate.verdicts]
     return bool(votes) and "error" in votes and "fail" not in votes and not candidate.blocking
+
+
+def _changed(brief: Brief, candidate: Candidate) -> int | None:
+    if not candidate.answered or candidate.error:
+        return None
+    return changed_lines(brief.previous, candidate.contents)
 
 
 def run_module(
@@ -103,9 +134,11 @@ def _attempts(
     result.plan = plan
     tier = first_tier(spec.front.tier, plan.complexity)
     feedback = None
-    winner: Candidate | None = None
+    candidates: list[Candidate] = []
     for attempt in range(1, config.max_attempts + 1):
         result.attempts, result.tier = attempt, tier
+        ways = explorations(config.candidates, plan, config.models, tier)
+        stop = threading.Event() if config.early_stop and len(ways) > 1 else None
         tasks = [
             functools.partial(
                 run_candidate,
@@ -116,50 +149,74 @@ def _attempts(
                 inputs_hash,
                 dependency_files,
                 attempt=attempt,
-                index=i,
+                exploration=way,
                 tier=tier,
                 feedback=feedback,
-                ready=spare if (attempt, i) == (1, 1) else None,
+                ready=spare if (attempt, way.index) == (1, 1) else None,
+                stop=stop,
             )
-            for i in range(1, config.candidates + 1)
+            for way in ways
         ]
         candidates = parallel(tasks)
-        result.history += [_history(c) for c in candidates]
-        chosen = best([_outcome(c) for c in candidates])
-        winner = candidates[chosen.candidate - 1]
-        _describe(result, winner)
+        changed = {c.index: _changed(brief, c) for c in candidates}
+        result.history += [_history(c, changed[c.index]) for c in candidates]
+        ranked = rank([_standing(c, changed[c.index]) for c in candidates])
+        by_index = {c.index: c for c in candidates}
+        winner = by_index[ranked[0].candidate]
+        _describe(result, winner, explain(ranked))
         if winner.passed:
             result.status = "passed"
             result.files = sorted(winner.files)
             result.line_requirements = winner.lines
+            result.findings += _divergences(spec, candidates)
             return Produced(plan, winner.files)
+        if any(c.budget_exceeded for c in candidates):  # the next attempt would be refused too
+            result.status, result.error = "budget-exceeded", _why(candidates)
+            return None
+        if not any(c.answered for c in candidates):  # the endpoint, not the code, failed
+            result.error = _why(candidates)
+            return None
         if _only_errors(winner):
             result.status = "error"
             reason = winner.decision.reason if winner.decision else ""
             result.error = f"the verifiers could not review it: {reason}"
             return None
-        feedback = winner.feedback()
+        feedback = winner.feedback([by_index[s.candidate] for s in ranked[1:]])
         tier = escalate(tier)
     result.status = "failed"
-    result.error = _why(winner)
+    result.error = _why(candidates)
     return None
 
 
-def _describe(result: ModuleResult, candidate: Candidate) -> None:
+def _divergences(spec: Spec, candidates: list[Candidate]) -> list[Finding]:
+    passed = [
+        Passed(
+            c.index,
+            c.exploration.approach if c.exploration else None,
+            c.files,
+            c.lines,
+            c.verdicts,
+        )
+        for c in candidates
+        if c.passed
+    ]
+    requirements = [Requirement(r.id, r.line, r.text) for r in spec.requirements]
+    return divergences(passed, requirements)
+
+
+def _describe(result: ModuleResult, candidate: Candidate, why: str) -> None:
     decision = candidate.decision
     result.checks = candidate.checks
     result.verdicts = candidate.verdicts
-    result.findings = [*candidate.refused, *(decision.findings if decision else [])]
+    result.findings = candidate.findings
     result.disagreement = bool(decision and decision.disagreement)
+    result.winner = candidate.index
+    result.choice = why
+    result.notes = candidate.notes
 
 
-def _why(candidate: Candidate | None) -> str:
-    if candidate is None:
-        return "no attempt was made"
-    if candidate.refused:
-        return "; ".join(f.message for f in candidate.refused)
-    failed = [c.command for c in candidate.checks if not c.passed]
-    if failed:
-        return "checks failed: " + ", ".join(failed)
-    reason = candidate.decision.reason if candidate.decision else "not verified"
-    return f"the verifiers rejected it ({reason})"
+def _why(candidates: list[Candidate]) -> str:
+    """Why no candidate of the attempt passed: each one's reason."""
+    if len(candidates) == 1:
+        return candidates[0].reason
+    return "; ".join(f"candidate {c.index}: {c.reason}" for c in candidates)

@@ -46,17 +46,43 @@ def _environment(root: Path | None) -> jinja2.Environment:
     environment = sandboxed_environment(load)
     environment.filters["icon"] = lambda status: ICONS.get(status, "•")
     environment.filters["attempt_outcome"] = attempt_outcome
+    environment.filters["cell"] = cell
+    environment.filters["checks_cell"] = checks_cell
+    environment.filters["verifiers_cell"] = verifiers_cell
     return environment
 
 
 def attempt_outcome(attempt: AttemptRecord) -> str:
+    """What became of one candidate, and why, on one line (safe in a table cell)."""
     if attempt.passed:
-        return "passed"
+        text = "passed"
+    elif attempt.reason:
+        text = attempt.reason
+    elif attempt.checks_passed is None:
+        text = "its files were refused"
+    elif not attempt.checks_passed:
+        text = "checks failed"
+    else:
+        text = "rejected by the verifiers"
+    return cell(text)
+
+
+def cell(value: object) -> str:
+    """Text on one line, its pipes escaped: safe in a Markdown table cell."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def checks_cell(attempt: AttemptRecord) -> str:
     if attempt.checks_passed is None:
-        return "its files were refused"
-    if not attempt.checks_passed:
-        return "checks failed"
-    return "rejected by the verifiers"
+        return "–"
+    return "passed" if attempt.checks_passed else "failed"
+
+
+def verifiers_cell(attempt: AttemptRecord) -> str:
+    if not attempt.verdicts:
+        return "–"
+    passes = sum(1 for v in attempt.verdicts if v.verdict == "pass")
+    return f"{passes}/{len(attempt.verdicts)} passed"
 
 
 def requirement_texts(project: Project | None, module: ModuleResult) -> dict[str, str]:

@@ -33,7 +33,8 @@ def runs_folder(root: Path) -> Path:
 def transcript_text(transcript: Transcript) -> str:
     record = transcript.record
     parts = [
-        f"# {record.role} call for {record.module} (attempt {record.attempt})",
+        f"# {record.role} call for {record.module} (attempt {record.attempt}"
+        + (f", candidate {record.candidate})" if record.candidate is not None else ")"),
         f"model: {record.model}  template: {record.template} sha256:{record.template_sha256}",
         f"tokens: {record.prompt_tokens} in, {record.completion_tokens} out;"
         f" cost ${record.cost_usd:.4f}; {record.latency_s:.2f} s; {record.outcome}",
@@ -54,7 +55,9 @@ def save_run(
     folder = runs_folder(root) / record.run_id
     write_atomic(folder / RECORD, record.model_dump_json(indent=2) + "\n")
     for number, transcript in enumerate(transcripts, start=1):
-        name = f"{number:03d}-{transcript.record.module}-{transcript.record.role}.md"
+        call = transcript.record
+        which = f"-c{call.candidate}" if call.candidate is not None else ""
+        name = f"{number:03d}-{call.module}-{call.role}{which}.md"
         write_atomic(folder / "calls" / name, transcript_text(transcript))
     for path, text in (files or {}).items():
         if refusal(path, [path], ()) is None:  # guarded before; belt and braces

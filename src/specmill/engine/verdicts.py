@@ -1,4 +1,7 @@
-"""Deciding an attempt: verifier votes, quorum, disagreement, tiers, the best candidate. Pure."""
+"""Deciding an attempt: verifier votes, quorum, disagreement, tiers. Pure.
+
+Which candidate is best is ``specmill.engine.ranking``'s.
+"""
 
 from __future__ import annotations
 
@@ -104,18 +107,3 @@ def decide(verdicts: Sequence[Verdict], quorum: int | None) -> Decision:
     if errors:
         reason += f" ({errors} could not give a valid report)"
     return Decision(False, findings, blocking, disagreement, reason)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One candidate's result, as far as ranking needs it."""
-
-    passed: bool
-    blocking: int
-    findings: int
-    candidate: int
-
-
-def best(outcomes: Sequence[Outcome]) -> Outcome:
-    """Passing first, then fewest blocking findings, then fewest findings, then order."""
-    return min(outcomes, key=lambda o: (not o.passed, o.blocking, o.findings, o.candidate))

@@ -24,6 +24,7 @@ from specmill.github.client import GitHubSettings, make_client, redact
 from specmill.github.decide import RunDecision, decide
 from specmill.github.events import CommentEvent, PullRequestEvent, PullTarget, PushEvent, load_event
 from specmill.github.publish import (
+    bot_identity,
     fetch_pull_target,
     post_status,
     publish_pull_request,
@@ -47,9 +48,12 @@ class Findings:
     delivery: Delivery | None = None
     patch: str | None = None  # the regenerated code as a patch (bundles carry it)
     head_sha: str | None = None  # the pull request's head after delivery pushed a commit to it
+    unreported: Sequence[str] = ()  # a matrix job's modules whose bundle never arrived
+    conflicts: Sequence[str] = ()  # why the matrix's bundles contradict one another
 
 
 Work = Callable[[RunDecision], Findings]
+KnownModules = Callable[[], Sequence[str] | None]
 ClientFactory = Callable[[GitHubSettings], Any]
 
 
@@ -65,9 +69,14 @@ def run(
     has_model_key: bool,
     github: ClientFactory = default_client,
     bot_login: str | None = None,
+    known_modules: KnownModules | None = None,
     out: TextIO = sys.stdout,
 ) -> int:
-    """One-phase mode: the event as Actions delivered it, handled end to end."""
+    """One-phase mode: the event as Actions delivered it, handled end to end.
+
+    ``known_modules`` lists the checkout's module ids (None: they cannot be read), so
+    that a slash command naming another is answered before anything runs.
+    """
     with redacted(settings):
         event = load_event(settings.event_name, settings.event_path)
         gh = github(settings)
@@ -81,9 +90,19 @@ def run(
             return _answer(gh, event, decision, config)
         if decision.action == "skip":
             return 0
+        if isinstance(event, CommentEvent) and decision.target is not None:
+            failed = _check_modules(event, known_modules)
+            if failed is not None:
+                return _command_failed(gh, event, decision.target, settings, **failed)
         if isinstance(event, CommentEvent) and decision.reaction:
             react(gh, event.repository, event.number, event.comment_id, decision.reaction)
-        found = work(decision)
+        try:
+            found = work(decision)
+        except SpecmillError as exc:  # a slash command is answered, whatever went wrong
+            if isinstance(event, CommentEvent) and decision.target is not None:
+                problem = redact(exc.message, [settings.token])
+                _command_failed(gh, event, decision.target, settings, problem=problem)
+            raise
         target = decision.target
         if target is not None and found.head_sha:  # report on the commit delivery pushed
             target = target.model_copy(update={"head_sha": found.head_sha})
@@ -107,6 +126,49 @@ def run(
         return 1 if verdict.state == "failure" else 0
 
 
+MAX_LISTED_MODULES = 200
+
+
+def _check_modules(
+    event: CommentEvent, known_modules: KnownModules | None
+) -> dict[str, Any] | None:
+    """What is wrong with the modules a slash command names, or None when nothing is."""
+    command = event.command
+    if command is None or not (command.modules or command.rejected):
+        return None
+    known = known_modules() if known_modules is not None else None
+    unknown = [m for m in command.modules if known is not None and m not in known]
+    if not command.rejected and not unknown:
+        return None
+    named = ", ".join(repr(m) for m in [*command.rejected, *unknown])
+    problem = f"{named}: no such module"
+    return {"problem": problem, "rejected": command.rejected, "unknown": unknown, "known": known}
+
+
+def _command_failed(
+    gh: Any,
+    event: CommentEvent,
+    target: PullTarget,
+    settings: GitHubSettings,
+    *,
+    problem: str,
+    rejected: Sequence[str] = (),
+    unknown: Sequence[str] = (),
+    known: Sequence[str] | None = None,
+) -> int:
+    """Answer the command with what went wrong, then end with a failed ``specmill`` status."""
+    command = event.command
+    assert command is not None
+    listed = sorted(known)[:MAX_LISTED_MODULES] if known is not None else None
+    more = len(known) - len(listed) if known is not None and listed is not None else 0
+    reply(gh, event.repository, event.number, "command_error.md.j2", command=command.text,
+          problem=problem, rejected=rejected, unknown=unknown, known=listed, more=more,
+          head_sha=target.head_sha)  # fmt: skip
+    verdict = CheckVerdict("failure", f"{command.text}: {problem}")
+    post_status(gh, target.repository, target.head_sha, verdict, target_url=settings.run_url)
+    return 1
+
+
 def _needs_target(event: object, config: BotConfig) -> bool:
     """A comment that will regenerate or verify needs its pull request's SHAs and fork."""
     return (
@@ -127,6 +189,8 @@ def _found(found: Findings) -> dict[str, Any]:
         "graph": found.graph,
         "pending": found.pending,
         "delivery": found.delivery,
+        "unreported": found.unreported,
+        "conflicts": found.conflicts,
     }
 
 
@@ -141,6 +205,8 @@ def publish_findings(
 ) -> int:
     """Publish on the pull request, then print annotations and write the step summary."""
     report = Report.for_pull(target, reason, **_found(found), run_url=settings.run_url)
+    if login is None:
+        login = bot_identity(gh, settings.token.get_secret_value(), settings.app_slug)
     result, plan = publish_pull_request(gh, report, bot_login=login)
     if plan is None:
         print(f"specmill: nothing posted: {result.detail}", file=out)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from specmill.core.records import RunRecord
 from specmill.github.errors import BundleError
-from specmill.github.events import PullTarget, WorkflowRunEvent
+from specmill.github.events import PullTarget, WorkflowRunEvent, is_module_id
 
 BUNDLE_FORMAT: Final = "specmill-bundle/1"
 BUNDLE_FILE = "bundle.json"
@@ -87,7 +87,28 @@ class Bundle(_Strict):
     requirement_lines: dict[str, dict[str, int]] = Field(default_factory=dict, max_length=MAX_ITEMS)
     graph: dict[str, list[str]] = Field(default_factory=dict, max_length=MAX_ITEMS)
     pending: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    # A matrix job's share (`bot generate --module …`); empty: every affected module.
+    modules: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     patch: str | None = Field(default=None, max_length=MAX_PATCH_BYTES)
+
+
+def _module_ids(bundle: Bundle) -> list[str]:
+    """Every module id the bundle names: they go into the summary, its diagram included."""
+    ids = [p.module for p in bundle.problems if p.module is not None] + list(bundle.pending)
+    for module, dependencies in bundle.graph.items():
+        ids += [module, *dependencies]
+    if bundle.record is not None:
+        ids += [m.module for m in bundle.record.modules]
+    return ids
+
+
+def safe_module_id(value: str) -> str:
+    """A module id by the rule specs follow (letters, digits, '.', '_', '-'), or ValueError."""
+    if not is_module_id(value):
+        raise ValueError(
+            f"module id {value[:80]!r} is not valid: use letters, digits, '.', '_' or '-'"
+        )
+    return value
 
 
 def _paths(bundle: Bundle) -> list[str]:
@@ -111,6 +132,8 @@ def validate_bundle(data: bytes) -> Bundle:
         bundle = Bundle.model_validate_json(data)
         for path in _paths(bundle):
             safe_path(path)
+        for module in _module_ids(bundle):
+            safe_module_id(module)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "bundle"
@@ -189,6 +212,8 @@ def check_bundle_matches(bundle: Bundle, event: WorkflowRunEvent) -> None:
         ("head SHA", claimed.head_sha, event.head_sha),
         ("head repository", claimed.head_repository, event.head_repository),
     ]
+    if event.head_branch is not None:
+        mismatches.append(("head branch", claimed.head_ref, event.head_branch))
     for what, ours, theirs in mismatches:
         if ours != theirs:
             raise BundleError(
@@ -200,11 +225,21 @@ def check_bundle_matches(bundle: Bundle, event: WorkflowRunEvent) -> None:
 
 
 def check_target_matches(bundle: Bundle, target: PullTarget) -> None:
-    """The pull request as the API reports it must still be the one the bundle ran on."""
-    if (
-        target.head_sha != bundle.event.head_sha
-        or target.head_repository != bundle.event.head_repository
-    ):
+    """The pull request as the API reports it must still be the one the bundle ran on.
+
+    A pull request from another branch is a forgery (the bundle names a pull request it
+    did not run on); the same branch at another commit is a race (it moved on since).
+    """
+    claimed = bundle.event
+    if (target.head_repository, target.head_ref) != (claimed.head_repository, claimed.head_ref):
+        theirs = f"{target.head_repository or '(deleted fork)'}:{target.head_ref}"
+        ours = f"{claimed.head_repository or '(deleted fork)'}:{claimed.head_ref}"
+        raise BundleError(
+            f"the bundle names pull request #{target.number}, whose head is not the bundle's: "
+            f"{theirs[:200]!r}, not {ours[:200]!r} (refused: a bundle may only report on the "
+            "pull request it ran on)"
+        )
+    if target.head_sha != claimed.head_sha:
         raise BundleError(
             f"pull request #{target.number} is now at {target.head_sha[:12]} "
             f"({target.head_repository}), not the bundle's {bundle.event.head_sha[:12]}: "

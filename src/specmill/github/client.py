@@ -20,6 +20,7 @@ PER_PAGE = 100  # GitHub's maximum: fewer pages for large pull requests
 REDACTED = "***"
 # Token shapes GitHub issues (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_): scrubbed even
 # when the value itself is not known to us, e.g. in a payload echoed back by an error.
+_APP_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}\Z")
 _TOKEN_SHAPES = re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b")
 
 
@@ -35,6 +36,7 @@ class GitHubSettings(BaseModel):
     step_summary: str | None = None
     output: str | None = None  # GITHUB_OUTPUT: the action's outputs
     run_id: str | None = None
+    app_slug: str | None = None  # SPECMILL_APP_SLUG: a GitHub App's token posts as <slug>[bot]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, token_required: bool = True) -> GitHubSettings:
@@ -57,6 +59,7 @@ class GitHubSettings(BaseModel):
             step_summary=env.get("GITHUB_STEP_SUMMARY") or None,
             output=env.get("GITHUB_OUTPUT") or None,
             run_id=env.get("GITHUB_RUN_ID") or None,
+            app_slug=_app_slug(env.get("SPECMILL_APP_SLUG")),
         )
 
     @property
@@ -64,6 +67,16 @@ class GitHubSettings(BaseModel):
         if self.run_id is None:
             return None
         return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
+
+
+def _app_slug(value: str | None) -> str | None:
+    slug = (value or "").strip().removesuffix("[bot]") or None
+    if slug is not None and not _APP_SLUG.match(slug):
+        raise SpecmillError(
+            f"SPECMILL_APP_SLUG {slug[:80]!r} is not a GitHub App slug",
+            hint="set it to the app's slug (lowercase letters, digits and '-'), e.g. my-app",
+        )
+    return slug
 
 
 _DEFAULT_RETRY: Any = object()

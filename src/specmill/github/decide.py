@@ -36,6 +36,7 @@ class RunDecision(BaseModel):
     reason: str  # one line, shown in the log and, where it applies, in the check
     target: PullTarget | None = None  # the pull request, if any
     modules: tuple[str, ...] = ()  # named by a slash command; empty: the affected set
+    exact: bool = False  # a matrix job's share: exactly ``modules``, never their dependents
     delivery: Delivery = "none"
     reaction: Reaction | None = None  # on the slash-command comment
 

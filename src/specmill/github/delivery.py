@@ -37,6 +37,7 @@ from specmill.errors import SpecmillError
 from specmill.github.client import redact
 from specmill.github.events import PullTarget
 from specmill.github.publish import fetch_pull_target, github_call
+from specmill.github.render import render
 from specmill.github.summary import Delivery
 
 Mode = Literal["commit", "pull-request", "patch"]
@@ -205,10 +206,12 @@ def open_companion(
         detail = f"pushed {commit[:12]} to {branch}, companion pull request #{number} updated"
         return Delivered(Delivery("pull-request", detail))
     title = f"specmill: regenerated code for #{target.number}"
-    body = (
-        f"specmill regenerated the modules that pull request #{target.number} affects, "
-        f"from its head {start_sha[:12]}. Merge this into {target.head_ref} to take the code."
-    )
+    body = render(
+        "companion_pull.md.j2",
+        number=target.number,
+        start_sha=start_sha,
+        head_ref=target.head_ref,  # a branch name may be `@acme/everyone`: through a filter
+    ).strip()
     with github_call(f"open a pull request from {branch} into {target.head_ref}"):
         pull = repo.create_pull(title=title, body=body, base=target.head_ref, head=branch)
     detail = f"companion pull request #{pull.number} from {branch} into {target.head_ref}"

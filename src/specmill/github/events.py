@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from specmill.core.spec import MODULE_ID
 from specmill.github.errors import EventError
 
 PULL_REQUEST_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
@@ -33,6 +34,7 @@ class SlashCommand(BaseModel):
 
     name: Literal["regen", "verify", "help", "unknown"]
     modules: tuple[str, ...] = ()
+    rejected: tuple[str, ...] = ()  # arguments that are not module ids: never run, answered
     text: str  # the command line as written, for replies
 
 
@@ -224,7 +226,6 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
 }
 
 _COMMAND = re.compile(r"^/specmill(?=\s|$)\s*(?P<name>\S+)?(?P<args>.*)$", re.IGNORECASE)
-_MODULE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
 
 
 def parse_command(body: str) -> SlashCommand | None:
@@ -241,8 +242,15 @@ def parse_command(body: str) -> SlashCommand | None:
         name, args = (match.group("name") or "help").lower(), match.group("args").split()
         if name == "help" and not args:
             return SlashCommand(name="help", text=line)
-        if name in ("regen", "verify") and all(_MODULE_ID.match(arg) for arg in args):
+        if name in ("regen", "verify"):
             kind: Literal["regen", "verify"] = "regen" if name == "regen" else "verify"
-            return SlashCommand(name=kind, modules=tuple(args), text=line)
+            valid = tuple(arg for arg in args if is_module_id(arg))
+            rejected = tuple(arg for arg in args if not is_module_id(arg))
+            return SlashCommand(name=kind, modules=valid, rejected=rejected, text=line)
         return SlashCommand(name="unknown", text=line)
     return None
+
+
+def is_module_id(value: str) -> bool:
+    """The one rule for module ids, the specs' own (``specmill.core.spec.MODULE_ID``)."""
+    return len(value) <= 255 and MODULE_ID.match(value) is not None

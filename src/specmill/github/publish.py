@@ -73,10 +73,32 @@ def github_call(call: str) -> Iterator[None]:
         ) from None
 
 
-def _ours(user: Any, bot_login: str | None) -> bool:
-    if user is None:
-        return False
-    return bool(user.login == bot_login) if bot_login else user.type == "Bot"
+ACTIONS_BOT = "github-actions[bot]"  # who GITHUB_TOKEN posts as
+
+
+def bot_identity(gh: Any, token: str, app_slug: str | None = None) -> str:
+    """The login our comments are posted under: a comment is ours only if it is by us.
+
+    ``ghs_`` tokens are installation tokens (GITHUB_TOKEN, or a GitHub App's): they
+    post as ``github-actions[bot]``, or as ``<slug>[bot]`` for an app, and cannot call
+    ``GET /user``. Any other token (a PAT, ``ghp_``/``github_pat_``; OAuth and
+    user-to-server tokens) is a user's: ``GET /user`` says who.
+    """
+    if app_slug:
+        return f"{app_slug}[bot]"
+    if token.startswith("ghs_"):
+        return ACTIONS_BOT
+    try:
+        with github_call("GET /user (who posts the comments)"):
+            return str(gh.get_user().login)
+    except GitHubApiError as exc:
+        if exc.status == 403:  # "Resource not accessible by integration": an installation
+            return ACTIONS_BOT
+        raise
+
+
+def _ours(user: Any, bot_login: str) -> bool:
+    return user is not None and user.login == bot_login
 
 
 def fetch_pull_target(gh: Any, repository: str, html_url: str, number: int) -> PullTarget:
@@ -97,7 +119,7 @@ def fetch_pull_target(gh: Any, repository: str, html_url: str, number: int) -> P
         )
 
 
-def read_pull(gh: Any, target: PullTarget, *, bot_login: str | None = None) -> PullState:
+def read_pull(gh: Any, target: PullTarget, *, bot_login: str = ACTIONS_BOT) -> PullState:
     """Every read a publish needs, all pages, before any write."""
     repo = gh.get_repo(target.repository)
     with github_call(f"GET pull request #{target.number}"):
@@ -144,15 +166,24 @@ def post(
             repo.get_issue(number).create_comment(plan.summary_body)
         summary = "created"
     elif plan.summary_changed:
-        with github_call(f"edit the summary comment {plan.summary_id}"):
-            repo.get_issue(number).get_comment(plan.summary_id).edit(plan.summary_body)
-        summary = "edited"
+        try:
+            with github_call(f"edit the summary comment {plan.summary_id}"):
+                repo.get_issue(number).get_comment(plan.summary_id).edit(plan.summary_body)
+            summary = "edited"
+        except GitHubApiError as exc:
+            if exc.status != 403:
+                raise
+            # not ours to edit after all (another app's): the review is posted, so the
+            # summary and the status must follow; a new comment is ours from now on
+            with github_call(f"create the summary comment on pull request #{number}"):
+                repo.get_issue(number).create_comment(plan.summary_body)
+            summary = "created"
     post_status(gh, target.repository, target.head_sha, plan.verdict, target_url=target_url)
     return PublishResult("posted", len(plan.comments), summary, plan.verdict)
 
 
 def publish_pull_request(
-    gh: Any, report: Report, *, bot_login: str | None = None
+    gh: Any, report: Report, *, bot_login: str = ACTIONS_BOT
 ) -> tuple[PublishResult, PublishPlan | None]:
     """Read, plan, post. A pull request whose head moved on is left to the newer run."""
     target = report.target

@@ -52,6 +52,8 @@ class Report:
     pending: Sequence[str] = ()  # affected modules not regenerated (fork, draft, no key)
     delivery: Delivery | None = None
     run_url: str | None = None
+    unreported: Sequence[str] = ()  # a matrix job's modules whose bundle never arrived
+    conflicts: Sequence[str] = ()  # why the matrix's bundles contradict one another
 
     @classmethod
     def for_pull(cls, target: PullTarget, reason: str, **found: object) -> Report:
@@ -111,9 +113,18 @@ def summarise(report: Report, notes: Sequence[Note], outside: Sequence[Note]) ->
         record=report.record,
         notes=notes,
         outside=outside,
-        verdict=decide_verdict(report.record, notes, report.pending, why),
+        verdict=decide_verdict(
+            report.record,
+            notes,
+            report.pending,
+            why,
+            unreported=report.unreported,
+            conflicts=report.conflicts,
+        ),
         graph=report.graph,
         pending=report.pending,
+        unreported=report.unreported,
+        conflicts=report.conflicts,
         delivery=report.delivery,
         run_url=report.run_url,
     )

@@ -4,6 +4,10 @@ Pure. GitHub accepts a review comment only on a line of the pull request's diff,
 the RIGHT side (the head): added or context lines of a hunk, as read from each changed
 file's patch. Findings and problems elsewhere go to the summary, with a link.
 
+The planner's ambiguities are notes too (source ``question``): each lands on the spec
+line that holds its requirement when that line is in the diff, else in the summary's
+"Questions the spec leaves open", with a link.
+
 Every inline comment carries a hidden marker with a fingerprint of what it says and
 where; a re-run skips a comment whose marker is already on a current review comment.
 """
@@ -21,7 +25,7 @@ from urllib.parse import quote
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
 
-from specmill.core.records import BLOCKING_SEVERITIES, Finding, RunRecord
+from specmill.core.records import BLOCKING_SEVERITIES, Ambiguity, Finding, RunRecord
 from specmill.github.render import render
 
 MAX_INLINE_COMMENTS = 50  # past this, a review is noise: the rest go to the summary
@@ -66,7 +70,7 @@ class ExistingComment:
 class Note:
     """One finding or problem, located."""
 
-    source: str  # "finding" or "problem"
+    source: str  # "finding", "problem" or "question" (the planner's ambiguities)
     kind: str
     severity: str
     message: str
@@ -136,28 +140,57 @@ def collect_notes(
     problems: Sequence[ProblemLike],
     requirement_lines: Mapping[str, Mapping[str, int]],
 ) -> list[Note]:
-    """Problems first (they fail the check), then each module's aggregated findings."""
+    """Problems first (they fail the check), then each module's aggregated findings,
+    then the questions its planner found the spec leaves open."""
     notes = [
         Note("problem", p.kind, "blocker", p.message, p.module, p.path, p.line, hint=p.hint)
         for p in problems
     ]
     for module in record.modules if record else ():
         spec_lines = requirement_lines.get(module.spec, {})
-        notes += [_locate(f, module.module, module.spec, spec_lines) for f in module.findings]
+        declared = frozenset([*module.files, module.spec])
+        notes += [
+            _locate(f, module.module, module.spec, spec_lines, declared) for f in module.findings
+        ]
+        ambiguities = module.plan.ambiguities if module.plan else []
+        notes += [_question(a, module.module, module.spec, spec_lines) for a in ambiguities]
     unique = {note.fingerprint: note for note in notes}
     return list(unique.values())
 
 
-def _locate(finding: Finding, module: str, spec: str, spec_lines: Mapping[str, int]) -> Note:
+def _locate(
+    finding: Finding,
+    module: str,
+    spec: str,
+    spec_lines: Mapping[str, int],
+    declared: frozenset[str],
+) -> Note:
+    """Where a finding goes: a verifier may only point at the module's outputs or its spec.
+
+    Any other path a model names is not a location (no inline comment, no link): it
+    stays in the message, as plain text.
+    """
     spec_line = finding.spec_line or spec_lines.get(finding.requirement or "")
     path: str | None
+    message = finding.message
     if finding.kind == "spec-gap" or (finding.file is None and spec_line):
         path, line = spec, spec_line
+    elif finding.file is not None and finding.file not in declared:
+        where = f"{finding.file}:{finding.line}" if finding.line else finding.file
+        path, line, message = None, None, f"{where}: {message}"
     else:
         path, line = finding.file, finding.line
     return Note(
-        "finding", finding.kind, finding.severity, finding.message, module, path, line,
+        "finding", finding.kind, finding.severity, message, module, path, line,
         requirement=finding.requirement,
+    )  # fmt: skip
+
+
+def _question(ambiguity: Ambiguity, module: str, spec: str, spec_lines: Mapping[str, int]) -> Note:
+    line = spec_lines.get(ambiguity.requirement) if ambiguity.requirement else None
+    return Note(
+        "question", "ambiguity", "info", ambiguity.question, module, spec, line,
+        requirement=ambiguity.requirement,
     )  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from specmill.core.records import ModuleResult, RunRecord
+from specmill.core.records import AttemptRecord, ModuleResult, RunRecord
 from specmill.github.render import render
 from specmill.github.review import Note
 
@@ -30,6 +30,7 @@ class Delivery:
 
     mode: Literal["commit", "pull-request", "patch", "none"]
     detail: str  # one line, plain text: "pushed 1a2b3c4 to feature/x", "artifact specmill-patch"
+    files: tuple[str, ...] = ()  # the files a bundle's patch touches, as checked
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,25 @@ class SummaryInput:
     pending: Sequence[str] = ()  # affected modules this run did not regenerate
     delivery: Delivery | None = None
     run_url: str | None = None
+    unreported: Sequence[str] = ()  # a matrix job's modules whose bundle never arrived
+    conflicts: Sequence[str] = ()  # why the matrix's bundles contradict one another
 
 
 def decide_verdict(
-    record: RunRecord | None, notes: Sequence[Note], pending: Sequence[str] = (), why: str = ""
+    record: RunRecord | None,
+    notes: Sequence[Note],
+    pending: Sequence[str] = (),
+    why: str = "",
+    *,
+    unreported: Sequence[str] = (),
+    conflicts: Sequence[str] = (),
 ) -> CheckVerdict:
+    if conflicts:
+        more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+        return CheckVerdict("failure", conflicts[0] + more)
+    if unreported:
+        listed = ", ".join(unreported[:10]) + (" …" if len(unreported) > 10 else "")
+        return CheckVerdict("failure", f"not reported (a matrix job left no bundle): {listed}")
     problems = Counter(note.kind for note in notes if note.source == "problem")
     if problems:
         counts = ", ".join(f"{n} {kind}" for kind, n in sorted(problems.items()))
@@ -99,20 +114,27 @@ def render_summary(summary: SummaryInput) -> str:
 def _view(summary: SummaryInput, limit: int) -> dict[str, object]:
     record = summary.record
     modules = record.modules if record else []
+    questions = [note for note in summary.outside if note.source == "question"]
+    outside = [note for note in summary.outside if note.source != "question"]
     return {
         "modules": [_module_view(m, record) for m in modules],
         "mermaid": _mermaid(modules, summary.graph),
         "outside": [
-            (note, note.link(summary.html_url, summary.head_sha))
-            for note in summary.outside[:limit]
+            (note, note.link(summary.html_url, summary.head_sha)) for note in outside[:limit]
         ],
-        "more_outside": max(0, len(summary.outside) - limit),
+        "more_outside": max(0, len(outside) - limit),
+        "questions": [
+            (note, note.link(summary.html_url, summary.head_sha)) for note in questions[:limit]
+        ],
+        "more_questions": max(0, len(questions) - limit),
         "problems": sum(1 for note in summary.notes if note.source == "problem"),
         "findings": sum(1 for note in summary.notes if note.source == "finding"),
+        "asked": sum(1 for note in summary.notes if note.source == "question"),
         "inline": len(summary.notes) - len(summary.outside),
         "regen": sorted(
             {m.module for m in modules if m.status not in ("passed", "unchanged")}
             | {n.module for n in summary.notes if n.source == "problem" and n.module}
+            | set(summary.unreported)
         ),
         "icon": {"success": "✅", "failure": "❌", "neutral": "➖"}[summary.verdict.state],
     }
@@ -130,6 +152,28 @@ def _module_view(module: ModuleResult, record: RunRecord | None) -> dict[str, ob
         "models": sorted({c.model for c in calls}),
         "tokens": sum(c.prompt_tokens + c.completion_tokens for c in calls),
         "cost": sum(c.cost_usd for c in calls),
+        "several": any(h.candidate > 1 for h in module.history),
+        "candidates": [_candidate_row(h, module) for h in module.history],
+    }
+
+
+def _candidate_row(attempt: AttemptRecord, module: ModuleResult) -> dict[str, object]:
+    """One row of a module's candidate table."""
+    passes = sum(1 for v in attempt.verdicts if v.verdict == "pass")
+    checks = {None: "–", True: "passed", False: "failed"}[attempt.checks_passed]
+    return {
+        "attempt": attempt.attempt,
+        "candidate": attempt.candidate,
+        "approach": attempt.approach,
+        "model": attempt.model,
+        "checks": checks,
+        "verifiers": f"{passes}/{len(attempt.verdicts)}" if attempt.verdicts else "–",
+        "findings": attempt.finding_count,
+        "blocking": len(attempt.findings),
+        "passed": attempt.passed,
+        "winner": module.status == "passed"
+        and (attempt.attempt, attempt.candidate) == (module.attempts, module.winner),
+        "reason": attempt.reason,
     }
 
 

@@ -9,7 +9,10 @@ matrix's final job (a ``pull_request`` event: the bundles of all jobs, merged).
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,8 +31,10 @@ from specmill.github.app import (
 )
 from specmill.github.client import GitHubSettings
 from specmill.github.decide import decide
+from specmill.github.delivery import Delivered, Remote, await_pull_head, deliver
 from specmill.github.events import PullRequestEvent, PullTarget, WorkflowRunEvent, load_event
-from specmill.github.matrix import merge_bundles, read_bundles
+from specmill.github.matrix import MatrixMerge, merge_matrix, parse_matrix, read_named_bundles
+from specmill.github.patchguard import check_patch, declared_outputs, refused
 from specmill.github.publish import fetch_pull_target
 from specmill.github.summary import Delivery
 
@@ -46,7 +51,8 @@ def generate(
 ) -> int:
     """No GitHub writes, no write token needed: ``work``'s findings go into a bundle.
 
-    ``modules`` (a matrix job's share of ``specmill affected --matrix``) narrows the run.
+    ``modules`` (a matrix job's share of ``specmill affected --matrix``) narrows the run
+    to exactly those modules: their dependents are other jobs' or not affected.
     """
     with redacted(settings):
         event = load_event(settings.event_name, settings.event_path)
@@ -56,7 +62,7 @@ def generate(
         if decision.action == "skip" or target is None:
             return 0
         if modules:
-            decision = decision.model_copy(update={"modules": tuple(modules)})
+            decision = decision.model_copy(update={"modules": tuple(modules), "exact": True})
         found = work(decision)
         bundle = bundles.Bundle(
             specmill_version=specmill.__version__,
@@ -70,6 +76,7 @@ def generate(
             requirement_lines={k: dict(v) for k, v in found.requirement_lines.items()},
             graph={k: list(v) for k, v in found.graph.items()},
             pending=list(found.pending),
+            modules=list(modules),
             patch=found.patch,
         )
         written = bundles.write_bundle(bundle, bundle_path)
@@ -82,11 +89,19 @@ def report(
     config: BotConfig,
     *,
     bundle_path: str | Path,
+    matrix: str | None = None,
+    checkout: Path | None = None,
+    patch_dir: Path | None = None,
     github: ClientFactory = default_client,
     bot_login: str | None = None,
     out: TextIO = sys.stdout,
 ) -> int:
-    """Validate the bundle(s) against the event, then post one review; runs no PR code."""
+    """Validate the bundle(s) against the event, then post one review; runs no PR code.
+
+    ``matrix`` (the output of ``specmill affected --matrix``) names the groups whose
+    bundles are expected: a missing one makes its modules "not reported". ``checkout``
+    (the head, checked out in the report job) lets the matrix deliver by commit.
+    """
     with redacted(settings):
         event = load_event(settings.event_name, settings.event_path)
         decision = decide(event, config, has_model_key=False)
@@ -98,24 +113,124 @@ def report(
                 "`specmill bot report` runs on workflow_run (two-phase) "
                 "or pull_request (the matrix's final job) events"
             )
-        bundle = merge_bundles(read_bundles(bundle_path))
+        expected = parse_matrix(matrix) if matrix is not None else None
+        if expected is not None and not isinstance(event, PullRequestEvent):
+            raise SpecmillError("--matrix is for the matrix's final job (a pull_request event)")
+        named = read_named_bundles(bundle_path, allow_none=expected is not None)
+        merged = merge_matrix(named, expected)
+        bundle = merged.bundle
         gh: Any = None
         target: PullTarget
         if isinstance(event, WorkflowRunEvent):
+            assert bundle is not None  # read_named_bundles refuses an empty directory
             bundles.check_bundle_matches(bundle, event)
             gh = github(settings)  # the PR number is the bundle's claim: ask GitHub
             target = fetch_pull_target(gh, event.repository, event.html_url, bundle.event.number)
         else:
             target = event.target
-        bundles.check_target_matches(bundle, target)
-        patch = "in this run's bundle artifact, file specmill.patch"
-        found = Findings(
-            problems=bundle.problems,
-            record=bundle.record,
-            requirement_lines=bundle.requirement_lines,
-            graph=bundle.graph,
-            pending=bundle.pending,
-            delivery=Delivery("patch", patch) if bundle.patch else None,
-        )
+        if bundle is not None:
+            bundles.check_target_matches(bundle, target)
+        for line in merged.conflicts:
+            print(f"specmill: {line}", file=out)
+        if merged.unreported:
+            print(f"specmill: not reported: {', '.join(merged.unreported)}", file=out)
         gh = gh or github(settings)
-        return publish_findings(gh, target, bundle.reason, found, settings, out, bot_login)
+        touched = _checked_patch(gh, target, bundle) if bundle else ()  # before any post
+        delivered = None
+        if bundle is not None and merged.patches:
+            commit = isinstance(event, PullRequestEvent) and config.delivery != "patch"
+            where = Delivery(
+                "patch", "in this run's bundle artifact(s), file specmill.patch", touched
+            )
+            delivered = (
+                deliver_merged(settings, config, target, merged, checkout, patch_dir, gh, out)
+                if commit
+                else Delivered(where)
+            )
+            if delivered.delivery.mode == "patch":  # the summary lists what a patch touches
+                listed = dataclasses.replace(delivered.delivery, files=touched)
+                delivered = dataclasses.replace(delivered, delivery=listed)
+        found = Findings(
+            problems=bundle.problems if bundle else [],
+            record=bundle.record if bundle else None,
+            requirement_lines=bundle.requirement_lines if bundle else {},
+            graph=bundle.graph if bundle else {},
+            pending=bundle.pending if bundle else [],
+            delivery=delivered.delivery if delivered else None,
+            unreported=merged.unreported,
+            conflicts=merged.conflicts,
+        )
+        if delivered is not None and delivered.head_sha:  # report on the pushed commit
+            target = target.model_copy(update={"head_sha": delivered.head_sha})
+        reason = bundle.reason if bundle else decision.reason
+        return publish_findings(gh, target, reason, found, settings, out, bot_login)
+
+
+def deliver_merged(
+    settings: GitHubSettings,
+    config: BotConfig,
+    target: PullTarget,
+    merged: MatrixMerge,
+    checkout: Path | None,
+    patch_dir: Path | None,
+    gh: Any,
+    out: TextIO,
+) -> Delivered:
+    """The matrix's code as one commit on the pull request's branch (or a companion PR).
+
+    Like the one-phase mode: pushed only if the branch is still at the head SHA, else
+    written to ``patch_dir`` for an artifact; fork pull requests get the patch only.
+    """
+    from specmill.github.matrix_commit import commit_patches
+    from specmill.github.work import ensure_identity
+
+    artifacts = "each job's bundle artifact holds its specmill.patch"
+    record = merged.bundle.record if merged.bundle else None
+    if target.is_fork:
+        return Delivered(Delivery("patch", f"fork pull request: {artifacts}"))
+    if merged.conflicts:
+        return Delivered(Delivery("patch", f"not committed: the bundles conflict; {artifacts}"))
+    if checkout is None or record is None:
+        why = "the report job has no checkout of the head" if record else "no run record"
+        return Delivered(Delivery("patch", f"not committed: {why}; {artifacts}"))
+    ensure_identity(checkout)
+    remote = Remote(
+        root=checkout, token=settings.token, server_url=settings.server_url, env=dict(os.environ)
+    )
+    try:
+        commit = commit_patches(remote, target, record, merged.patches)
+    except SpecmillError as exc:
+        print(f"specmill: not committed: {exc.message}", file=out)
+        return Delivered(Delivery("patch", f"not committed: {exc.message}; {artifacts}"))
+    delivered = deliver(
+        config.delivery,
+        remote,
+        target,
+        commit,
+        start_sha=target.head_sha,
+        patch_dir=patch_dir or Path(tempfile.gettempdir()),
+        github=gh,
+    )
+    print(f"specmill: delivery {delivered.delivery.mode}: {delivered.delivery.detail}", file=out)
+    head = delivered.head_sha
+    if head and not await_pull_head(gh, target, head):
+        print(f"specmill: GitHub does not show {head[:12]} as the head yet", file=out)
+    return delivered
+
+
+def _checked_patch(gh: Any, target: PullTarget, bundle: bundles.Bundle) -> tuple[str, ...]:
+    """The files the bundle's patch touches, each an output the base's specs declare."""
+    if not bundle.patch:
+        return ()
+    modules = bundle.record.modules if bundle.record else []
+    if not modules:
+        raise refused("the bundle has a patch but no module that could have made it")
+    # A fork's specs could declare anything: its patch may touch only what the base
+    # commit declares. A same-repository head is the repository's own (its author can
+    # push anyway), so a new module there keeps its patch.
+    if target.is_fork:
+        ref, where = target.base_sha, "the base commit"
+    else:
+        ref, where = target.head_sha, "the pull request's head"
+    allowed, protected = declared_outputs(gh, target.repository, ref, modules, where=where)
+    return check_patch(bundle.patch, allowed, protected)

@@ -68,6 +68,15 @@ class CheckoutWork:
     github: Callable[[], Any] | None = None  # a PyGithub client, for companion pull requests
     out: TextIO = sys.stdout
 
+    def known_modules(self) -> list[str] | None:
+        """The checkout's module ids, for answering a slash command; None if unreadable."""
+        try:
+            self.root = self.root or find_root()
+            project = load_project(self.root, cache=False)
+        except SpecmillError:
+            return None
+        return sorted(spec.id for spec in project.specs)
+
     def __call__(self, decision: RunDecision) -> Findings:
         # Loaded here, not before: answering /specmill help needs no checkout at all.
         self.root = self.root or find_root()
@@ -136,7 +145,13 @@ class CheckoutWork:
         self, project: Project, decision: RunDecision, target: PullTarget, span: Span
     ) -> Findings:
         problems = checkout_problems(project, span)
-        modules, unchanged = select(project, decision.modules, span)
+        unchanged: list[str] = []
+        if decision.exact:
+            modules = select_exactly(project, decision.modules, span)
+            for module in sorted(set(decision.modules) - set(modules)):
+                self.say(f"{module}: not regenerated (fresh, or its hand edit is reported)")
+        else:
+            modules, unchanged = select(project, decision.modules, span)
         for module in unchanged:
             self.say(f"{module}: fresh, nothing to do")
         if not modules:
@@ -293,6 +308,33 @@ def select(project: Project, named: Sequence[str], span: Span) -> tuple[list[str
             continue
         kept.append(module)
     return kept, []
+
+
+def select_exactly(project: Project, named: Sequence[str], span: Span) -> list[str]:
+    """A matrix job's share: of the named modules, those the pull request's run would
+    regenerate (``select``), in dependency order, and never a dependent that is not named.
+
+    A named module whose affected dependency is not named is refused: this job would
+    generate it against that dependency's stale outputs, while another job (or none)
+    regenerates the dependency.
+    """
+    assert project.graph is not None
+    for module in named:
+        project.spec(module)  # unknown names fail here, listing the known ones
+    wanted = set(named)
+    affected = set(affected_modules(project, span.changed))
+    for module in project.graph.order(wanted):
+        left_out = sorted(set(project.graph[module].depends_on) & affected - wanted)
+        if left_out:
+            raise SpecmillError(
+                f"module {module!r} depends on {left_out[0]!r}, which this pull request "
+                f"affects but which is not among the named modules: {module} would be "
+                f"generated against {left_out[0]}'s stale outputs",
+                hint=f"name them together (--module {left_out[0]} --module {module}), as "
+                "each entry of `specmill affected --matrix` does",
+            )
+    kept, _ = select(project, (), span)
+    return [module for module in kept if module in wanted]
 
 
 def touched_modules(project: Project, span: Span | None) -> list[str]:

@@ -7,6 +7,7 @@ with the scripted backend (tests, ``specmill demo``) never pays for importing op
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ class ChatRequest(Generic[T]):
 
     ``base_url``/``api_key_env`` override the models config for this call (a verifier
     on another provider); None means the config's, then the SDK's environment.
+    ``seed``/``temperature`` are sent where the endpoint accepts them. ``cancel``, once
+    set, stops the call before its next exchange (``CallCancelled``).
     """
 
     role: Role
@@ -41,6 +44,10 @@ class ChatRequest(Generic[T]):
     base_url: str | None = None
     api_key_env: str | None = None
     max_output_tokens: int = 0  # the role's limit (models.max_output_tokens); 0: none
+    candidate: int | None = None
+    seed: int | None = None
+    temperature: float | None = None
+    cancel: threading.Event | None = field(default=None, compare=False, repr=False)
 
     @property
     def label(self) -> str:

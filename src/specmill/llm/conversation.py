@@ -18,7 +18,13 @@ from pydantic import BaseModel
 from specmill.core.records import CallRecord
 from specmill.llm.backend import ChatRequest, ChatResponse
 from specmill.llm.budget import Budget, estimate_tokens
-from specmill.llm.errors import BudgetExceeded, ContextWindowExceeded, InvalidAnswerError, LLMError
+from specmill.llm.errors import (
+    BudgetExceeded,
+    CallCancelled,
+    ContextWindowExceeded,
+    InvalidAnswerError,
+    LLMError,
+)
 from specmill.llm.structured import AnswerProblem, parse_answer, reask_message
 
 T = TypeVar("T", bound=BaseModel)
@@ -71,6 +77,7 @@ class _Tally:
             latency_s=round(time.monotonic() - self.started, 3),
             attempt=r.attempt,
             outcome=outcome,
+            candidate=r.candidate,
             structured_output=self.mode,
         )
 
@@ -86,6 +93,8 @@ def converse(
     for turn in range(reask_limit + 1):
         chars = prompt_chars(messages)
         try:
+            if request.cancel is not None and request.cancel.is_set():
+                raise CallCancelled(f"{request.label}: cancelled, no longer needed")
             reservation = budget.reserve(
                 model=request.model,
                 prompt_chars=chars,
@@ -143,8 +152,8 @@ def converse(
 
 
 def _with_record(error: LLMError, tally: _Tally) -> LLMError:
-    """The error with its call's record: none for a budget refusal before any call."""
-    refused = isinstance(error, BudgetExceeded) and not tally.exchanges
+    """The error with its call's record: none for a refusal before anything was sent."""
+    refused = isinstance(error, BudgetExceeded | CallCancelled) and not tally.exchanges
     error.record = None if refused else tally.record("error")
     return error
 

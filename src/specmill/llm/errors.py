@@ -46,3 +46,8 @@ class BudgetExceeded(LLMError):
 
 class ScriptExhaustedError(LLMError):
     """The scripted backend was asked for an answer its script does not have."""
+
+
+class CallCancelled(LLMError):
+    """The call was no longer wanted (another candidate had passed): not sent, or its
+    answer discarded."""

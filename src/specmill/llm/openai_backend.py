@@ -9,17 +9,21 @@ JSON mode with the schema beside it, then JSON mode, then plain prompting, movin
 whenever the endpoint refuses the response format, whatever status code it uses for
 that (``specmill.llm.refusals``), and remembering per endpoint and model where it
 landed, for the rest of the run. Refusals are never retried; neither is a prompt
-over the model's context window.
+over the model's context window. A candidate's ``seed`` and ``temperature`` are sent
+until the endpoint rejects them (reasoning models take no temperature): then that
+endpoint and model get requests without them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -32,7 +36,7 @@ from specmill.core.config import ModelsConfig
 from specmill.llm.backend import ChatRequest, ChatResponse
 from specmill.llm.budget import Budget
 from specmill.llm.conversation import Answer, converse
-from specmill.llm.errors import ModelError
+from specmill.llm.errors import CallCancelled, ModelError
 from specmill.llm.failures import describe_context_overflow, describe_failure
 from specmill.llm.refusals import Refusal, classify_refusal
 from specmill.llm.retry import backoff, retry_after, should_retry_status
@@ -57,6 +61,7 @@ PLACEHOLDER_KEY = "specmill-no-key"
 # have long known "max_tokens". Start from the host's likely name, swap on that refusal.
 LIMIT_NAMES = ("max_tokens", "max_completion_tokens")
 OPENAI_HOSTS = ("api.openai.com", ".openai.azure.com")
+SAMPLING_WORDS = ("temperature", "seed")
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,7 @@ class OpenAIBackend:
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
         self._modes: dict[tuple[str, str], OutputMode] = {}  # (base_url, model)
         self._limit_names: dict[tuple[str, str], str] = {}  # (base_url, model)
+        self._no_sampling: set[tuple[str, str]] = set()  # rejected seed/temperature
 
     def complete(self, request: ChatRequest[T]) -> ChatResponse[T]:
         endpoint = self._endpoint(request)
@@ -181,6 +187,8 @@ class OpenAIBackend:
             limit_name = self._limit_name(endpoint, remembered)
             if max_output:
                 params[limit_name] = max_output
+            sampling = self._sampling(request, remembered)
+            params.update(sampling)
             try:
                 answer = self._create(endpoint, request, sent, params)
             except _Failed as failed:
@@ -199,6 +207,15 @@ class OpenAIBackend:
                         messages=sent,
                         status=getattr(failed.error, "status_code", None),
                     ) from None
+                if sampling and _rejects_sampling(failed.error):
+                    log.warning(
+                        "%s rejected seed/temperature for %s; sending none",
+                        endpoint.host,
+                        request.model,
+                    )
+                    with self._lock:
+                        self._no_sampling.add(remembered)
+                    continue
                 lower = weaker(mode)
                 if refusal is not None and self._negotiates() and lower is not None:
                     log.warning(
@@ -229,6 +246,13 @@ class OpenAIBackend:
         with self._lock:
             return self._limit_names.get(remembered, LIMIT_NAMES[1 if openai_host else 0])
 
+    def _sampling(self, request: ChatRequest[Any], remembered: tuple[str, str]) -> dict[str, Any]:
+        wanted = {"seed": request.seed, "temperature": request.temperature}
+        with self._lock:
+            if remembered in self._no_sampling:
+                return {}
+        return {key: value for key, value in wanted.items() if value is not None}
+
     def mode_for(self, base_url: str, model: str) -> OutputMode:
         """The structured-output mode the next call to this model will use."""
         configured = self.models.structured_output
@@ -256,7 +280,7 @@ class OpenAIBackend:
         """One HTTP call with retries; raises ``_Failed`` with the last error."""
 
         def call() -> Answer:
-            with self._slots:  # the concurrency limit covers requests, not backoff sleeps
+            with self._slot(request):  # the limit covers requests, not backoff sleeps
                 completion = endpoint.client.chat.completions.create(
                     model=request.model,
                     messages=messages,  # type: ignore[arg-type]  # plain dicts, as the API takes
@@ -268,7 +292,7 @@ class OpenAIBackend:
             stop=tenacity.stop_after_attempt(self.models.max_retries + 1),
             retry=tenacity.retry_if_exception(_retryable),
             wait=self._wait,
-            sleep=self._sleep,
+            sleep=lambda seconds: self._pause(request, seconds),
             before_sleep=lambda state: _log_retry(state, endpoint.host, request.label),
             reraise=True,
         )
@@ -276,6 +300,24 @@ class OpenAIBackend:
             return retrying(call)
         except openai.APIError as error:
             raise _Failed(error, retrying.statistics.get("attempt_number", 1)) from None
+
+    @contextlib.contextmanager
+    def _slot(self, request: ChatRequest[Any]) -> Iterator[None]:
+        """A concurrency slot; a cancelled request stops waiting for one."""
+        while not self._slots.acquire(timeout=0.05):
+            _stop_if_cancelled(request)
+        try:
+            _stop_if_cancelled(request)
+            yield
+        finally:
+            self._slots.release()
+
+    def _pause(self, request: ChatRequest[Any], seconds: float) -> None:
+        """A backoff sleep that a cancelled request cuts short."""
+        if request.cancel is None:
+            self._sleep(seconds)
+        elif request.cancel.wait(seconds):
+            _stop_if_cancelled(request)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -311,6 +353,18 @@ def _refuses_parameter(error: openai.APIError, name: str) -> bool:
     if body.get("param") == name:  # the SDK's body is the "error" object itself
         return True
     return f"'{name}'" in error.message and "unsupported" in error.message.lower()
+
+
+def _stop_if_cancelled(request: ChatRequest[Any]) -> None:
+    if request.cancel is not None and request.cancel.is_set():
+        raise CallCancelled(f"{request.label}: cancelled, no longer needed")
+
+
+def _rejects_sampling(error: openai.APIError) -> bool:
+    if not isinstance(error, openai.APIStatusError) or error.status_code not in (400, 422):
+        return False
+    said = f"{error.message} {json.dumps(error.body, default=str)}".lower()
+    return any(word in said for word in SAMPLING_WORDS)
 
 
 def _retryable(error: BaseException) -> bool:
