@@ -142,7 +142,9 @@ def parse_answer(text: str, model: type[T]) -> T:
     if not candidate:
         raise AnswerProblem("the answer was empty")
     try:
-        data = json.loads(candidate)
+        # strict=False: a raw newline or tab inside a string, which small local models
+        # write even under a JSON grammar, is read as itself rather than refused
+        data = json.loads(candidate, strict=False)
     except json.JSONDecodeError as exc:
         raise AnswerProblem(
             f"the answer is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
