@@ -24,6 +24,7 @@ class Reply:
     content: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    body: Any = None  # an error's JSON body; None: {"error": {"message": "HTTP <status>"}}
 
 
 @dataclass
@@ -37,11 +38,17 @@ class Endpoint:
     unexpected: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
+    models: list[str] | None = None  # GET /models lists these; None: no such route (404)
+    listings: int = 0
 
     def answer(self, model: str, *answers: Any, delay: float = 0.0) -> None:
         queue = self.answers.setdefault(model, deque())
         for a in answers:
             queue.append(Reply(content=a if isinstance(a, str) else json.dumps(a), delay=delay))
+
+    def refuse(self, model: str, status: int, body: Any) -> None:
+        """The next request for this model gets an error with this body."""
+        self.answers.setdefault(model, deque()).append(Reply(status=status, body=body))
 
     def take(self, body: dict[str, Any]) -> Reply | None:
         with self.lock:
@@ -64,6 +71,16 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def do_GET(self) -> None:
+        endpoint = self.server.endpoint
+        with endpoint.lock:
+            endpoint.listings += 1
+        if self.path != "/v1/models" or endpoint.models is None:
+            self._send(404, {"error": {"message": f"no route {self.path}"}}, {})
+            return
+        data = [{"id": m, "object": "model", "owned_by": "test"} for m in endpoint.models]
+        self._send(200, {"object": "list", "data": data}, {})
+
     def do_POST(self) -> None:
         endpoint = self.server.endpoint
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))))
@@ -75,9 +92,8 @@ class _Handler(BaseHTTPRequestHandler):
             endpoint.stopping.wait(reply.delay)
         try:
             if reply.status != 200:
-                self._send(
-                    reply.status, {"error": {"message": f"HTTP {reply.status}"}}, reply.headers
-                )
+                body = reply.body or {"error": {"message": f"HTTP {reply.status}"}}
+                self._send(reply.status, body, reply.headers)
                 return
             self._send(200, _completion(body["model"], reply.content), reply.headers)
         except OSError:  # the client gave up

@@ -96,3 +96,70 @@ def test_demo_with_a_failing_endpoint_ends_readably(
     assert "Traceback" not in out + err
     code, _, err = run_demo("--model", "x")
     assert code == 2 and "--base-url and --model go together" in err
+
+
+def test_demo_against_a_server_that_refuses_json_schema_with_a_500(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """llama-cpp-python's answer to json_schema: the run negotiates, and records it."""
+    from tests.engine.openai_server import Reply
+    from tests.llm.server_refusals import FORMAT_REFUSALS
+
+    llama = next(r for r in FORMAT_REFUSALS if r.server == "llama-cpp-python")
+    monkeypatch.chdir(tmp_path)
+    with serve() as endpoint:
+        by_role_and_module(endpoint)
+        routed = endpoint.take
+
+        def refuse_json_schema(body: dict[str, Any]) -> Any:
+            if body.get("response_format", {}).get("type") == "json_schema":
+                with endpoint.lock:
+                    endpoint.requests.append(body)
+                return Reply(status=llama.status, body=llama.body)
+            return routed(body)
+
+        endpoint.take = refuse_json_schema  # type: ignore[method-assign]
+        code, out, err = run_demo("--keep", "--base-url", endpoint.url, "--model", "llama")
+    assert code == 0, err + out
+    refused = [r for r in endpoint.requests if r["response_format"]["type"] == "json_schema"]
+    assert len(refused) == 1  # once for the run, not once per call, and never retried
+    kept = Path(re.findall(r"kept the example repository in (\S+)", out)[-1])
+    from specmill.engine.runstore import list_runs
+
+    calls = [call for run in list_runs(kept) for call in run.calls]
+    assert len(calls) == 11
+    assert {call.structured_output for call in calls} == {"json_object_schema"}
+    monkeypatch.chdir(kept)
+    run_id = list_runs(kept)[0].run_id
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        from specmill.cli.main import main
+
+        assert main(["runs", run_id, "--json"]) == 0
+    assert '"structured_output": "json_object_schema"' in out.getvalue()
+    monkeypatch.chdir(tmp_path)
+    import shutil
+
+    shutil.rmtree(kept.parent)
+
+
+def test_demo_timeout_reaches_the_models_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with serve() as endpoint:
+        by_role_and_module(endpoint)
+        code, out, err = run_demo(
+            "--keep", "--base-url", endpoint.url, "--model", "slow", "--timeout", "900"
+        )
+    assert code == 0, err + out
+    kept = Path(re.findall(r"kept the example repository in (\S+)", out)[-1])
+    from specmill.core.project import load_config
+
+    config, _ = load_config(kept)
+    assert config.models.timeout == 900
+    import shutil
+
+    shutil.rmtree(kept.parent)
+    code, _, err = run_demo("--base-url", endpoint.url, "--model", "x", "--timeout", "0")
+    assert code == 2 and "--timeout" in err

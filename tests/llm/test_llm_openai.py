@@ -201,7 +201,7 @@ def test_a_slow_server_ends_in_a_model_error_at_the_timeout(
     assert "no answer within models.timeout = 0.5 s" in str(caught.value)
 
 
-def test_rejected_json_schema_falls_back_to_json_object_and_remembers(
+def test_rejected_json_schema_falls_back_to_json_object_with_schema_and_remembers(
     fake_openai, openai_backend, chat_request, report
 ):
     fake_openai.error(
@@ -216,6 +216,9 @@ def test_rejected_json_schema_falls_back_to_json_object_and_remembers(
 
     formats = [seen.body["response_format"]["type"] for seen in fake_openai.requests]
     assert formats == ["json_schema", "json_object", "json_object"]
+    schemas = [seen.body["response_format"].get("schema") for seen in fake_openai.requests]
+    assert schemas[0] is None and schemas[1] == schemas[2]
+    assert schemas[1]["additionalProperties"] is False and "verdict" in schemas[1]["properties"]
     system = fake_openai.requests[1].body["messages"][0]
     assert system["role"] == "system"
     assert "JSON schema" in system["content"] and '"verdict"' in system["content"]
@@ -226,10 +229,13 @@ def test_plain_prompting_when_json_object_is_rejected_too(
     fake_openai, openai_backend, chat_request, report
 ):
     fake_openai.error(400, "response_format json_schema: unknown type")
+    fake_openai.error(422, "response_format: schema is not allowed with json_object")
     fake_openai.error(422, "response_format: json_object is not supported by this server")
     fake_openai.answer(report)
 
-    openai_backend().complete(chat_request())
+    response = openai_backend().complete(chat_request())
+
+    assert response.record.structured_output == "none"
 
     last = fake_openai.requests[-1].body
     assert "response_format" not in last
@@ -247,13 +253,13 @@ def test_no_fallback_when_json_schema_is_configured(fake_openai, openai_backend,
 
 
 def test_an_unrelated_400_does_not_fall_back(fake_openai, openai_backend, chat_request):
-    fake_openai.error(400, "This model's maximum context length is 8192 tokens")
+    fake_openai.error(400, "'messages' is too short - 'messages'")
 
     with pytest.raises(ModelError) as caught:
         openai_backend().complete(chat_request())
 
     assert len(fake_openai.requests) == 1
-    assert "maximum context length" in str(caught.value)
+    assert "'messages' is too short" in str(caught.value)
 
 
 def test_budget_refuses_a_call_before_it_is_made(fake_openai, openai_backend, chat_request, report):

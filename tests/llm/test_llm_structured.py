@@ -148,3 +148,11 @@ def test_agent_schemas_match_what_the_sdk_itself_sends(model: type[BaseModel]) -
 
     sdk = type_to_response_format_param(model)
     assert strict_json_schema(model) == sdk["json_schema"]["schema"]  # type: ignore[index]
+
+
+def test_a_raw_newline_inside_a_string_is_read_as_itself() -> None:
+    """Gemma 3 270M on llama-cpp-python wrote this under a JSON grammar."""
+    value = parse_answer(
+        '{"verdict": "pass", "summary": "],[\n\t ", "findings": []}', VerifierReport
+    )
+    assert value.summary == "],[\n\t "

@@ -55,7 +55,13 @@ def copy_demo_repository(target: Path) -> None:
     (target / ".gitignore").write_text("__pycache__/\n", encoding="utf-8")
 
 
-def configure_models(repo: Path, folder: Path, base_url: str | None, model: str | None) -> str:
+def configure_models(
+    repo: Path,
+    folder: Path,
+    base_url: str | None,
+    model: str | None,
+    timeout: float | None = None,
+) -> str:
     """Append the models section; returns how the output labels the model."""
     config = repo / "specmill.toml"
     text = config.read_text(encoding="utf-8")
@@ -63,6 +69,8 @@ def configure_models(repo: Path, folder: Path, base_url: str | None, model: str 
     text = text.replace('"python -m unittest', json.dumps(python)[:-1] + " -m unittest")
     if base_url and model:
         text += REAL_MODELS.format(url=json.dumps(base_url), model=json.dumps(model))
+        if timeout is not None:  # a small local model on a busy CPU can take minutes a call
+            text += f"timeout = {timeout:g}\n"
         label = f"model: {model} at {base_url}"
     else:
         script = folder / "demo-model.yaml"
@@ -128,7 +136,13 @@ def line_of(path: Path, pattern: str) -> int | None:
     "--base-url", metavar="URL", help="An OpenAI-compatible endpoint instead of the demo model."
 )
 @click.option("--model", metavar="NAME", help="The model to use at --base-url (every role).")
-def demo(keep: bool, base_url: str | None, model: str | None) -> None:
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="models.timeout for --base-url (default 120): raise it for a slow local model.",
+)
+def demo(keep: bool, base_url: str | None, model: str | None, timeout: float | None) -> None:
     """Run the whole pipeline on a built-in example repository in a temporary folder.
 
     Three billing modules depend on each other; a spec changes on a branch; specmill
@@ -140,7 +154,7 @@ def demo(keep: bool, base_url: str | None, model: str | None) -> None:
     folder = Path(tempfile.mkdtemp(prefix="specmill-demo-"))
     repo = folder / "shop"
     try:
-        story(folder, repo, base_url, model)
+        story(folder, repo, base_url, model, timeout)
     finally:
         if keep:
             click.echo(f"kept the example repository in {repo}")
@@ -148,11 +162,17 @@ def demo(keep: bool, base_url: str | None, model: str | None) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def story(folder: Path, repo: Path, base_url: str | None, model: str | None) -> None:
+def story(
+    folder: Path,
+    repo: Path,
+    base_url: str | None,
+    model: str | None,
+    timeout: float | None = None,
+) -> None:
     scripted = not base_url
     step(f"An example repository with three specs (money <- invoice <- receipt), in {repo}")
     copy_demo_repository(repo)
-    label = configure_models(repo, folder, base_url, model)
+    label = configure_models(repo, folder, base_url, model, timeout)
     init_repository(repo)
     click.secho(label, fg="yellow", bold=True)
     with working_directory(repo):

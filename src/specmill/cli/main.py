@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "runs": "specmill.cli.runs:runs",
     "bot": "specmill.cli.bot:bot",
     "calibrate": "specmill.cli.calibrate:calibrate",
+    "doctor": "specmill.cli.doctor:doctor",
 }
 
 

@@ -97,7 +97,9 @@ class ModelsConfig(_Strict):
         default_factory=lambda: [Endpoint(model="gpt-4.1"), Endpoint(model="o4-mini")]
     )
     quorum: int | None = Field(default=None, ge=1)  # None: a majority of the verifiers
-    structured_output: Literal["auto", "json_schema", "json_object", "none"] = "auto"
+    structured_output: Literal[
+        "auto", "json_schema", "json_object_schema", "json_object", "none"
+    ] = "auto"
     reask_limit: int = Field(default=2, ge=0, le=10)
     timeout: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=4, ge=0, le=20)

@@ -165,6 +165,9 @@ class CallRecord(_Record):
     token_count: str = ""  # how prompt_parts were counted: "tiktoken o200k_base", "estimate…"
     answer_form: Literal["whole", "edits"] | None = None  # executor calls
     edit_problems: list[str] = Field(default_factory=list)  # edits of the answer that failed
+    # the response format the endpoint took for this call (json_schema,
+    # json_object_schema, json_object or none); None: not an OpenAI-compatible call
+    structured_output: str | None = None
 
 
 CandidateStage = Literal["passed", "checks-passed", "checks-failed", "refused", "no-answer"]

@@ -18,11 +18,18 @@ from pydantic import BaseModel
 from specmill.core.records import CallRecord
 from specmill.llm.backend import ChatRequest, ChatResponse
 from specmill.llm.budget import Budget, estimate_tokens
-from specmill.llm.errors import BudgetExceeded, CallCancelled, InvalidAnswerError, LLMError
+from specmill.llm.errors import (
+    BudgetExceeded,
+    CallCancelled,
+    ContextWindowExceeded,
+    InvalidAnswerError,
+    LLMError,
+)
 from specmill.llm.structured import AnswerProblem, encodable, parse_answer, reask_message
 
 T = TypeVar("T", bound=BaseModel)
 EXCERPT_CHARS = 200
+ECHO_CHARS = 4000  # of an answer cut off at the output limit, shown back when re-asking
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Answer:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     truncated: bool = False  # stopped at the output token limit
+    mode: str | None = None  # the structured-output mode the endpoint took
 
 
 Exchange = Callable[[list[dict[str, Any]], int], Answer]
@@ -53,6 +61,7 @@ class _Tally:
         self.prompt_tokens = self.completion_tokens = 0
         self.cost = 0.0
         self.exchanges = 0
+        self.mode: str | None = None
 
     def record(self, outcome: Literal["ok", "invalid", "error"]) -> CallRecord:
         r = self.request
@@ -69,6 +78,7 @@ class _Tally:
             attempt=r.attempt,
             outcome=outcome,
             candidate=r.candidate,
+            structured_output=self.mode,
         )
 
 
@@ -97,12 +107,17 @@ def converse(
             except BaseException:
                 reservation.cancel()
                 raise
+        except ContextWindowExceeded as exc:
+            if not turn:
+                raise _with_record(exc, tally) from None
+            # The question fit, the re-ask (question, answer, problem) does not: the
+            # model gave no valid answer, which is an invalid answer, not a dead server.
+            problem += " (a re-ask would not fit the model's context window)"
+            break
         except LLMError as exc:
-            # A refusal before anything was sent is no call; anything else is one.
-            refused = isinstance(exc, BudgetExceeded | CallCancelled) and not tally.exchanges
-            exc.record = None if refused else tally.record("error")
-            raise
+            raise _with_record(exc, tally) from None
         tally.exchanges += 1
+        tally.mode = answer.mode
         prompt = estimate_tokens(chars) if answer.prompt_tokens is None else answer.prompt_tokens
         completion = answer.completion_tokens
         if completion is None:
@@ -117,12 +132,16 @@ def converse(
             problem = str(exc)
             if answer.truncated:
                 problem += " (the answer was cut off at the output token limit)"
-            messages = [*messages, {"role": "assistant", "content": text}, reask_message(problem)]
+            echoed = text
+            if answer.truncated and len(text) > ECHO_CHARS:  # keep the re-ask in the window
+                echoed = text[:ECHO_CHARS] + "\n[… cut off here]"
+            messages = [*messages, {"role": "assistant", "content": echoed}, reask_message(problem)]
             continue
         return ChatResponse(value=value, record=tally.record("ok"), text=text, reasks=turn)
+    answers = tally.exchanges
     error = InvalidAnswerError(
         f"{request.label}: no valid {request.response_model.__name__} after"
-        f" {reask_limit + 1} answer(s) ({reask_limit} re-ask(s)); the last one: {problem}\n"
+        f" {answers} answer(s) ({answers - 1} re-ask(s)); the last one: {problem}\n"
         f"It began: {excerpt(text)!r}\n"
         "Try a stronger model for this role, raise models.reask_limit, or check the"
         f" prompt template {request.template}.",
@@ -130,6 +149,13 @@ def converse(
     )
     error.record = tally.record("invalid")
     raise error
+
+
+def _with_record(error: LLMError, tally: _Tally) -> LLMError:
+    """The error with its call's record: none for a refusal before anything was sent."""
+    refused = isinstance(error, BudgetExceeded | CallCancelled) and not tally.exchanges
+    error.record = None if refused else tally.record("error")
+    return error
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:

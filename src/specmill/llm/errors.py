@@ -28,6 +28,10 @@ class ModelError(LLMError):
         self.status = status
 
 
+class ContextWindowExceeded(ModelError):
+    """The prompt does not fit the model's context window; retrying cannot help."""
+
+
 class InvalidAnswerError(LLMError):
     """The model kept answering something that is not the requested structure."""
 

@@ -12,8 +12,10 @@ from typing import Any
 import openai
 
 from specmill.llm.backend import ChatRequest
-from specmill.llm.conversation import excerpt
-from specmill.llm.errors import ModelError
+from specmill.llm.budget import estimate_tokens
+from specmill.llm.conversation import excerpt, prompt_chars
+from specmill.llm.errors import ContextWindowExceeded, ModelError
+from specmill.llm.refusals import Refusal
 
 SERVER_MESSAGE_CHARS = 300
 
@@ -27,8 +29,13 @@ def describe_failure(
     secret: str,
     timeout: float,
     attempts: int,
+    format_refused: str | None = None,
 ) -> ModelError:
-    """A ``ModelError`` for ``request``, which failed with ``error`` after ``attempts``."""
+    """A ``ModelError`` for ``request``, which failed with ``error`` after ``attempts``.
+
+    ``format_refused`` names the structured-output mode the server refused, when it
+    did, so the advice is about ``structured_output`` whatever the status code.
+    """
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
     where = f"{request.label} to {host}"
     status: int | None = None
@@ -44,10 +51,45 @@ def describe_failure(
         )
     elif isinstance(error, openai.APIStatusError):
         status = error.status_code
-        text = f"{where}: HTTP {status}{_said(error, secret)} ({tries}). {_advice(status, key_env)}"
+        advice = _advice(status, key_env)
+        if format_refused is not None:
+            advice = (
+                f"The endpoint refused response_format {format_refused}: set"
+                ' models.structured_output = "auto" (it finds the mode that works) or'
+                ' "none".'
+            )
+        text = f"{where}: HTTP {status}{_said(error, secret)} ({tries}). {advice}"
     else:
         text = f"{where}: {type(error).__name__} ({tries})."
     return ModelError(text, model=request.model, host=host, status=status)
+
+
+def describe_context_overflow(
+    refusal: Refusal,
+    *,
+    request: ChatRequest[Any],
+    host: str,
+    messages: list[dict[str, Any]],
+    status: int | None = None,
+) -> ContextWindowExceeded:
+    """The prompt does not fit: its size, the model's window, and what to do."""
+    estimate = estimate_tokens(prompt_chars(messages))
+    size = f"about {estimate:,} tokens by specmill's estimate"
+    if refusal.prompt_tokens is not None:
+        size = f"{refusal.prompt_tokens:,} tokens as the server counted it"
+    window = (
+        f"its context window of {refusal.window:,} tokens"
+        if refusal.window is not None
+        else "its context window"
+    )
+    text = (
+        f"{request.label} to {host}: the prompt ({size}) does not fit {window};"
+        " the call was not retried. Give this role a model with a larger context"
+        " window, raise the server's context size (llama.cpp -c/--ctx-size,"
+        " llama-cpp-python --n_ctx, Ollama num_ctx, vLLM --max-model-len), or make"
+        f" the prompt smaller (fewer context files or a smaller module for {request.module})."
+    )
+    return ContextWindowExceeded(text, model=request.model, host=host, status=status)
 
 
 def _said(error: openai.APIStatusError, secret: str) -> str:

@@ -2,17 +2,22 @@
 
 Retries are ours (tenacity), with the SDK's own retries off: the retry count, the
 backoff and its tests stay in our hands, each retry is logged, and the policy in
-``specmill.llm.retry`` honours ``Retry-After`` just as the SDK does. Structured output
-tries ``json_schema``, then ``json_object``, then plain prompting when the endpoint
-says it cannot do better (``structured_output = "auto"``), remembering per endpoint
-and model how far it had to fall back. A candidate's ``seed`` and ``temperature`` are
-sent likewise until the endpoint rejects them (reasoning models take no temperature):
-then that endpoint and model get requests without them.
+``specmill.llm.retry`` honours ``Retry-After`` just as the SDK does.
+
+Structured output is negotiated (``structured_output = "auto"``): ``json_schema``, then
+JSON mode with the schema beside it, then JSON mode, then plain prompting, moving down
+whenever the endpoint refuses the response format, whatever status code it uses for
+that (``specmill.llm.refusals``), and remembering per endpoint and model where it
+landed, for the rest of the run. Refusals are never retried; neither is a prompt
+over the model's context window. A candidate's ``seed`` and ``temperature`` are sent
+until the endpoint rejects them (reasoning models take no temperature): then that
+endpoint and model get requests without them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -32,12 +37,15 @@ from specmill.llm.backend import ChatRequest, ChatResponse
 from specmill.llm.budget import Budget
 from specmill.llm.conversation import Answer, converse
 from specmill.llm.errors import CallCancelled, ModelError
-from specmill.llm.failures import describe_failure
+from specmill.llm.failures import describe_context_overflow, describe_failure
+from specmill.llm.refusals import Refusal, classify_refusal
 from specmill.llm.retry import backoff, retry_after, should_retry_status
 from specmill.llm.structured import (
+    LADDER,
     OutputMode,
     format_instruction,
     response_format,
+    weaker,
     with_instruction,
 )
 from specmill.secret_file import secret
@@ -49,8 +57,6 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the SDK's, when OPENAI_BASE_UR
 # Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK refuses to start
 # without one.
 PLACEHOLDER_KEY = "specmill-no-key"
-FALLBACK: dict[OutputMode, OutputMode] = {"json_schema": "json_object", "json_object": "none"}
-FORMAT_WORDS = ("response_format", "json_schema", "json_object", "structured output", "schema")
 # The output limit's name: OpenAI's o-series and gpt-5 answer 400 "Unsupported parameter:
 # 'max_tokens' … Use 'max_completion_tokens' instead." (param "max_tokens"); local servers
 # have long known "max_tokens". Start from the host's likely name, swap on that refusal.
@@ -60,12 +66,28 @@ SAMPLING_WORDS = ("temperature", "seed")
 
 
 @dataclass(frozen=True)
-class _Endpoint:
+class Endpoint:
     client: openai.OpenAI
     base_url: str
     host: str  # host[:port] only: URLs may carry credentials
     key_env: str
     secret: str = field(repr=False)  # never shown; scrubbed from what servers say
+
+
+def resolve_base_url(models: ModelsConfig, override: str | None = None) -> str:
+    """Where a call goes: the override, models.base_url, OPENAI_BASE_URL, else OpenAI."""
+    return (
+        override
+        or models.base_url
+        or os.environ.get("OPENAI_BASE_URL")  # an empty value (CI's unset secret) is unset
+        or DEFAULT_BASE_URL
+    ).rstrip("/")
+
+
+def host_of(base_url: str) -> str:
+    """host[:port] only: URLs may carry credentials."""
+    parts = urlsplit(base_url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
 class OpenAIBackend:
@@ -87,7 +109,7 @@ class OpenAIBackend:
         self._sleep = sleep
         self._slots = threading.BoundedSemaphore(models.concurrency)
         self._lock = threading.Lock()
-        self._endpoints: dict[tuple[str, str], _Endpoint] = {}
+        self._endpoints: dict[tuple[str, str], Endpoint] = {}
         self._modes: dict[tuple[str, str], OutputMode] = {}  # (base_url, model)
         self._limit_names: dict[tuple[str, str], str] = {}  # (base_url, model)
         self._no_sampling: set[tuple[str, str]] = set()  # rejected seed/temperature
@@ -107,27 +129,34 @@ class OpenAIBackend:
                 endpoint.client.close()
             self._endpoints.clear()
 
-    def _endpoint(self, request: ChatRequest[Any]) -> _Endpoint:
-        base_url = (
-            request.base_url
-            or self.models.base_url
-            or os.environ.get("OPENAI_BASE_URL")  # an empty value (CI's unset secret) is unset
-            or DEFAULT_BASE_URL
-        ).rstrip("/")
-        key_env = request.api_key_env or self.models.api_key_env
+    def _endpoint(self, request: ChatRequest[Any]) -> Endpoint:
+        return self.endpoint(
+            request.base_url, request.api_key_env, label=request.label, model=request.model
+        )
+
+    def endpoint(
+        self,
+        base_url: str | None,
+        key_env: str | None,
+        *,
+        label: str = "specmill",
+        model: str = "",
+    ) -> Endpoint:
+        """The (cached) client for an endpoint; None means the config's, then the SDK's."""
+        base_url = resolve_base_url(self.models, base_url)
+        key_env = key_env or self.models.api_key_env
         with self._lock:
             cached = self._endpoints.get((base_url, key_env))
             if cached is not None:
                 return cached
-            parts = urlsplit(base_url)
-            host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+            host = host_of(base_url)
             key = secret(key_env) or ""  # handed over in a file by the action, or exported
             if not key and base_url == DEFAULT_BASE_URL:
                 raise ModelError(
-                    f"{request.label}: no API key. Set the environment variable {key_env},"
+                    f"{label}: no API key. Set the environment variable {key_env},"
                     " or point models.base_url (or OPENAI_BASE_URL) at an OpenAI-compatible"
                     " server that needs none (Ollama, vLLM, llama.cpp).",
-                    model=request.model,
+                    model=model,
                     host=host,
                 )
             client = openai.OpenAI(
@@ -136,21 +165,21 @@ class OpenAIBackend:
                 timeout=self.models.timeout,
                 max_retries=0,  # ours, in _create
             )
-            endpoint = _Endpoint(client, base_url, host, key_env, key)
+            endpoint = Endpoint(client, base_url, host, key_env, key)
             self._endpoints[(base_url, key_env)] = endpoint
             return endpoint
 
     def _exchange(
         self,
-        endpoint: _Endpoint,
+        endpoint: Endpoint,
         request: ChatRequest[Any],
         messages: list[dict[str, Any]],
         max_output: int,
     ) -> Answer:
-        """One answer, falling back to weaker structured output if the server asks."""
+        """One answer, moving down the structured-output ladder when the server refuses."""
         remembered = (endpoint.base_url, request.model)
         while True:
-            mode = self._mode(remembered)
+            mode = self.mode_for(endpoint.base_url, request.model)
             sent = messages
             if mode != "json_schema":
                 sent = with_instruction(messages, format_instruction(request.response_model))
@@ -162,7 +191,7 @@ class OpenAIBackend:
             sampling = self._sampling(request, remembered)
             params.update(sampling)
             try:
-                return self._create(endpoint, request, sent, params)
+                answer = self._create(endpoint, request, sent, params)
             except _Failed as failed:
                 if max_output and _refuses_parameter(failed.error, limit_name):
                     other = LIMIT_NAMES[1 - LIMIT_NAMES.index(limit_name)]
@@ -170,6 +199,15 @@ class OpenAIBackend:
                     with self._lock:
                         self._limit_names[remembered] = other
                     continue
+                refusal = _refusal(failed.error)
+                if refusal is not None and refusal.kind == "context":
+                    raise describe_context_overflow(
+                        refusal,
+                        request=request,
+                        host=endpoint.host,
+                        messages=sent,
+                        status=getattr(failed.error, "status_code", None),
+                    ) from None
                 if sampling and _rejects_sampling(failed.error):
                     log.warning(
                         "%s rejected seed/temperature for %s; sending none",
@@ -179,15 +217,17 @@ class OpenAIBackend:
                     with self._lock:
                         self._no_sampling.add(remembered)
                     continue
-                if self._falls_back(failed.error, mode):
+                lower = weaker(mode)
+                if refusal is not None and self._negotiates() and lower is not None:
                     log.warning(
-                        "%s rejected response_format %s; falling back to %s",
+                        "%s refused response_format %s for %s (HTTP %s); trying %s",
                         endpoint.host,
                         mode,
-                        FALLBACK[mode],
+                        request.model,
+                        getattr(failed.error, "status_code", "?"),
+                        lower,
                     )
-                    with self._lock:
-                        self._modes[remembered] = FALLBACK[mode]
+                    self._settle_mode(remembered, lower)
                     continue
                 raise describe_failure(
                     failed.error,
@@ -197,9 +237,11 @@ class OpenAIBackend:
                     secret=endpoint.secret,
                     timeout=self.models.timeout,
                     attempts=failed.attempts,
+                    format_refused=mode if refusal is not None else None,
                 ) from None
+            return dataclasses.replace(answer, mode=mode)
 
-    def _limit_name(self, endpoint: _Endpoint, remembered: tuple[str, str]) -> str:
+    def _limit_name(self, endpoint: Endpoint, remembered: tuple[str, str]) -> str:
         host = urlsplit(endpoint.base_url).hostname or ""
         openai_host = host == OPENAI_HOSTS[0] or host.endswith(OPENAI_HOSTS[1])
         with self._lock:
@@ -212,23 +254,26 @@ class OpenAIBackend:
                 return {}
         return {key: value for key, value in wanted.items() if value is not None}
 
-    def _mode(self, remembered: tuple[str, str]) -> OutputMode:
+    def mode_for(self, base_url: str, model: str) -> OutputMode:
+        """The structured-output mode the next call to this model will use."""
         configured = self.models.structured_output
         start: OutputMode = "json_schema" if configured == "auto" else configured
         with self._lock:
-            return self._modes.get(remembered, start)
+            return self._modes.get((base_url.rstrip("/"), model), start)
 
-    def _falls_back(self, error: openai.APIError, mode: OutputMode) -> bool:
-        if self.models.structured_output != "auto" or mode not in FALLBACK:
-            return False
-        if not isinstance(error, openai.APIStatusError) or error.status_code not in (400, 422):
-            return False
-        said = f"{error.message} {json.dumps(error.body, default=str)}".lower()
-        return any(word in said for word in FORMAT_WORDS)
+    def _negotiates(self) -> bool:
+        return self.models.structured_output == "auto"
+
+    def _settle_mode(self, remembered: tuple[str, str], mode: OutputMode) -> None:
+        """Remember a weaker mode; concurrent refusals never move a model back up."""
+        with self._lock:
+            current = self._modes.get(remembered, LADDER[0])
+            if LADDER.index(mode) > LADDER.index(current):
+                self._modes[remembered] = mode
 
     def _create(
         self,
-        endpoint: _Endpoint,
+        endpoint: Endpoint,
         request: ChatRequest[Any],
         messages: list[dict[str, Any]],
         extra: dict[str, Any],
@@ -295,6 +340,12 @@ class _Failed(Exception):
         self.attempts = attempts
 
 
+def _refusal(error: BaseException) -> Refusal | None:
+    if isinstance(error, openai.APIStatusError):
+        return classify_refusal(error.status_code, error.message, error.body)
+    return None
+
+
 def _refuses_parameter(error: openai.APIError, name: str) -> bool:
     """A 400 saying that this parameter is not supported (OpenAI's shape, or its words)."""
     if not isinstance(error, openai.APIStatusError) or error.status_code != 400:
@@ -319,6 +370,8 @@ def _rejects_sampling(error: openai.APIError) -> bool:
 
 def _retryable(error: BaseException) -> bool:
     if isinstance(error, openai.APIStatusError):
+        if _refusal(error) is not None:  # the same request would be refused again
+            return False
         return should_retry_status(error.status_code, error.response.headers, error.body)
     return isinstance(error, openai.APIConnectionError)  # timeouts included
 

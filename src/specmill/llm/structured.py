@@ -14,7 +14,9 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-OutputMode = Literal["json_schema", "json_object", "none"]
+OutputMode = Literal["json_schema", "json_object_schema", "json_object", "none"]
+# From the strongest guarantee to none: what ``structured_output = "auto"`` tries, in order.
+LADDER: tuple[OutputMode, ...] = ("json_schema", "json_object_schema", "json_object", "none")
 T = TypeVar("T", bound=BaseModel)
 
 MAX_LISTED_ERRORS = 8
@@ -65,7 +67,13 @@ def _strict(node: Any, root: dict[str, Any]) -> Any:
 
 
 def response_format(model: type[BaseModel], mode: OutputMode) -> dict[str, Any] | None:
-    """The ``response_format`` argument for a mode, or None to send none."""
+    """The ``response_format`` argument for a mode, or None to send none.
+
+    ``json_object_schema`` is JSON mode with the schema beside it, as llama.cpp's
+    ``llama-server`` and llama-cpp-python's server take it (Anyscale's form): they
+    constrain decoding to the schema with a grammar even where ``json_schema`` is
+    refused.
+    """
     if mode == "json_schema":
         return {
             "type": "json_schema",
@@ -75,9 +83,17 @@ def response_format(model: type[BaseModel], mode: OutputMode) -> dict[str, Any] 
                 "strict": True,
             },
         }
+    if mode == "json_object_schema":
+        return {"type": "json_object", "schema": strict_json_schema(model)}
     if mode == "json_object":
         return {"type": "json_object"}
     return None
+
+
+def weaker(mode: OutputMode) -> OutputMode | None:
+    """The next mode down the ladder, or None below plain prompting."""
+    index = LADDER.index(mode)
+    return LADDER[index + 1] if index + 1 < len(LADDER) else None
 
 
 def format_instruction(model: type[BaseModel]) -> str:
@@ -136,7 +152,9 @@ def parse_answer(text: str, model: type[T]) -> T:
     if not candidate:
         raise AnswerProblem("the answer was empty")
     try:
-        data = json.loads(candidate)
+        # strict=False: a raw newline or tab inside a string, which small local models
+        # write even under a JSON grammar, is read as itself rather than refused
+        data = json.loads(candidate, strict=False)
     except json.JSONDecodeError as exc:
         raise AnswerProblem(
             f"the answer is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
