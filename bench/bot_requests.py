@@ -20,7 +20,7 @@ from typing import Any
 import responses
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
 
 from specmill.core.records import Finding, ModuleResult, RunRecord  # noqa: E402
 from specmill.github.client import make_client  # noqa: E402
@@ -50,7 +50,9 @@ def pull_request(specs: int) -> tuple[list[dict[str, Any]], RunRecord]:
         spec, code, test = f"specs/m{i}.md", f"src/m{i}.py", f"tests/test_m{i}.py"
         files += [{"filename": p, "status": "modified", "patch": PATCH} for p in (spec, code, test)]
         finding = Finding(kind="code-defect", severity="major", message=f"m{i}", file=code, line=2)
-        module = ModuleResult(module=f"m{i}", spec=spec, inputs_hash="h", status="failed")
+        module = ModuleResult(
+            module=f"m{i}", spec=spec, inputs_hash="h", status="failed", files=[code, test]
+        )
         modules.append(module.model_copy(update={"findings": [finding]}))
     return files, RunRecord(run_id="bench", started_at="2025-01-01T00:00:00Z", modules=modules)
 

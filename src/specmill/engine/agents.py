@@ -114,6 +114,8 @@ class Agents:
             values.setdefault("edit_paths", [])
             values.setdefault("edit_failure", None)
             values.setdefault("candidate", None)  # a lone candidate
+        if role == "verifier":
+            values.setdefault("notes", "")  # the executor's claims, when it made any
         parts = measure(values, count.count)
         prompt = self.prompts.render(f"{role}.j2", **values)
         cut: list[str] = []
