@@ -29,7 +29,7 @@ NIT = {
     "message": "The items are walked twice.",
     "requirement": "R2",
     "file": INVOICE_PY,
-    "line": 5,  # `if any(i < 0 …)`: the 3 header lines, then INVOICE_CODE
+    "line": 7,  # `if any(i < 0 …)`: the 5 header lines, then INVOICE_CODE
 }
 BASIC = base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
 
@@ -99,7 +99,9 @@ def test_opened_regenerates_pushes_and_posts_one_review(
     review = github.body("POST", "/pulls/42/reviews")
     assert review["commit_id"] == pushed and review["event"] == "COMMENT"
     placed = sorted((c["path"], c["line"], c["side"]) for c in review["comments"])
-    assert placed == [(INVOICE_MD, 8, "RIGHT"), (INVOICE_PY, 5, "RIGHT")]
+    assert placed == [(INVOICE_MD, 8, "RIGHT"), (INVOICE_PY, 7, "RIGHT")]
+    code_comment = next(c for c in review["comments"] if c["path"] == INVOICE_PY)
+    assert "walked twice" in code_comment["body"]
     spec_comment = next(c for c in review["comments"] if c["path"] == INVOICE_MD)
     assert "an empty list" in spec_comment["body"]
     summary = github.body("POST", "/issues/42/comments")["body"]

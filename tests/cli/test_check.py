@@ -1,5 +1,6 @@
 import json
 
+from specmill.core.header import split_header
 from tests.conftest import Project
 
 
@@ -49,7 +50,7 @@ def test_crlf_checkout_is_not_a_hand_edit(billing: Project) -> None:
 
 def test_header_removed_missing_and_orphan(billing: Project) -> None:
     money = billing.read("src/billing/money.py")
-    billing.write("src/billing/money.py", "\n".join(money.splitlines()[3:]) + "\n")
+    billing.write("src/billing/money.py", split_header(money, "src/billing/money.py").outside)
     (billing.root / "tests/billing/test_invoice.py").unlink()
     billing.write("src/old.py", billing.read("src/billing/invoice.py"))
     code, out, _ = billing.main("check")

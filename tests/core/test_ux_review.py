@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from specmill.core.header import split_header
 from specmill.core.paths import matches
 from specmill.core.spec import parse_spec
 from specmill.errors import SpecError
@@ -27,7 +28,7 @@ def test_a_dot_slash_governance_change_touches_every_module(billing: Project) ->
     billing.write("specmill.toml", '[specmill]\ngovernance = ["./STYLE.md"]\n')
     files = ("src/billing/money.py", "src/billing/invoice.py", "tests/billing/test_invoice.py")
     for path in files:
-        billing.write(path, "\n".join(billing.read(path).splitlines()[3:]) + "\n")
+        billing.write(path, split_header(billing.read(path), path).outside)
     assert billing.main("adopt", *files)[0] == 0
     billing.commit("governance")
     billing.git("branch", "base")

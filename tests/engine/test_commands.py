@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.engine.conftest import INVOICE_CODE, PASS, Factory, executor, fail, make_factory, plan
 from tests.engine.openai_server import Endpoint
 
@@ -238,3 +240,27 @@ def test_a_hostile_run_id_in_a_header_is_not_used_as_a_path(factory: Factory) ->
     code, out, err = factory.main("check")
     assert code == 1 and "Traceback" not in err
     assert "which one changed is not known" in out
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["specs/billing/invoice.md", "specs/" + "a-rather-long-folder-name/" * 3 + "invoice.md"],
+)
+def test_trace_blames_the_header_line_each_generation_rewrites(tmp_path, spec: str) -> None:
+    """`run=` moves down when a long spec path fills the first lines: trace follows it."""
+    from specmill.core.header import stamp
+    from specmill.engine.trace import read_generated
+
+    text = stamp(
+        "def total(items):\n    return sum(items)\n",
+        "src/invoice.py",
+        module="billing.invoice",
+        spec=spec,
+        inputs="sha256:" + "1" * 32,
+        run="20260101-000000-abcdef",
+    )
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/invoice.py").write_text(text, encoding="utf-8")
+    _, header, line = read_generated(tmp_path, "src/invoice.py")
+    assert " run=20260101-000000-abcdef" in text.splitlines()[line - 1]
+    assert header.spec == spec

@@ -50,7 +50,6 @@ from specmill.llm.errors import BudgetExceeded, ModelError
 from specmill.repo import Repo
 
 T = TypeVar("T")
-HEADER_LINES = 3
 
 
 @dataclass
@@ -85,8 +84,9 @@ def _header_lines(files: dict[str, str]) -> dict[str, int]:
     """Lines up to the end of each file's header: never mutated."""
     lines = {}
     for path, text in files.items():
-        header_line = split_header(text, path).header_line
-        lines[path] = header_line + HEADER_LINES - 1 if header_line else 0
+        split = split_header(text, path)
+        header = split.header
+        lines[path] = split.header_line + header.size - 1 if header and split.header_line else 0
     return lines
 
 

@@ -227,7 +227,9 @@ def from_run_store(root: Path, path: str, text: str, header: Header, line: int) 
 
 
 def read_generated(root: Path, path: str) -> tuple[str, Header, int]:
-    """A generated file's text, header, and the 1-based line of the header's 2nd line."""
+    """A generated file's text, header, and the 1-based line of the header line that
+    every generation changes: the one with ``run=`` (else ``content=``). Where it falls
+    depends on the field layout (a long spec path pushes fields down)."""
     file = root / path
     if not file.is_file():
         raise SpecmillError(f"{path} does not exist")
@@ -235,7 +237,13 @@ def read_generated(root: Path, path: str) -> tuple[str, Header, int]:
     split = split_header(text, path)
     if split.header is None:
         raise SpecmillError(f"{path} has no specmill header: it is not a generated file")
-    return text, split.header, (split.header_line or 1) + 1
+    start = split.header_line or 1
+    lines = text.splitlines()[start - 1 : start - 1 + split.header.size]
+    for key in ("run=", "content="):
+        for offset, line in enumerate(lines):
+            if f" {key}" in line:
+                return text, split.header, start + offset
+    return text, split.header, start + 1
 
 
 def trace_line(repo: Repo, root: Path, path: str, line: int | None) -> Trace:
@@ -244,7 +252,7 @@ def trace_line(repo: Repo, root: Path, path: str, line: int | None) -> Trace:
     if line is not None and not 1 <= line <= count:
         raise SpecmillError(f"{path} has {count} lines, not {line}")
     result = Trace(path, line, header.module, header.spec)
-    # The header's second line changes with every generation: its blame is the last one.
+    # That header line changes with every generation: its blame is the last one.
     found = find_generation(repo, root, path, text, header_line, line or header_line, header.module)
     if found.module is None and header.origin == "generated":
         commit, subject, notes = found.commit, found.subject, found.notes
