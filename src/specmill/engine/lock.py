@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from specmill.errors import SpecmillError
+from specmill.processes import alive
 
 LOCK_NAME = "specmill.lock"
 
@@ -56,16 +57,6 @@ def read_holder(path: Path) -> Holder | None:
         return Holder(int(data["pid"]), str(data["command"]), str(data["since"]))
     except (OSError, ValueError, TypeError, KeyError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _say_stderr(message: str) -> None:
@@ -103,7 +94,7 @@ def repository_lock(
             fcntl.flock(fd, fcntl.LOCK_EX)  # Ctrl-C and SIGTERM still interrupt it
         else:
             left = read_holder(path)
-            if left is not None and left.pid != os.getpid() and not _alive(left.pid):
+            if left is not None and not alive(left.pid):
                 say(f"specmill: taking over the lock left by {left}, which is no longer running")
         mine = Holder(os.getpid(), command, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         entry = json.dumps({"pid": mine.pid, "command": mine.command, "since": mine.since})

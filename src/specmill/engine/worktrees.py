@@ -12,11 +12,13 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from specmill.files import write_atomic
+from specmill.processes import alive
 from specmill.repo import Repo
 
 PREFIX = "specmill-wt-"
@@ -27,21 +29,9 @@ class Cancelled(Exception):
     """The run was interrupted: no new work starts."""
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _stale(path: Path) -> bool:
     match = _OURS.match(path.name)
-    return match is not None and not _alive(int(match["pid"]))
+    return match is not None and not alive(int(match["pid"]))
 
 
 class Worktrees:
@@ -137,6 +127,10 @@ class Worktrees:
             live = list(self._live)
         for path in live:
             self._remove(path)
+        for path in live:  # a thread still checking one out may have written into it
+            if path.exists():
+                time.sleep(0.2)
+                shutil.rmtree(path, ignore_errors=True)
         with contextlib.suppress(Exception), self._git_lock:
             self.repo.prune_worktrees()
 
