@@ -12,8 +12,8 @@ import os
 import re
 import shutil
 import tempfile
-import time
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
