@@ -162,3 +162,25 @@ def test_the_shipped_price_table_prices_the_default_models(tmp_path: Path) -> No
             BudgetConfig(max_usd=1),
             repo_root=tmp_path,
         )
+
+
+def test_the_schema_instruction_a_weaker_mode_adds_is_reserved_too() -> None:
+    """Below json_schema the openai backend adds the schema to the prompt: it counts."""
+    from specmill.core.records import VerifierReport
+    from specmill.llm.backend import ChatRequest
+    from specmill.llm.openai_backend import OpenAIBackend
+    from specmill.llm.structured import format_instruction
+
+    messages = [{"role": "user", "content": "x" * 300}]  # 108 tokens reserved alone
+    added = len(format_instruction(VerifierReport))
+    assert added > 1000
+    budget = Budget(BudgetConfig(max_tokens=108 + 600))  # room without the instruction
+    models = ModelsConfig(base_url="http://127.0.0.1:9/v1", structured_output="json_object")
+    backend = OpenAIBackend(models, budget)
+    request = ChatRequest(
+        role="verifier", module="m", model="m", messages=messages,
+        response_model=VerifierReport, template="t", template_sha256="0", max_output_tokens=600,
+    )  # fmt: skip
+    with pytest.raises(BudgetExceeded, match="the call was not made"):
+        backend.complete(request)  # refused before any connection (port 9 answers nothing)
+    backend.close()

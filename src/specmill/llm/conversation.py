@@ -83,15 +83,24 @@ class _Tally:
 
 
 def converse(
-    request: ChatRequest[T], exchange: Exchange, *, budget: Budget, reask_limit: int
+    request: ChatRequest[T],
+    exchange: Exchange,
+    *,
+    budget: Budget,
+    reask_limit: int,
+    added_chars: int = 0,
 ) -> ChatResponse[T]:
-    """Get a valid answer through ``exchange``, re-asking on junk; see the module doc."""
+    """Get a valid answer through ``exchange``, re-asking on junk; see the module doc.
+
+    ``added_chars``: text the exchange may add to the messages (the openai backend's
+    schema instruction, when the endpoint takes no JSON schema), reserved with them.
+    """
     tally = _Tally(request)
     messages = list(request.messages)
     problem = ""
     text = ""
     for turn in range(reask_limit + 1):
-        chars = prompt_chars(messages)
+        chars = prompt_chars(messages) + added_chars
         try:
             if request.cancel is not None and request.cancel.is_set():
                 raise CallCancelled(f"{request.label}: cancelled, no longer needed")

@@ -121,6 +121,7 @@ class OpenAIBackend:
             lambda messages, max_output: self._exchange(endpoint, request, messages, max_output),
             budget=self.budget,
             reask_limit=self.models.reask_limit,
+            added_chars=len(format_instruction(request.response_model)),  # below json_schema
         )
 
     def close(self) -> None:
