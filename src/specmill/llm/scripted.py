@@ -31,9 +31,10 @@ from pydantic import BaseModel
 from specmill.core.config import ModelsConfig
 from specmill.errors import ConfigError
 from specmill.llm.backend import ChatRequest, ChatResponse
-from specmill.llm.budget import CHARS_PER_TOKEN, Budget, estimate_tokens
+from specmill.llm.budget import Budget, estimate_tokens
 from specmill.llm.conversation import Answer, converse, prompt_chars
 from specmill.llm.errors import ScriptExhaustedError
+from specmill.llm.tokens import CHARS_PER_TOKEN
 
 T = TypeVar("T", bound=BaseModel)
 ROLES = ("planner", "executor", "verifier")
