@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from specmill.cli.eject import remove_list_items
+from specmill.core.front_edit import remove_list_items
 from specmill.core.header import split_header
 from specmill.hooks.no_hand_edits import main as no_hand_edits
 from tests.conftest import Project

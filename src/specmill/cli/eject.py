@@ -7,15 +7,13 @@ line (or one list item) removed, so its comments and layout stay as they were.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import click
 
 from specmill.cli.common import open_project, relative_to_root
-from specmill.core.front_edit import front_matter_span
+from specmill.core.front_edit import remove_list_items
 from specmill.core.header import split_header
-from specmill.core.paths import normalize_relative
 from specmill.core.project import Project
 from specmill.core.spec import Spec, parse_spec
 from specmill.errors import SpecmillError
@@ -120,70 +118,3 @@ def _without_outputs(project: Project, spec: Spec, removed: list[str]) -> str:
             hint="remove the lines from `outputs:` by hand, then run `specmill eject` again",
         )
     return text
-
-
-def remove_list_items(text: str, key: str, paths: Iterable[str]) -> str:
-    """``text`` (a spec) without the items of front-matter list ``key`` that name ``paths``.
-
-    Works on the YAML's character positions: a block item loses its whole line (its
-    trailing comment too), a flow item (``[a, b]``) loses itself and one comma.
-    Returns ``text`` unchanged when the list or an item cannot be found.
-    """
-    import yaml
-
-    wanted = set(paths)
-    start, end = front_matter_span(text)
-    source = text[start:end]
-    try:
-        root = yaml.compose(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return text
-    if not isinstance(root, yaml.MappingNode):
-        return text
-    sequence = next((v for k, v in root.value if k.value == key), None)
-    if not isinstance(sequence, yaml.SequenceNode):
-        return text
-    spans = []
-    for item in sequence.value:
-        if isinstance(item, yaml.ScalarNode) and _normalized(item.value) in wanted:
-            first, last = item.start_mark.index, item.end_mark.index
-            spans.append(
-                _flow_span(source, first, last)
-                if sequence.flow_style
-                else _line_span(source, first, last)
-            )
-    for first, last in sorted(spans, reverse=True):
-        source = source[:first] + source[last:]
-    return text[:start] + source + text[end:]
-
-
-def _line_span(source: str, first: int, last: int) -> tuple[int, int]:
-    """The whole lines holding ``source[first:last]``, newline included."""
-    begin = source.rfind("\n", 0, first) + 1
-    newline = source.find("\n", last)
-    return begin, len(source) if newline < 0 else newline + 1
-
-
-def _flow_span(source: str, first: int, last: int) -> tuple[int, int]:
-    """The item and the comma after it (or, for the last item, the comma before it)."""
-    after = last
-    while after < len(source) and source[after] in " \t\r\n":
-        after += 1
-    if after < len(source) and source[after] == ",":
-        after += 1
-        while after < len(source) and source[after] in " \t":
-            after += 1
-        return first, after
-    before = first
-    while before > 0 and source[before - 1] in " \t\r\n":
-        before -= 1
-    if before > 0 and source[before - 1] == ",":
-        return before - 1, last
-    return first, last
-
-
-def _normalized(raw: str) -> str | None:
-    try:
-        return normalize_relative(raw)
-    except ValueError:
-        return None
