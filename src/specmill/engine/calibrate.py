@@ -33,17 +33,16 @@ from specmill.core.project import Project
 from specmill.core.records import CheckResult, Plan, RunRecord, Verdict
 from specmill.core.spec import Spec
 from specmill.core.status import ModuleStatus
-from specmill.engine.agents import Agents, Calls, verifier_names
+from specmill.engine.agents import verifier_names
 from specmill.engine.candidate import verify
 from specmill.engine.checks import run_checks
-from specmill.engine.context import NoProgress, Progress, RunContext, parallel
+from specmill.engine.context import Progress, RunContext, parallel
 from specmill.engine.inputs import Brief, gather
 from specmill.engine.mutants import Mutant, mutable_outputs, seed_mutants
-from specmill.engine.prompts import PromptLibrary
-from specmill.engine.provenance import new_run_id, utc_now
+from specmill.engine.provenance import utc_now
+from specmill.engine.run import start_run
 from specmill.engine.runstore import save_run
 from specmill.engine.standalone import last_plan
-from specmill.engine.worktrees import Worktrees
 from specmill.errors import SpecmillError
 from specmill.llm.backend import ChatBackend
 from specmill.llm.errors import BudgetExceeded, ModelError
@@ -211,17 +210,7 @@ def calibrate(
     """Calibrate the verifiers on ``modules`` (fresh ones); save the run record."""
     endpoints = require_verifiers(project)
     specs = [project.spec(m) for m in modules]
-    record = RunRecord(
-        run_id=new_run_id(),
-        started_at=utc_now(),
-        head=repo.rev_parse("HEAD") if repo.has_commits() else None,
-        command="calibrate",
-    )
-    calls = Calls()
-    Worktrees.prune_stale(repo)
-    worktrees = Worktrees(repo, repo.snapshot())
-    agents = Agents(project.config, backend, PromptLibrary(project.root), calls)
-    ctx = RunContext(project, agents, worktrees, progress or NoProgress())
+    record, calls, worktrees, ctx = start_run(project, repo, backend, "calibrate", progress)
     run = _Run(ctx, settings)
     per_module: list[ModuleCalibration] = []
     try:

@@ -50,6 +50,28 @@ def transitive_dependencies(project: Project, module: str) -> list[str]:
     return seen
 
 
+def start_run(
+    project: Project,
+    repo: Repo,
+    backend: ChatBackend,
+    command: str,
+    progress: Progress | None = None,
+) -> tuple[RunRecord, Calls, Worktrees, RunContext]:
+    """A run's record, call log, worktrees and context; dead runs' worktrees pruned first."""
+    record = RunRecord(
+        run_id=new_run_id(),
+        started_at=utc_now(),
+        head=repo.rev_parse("HEAD") if repo.has_commits() else None,
+        command=command,
+    )
+    calls = Calls()
+    Worktrees.prune_stale(repo)
+    worktrees = Worktrees(repo, repo.snapshot())
+    agents = Agents(project.config, backend, PromptLibrary(project.root), calls)
+    ctx = RunContext(project, agents, worktrees, progress or NoProgress(), run_id=record.run_id)
+    return record, calls, worktrees, ctx
+
+
 def regenerate(
     project: Project,
     repo: Repo,
@@ -67,17 +89,7 @@ def regenerate(
     inputs = {m: project.inputs_hash(spec) for m, spec in specs.items()}
     if not force:
         refuse_overwrites(repo, [p for spec in specs.values() for p in spec.outputs])
-    record = RunRecord(
-        run_id=new_run_id(),
-        started_at=utc_now(),
-        head=repo.rev_parse("HEAD") if repo.has_commits() else None,
-        command="regen",
-    )
-    calls = Calls()
-    Worktrees.prune_stale(repo)
-    worktrees = Worktrees(repo, repo.snapshot())
-    agents = Agents(project.config, backend, PromptLibrary(project.root), calls)
-    ctx = RunContext(project, agents, worktrees, progress or NoProgress(), run_id=record.run_id)
+    record, calls, worktrees, ctx = start_run(project, repo, backend, "regen", progress)
     produced: dict[str, Produced] = {}
 
     def work(module: str) -> ModuleResult:
