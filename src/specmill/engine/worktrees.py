@@ -13,7 +13,6 @@ import re
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from specmill.files import write_atomic
 from specmill.processes import alive
 from specmill.repo import Repo
 
+CLOSE_WAIT = 30.0  # seconds close() waits for a worktree being made (git is quick)
 PREFIX = "specmill-wt-"
 _OURS = re.compile(rf"{PREFIX}(?P<pid>\d+)-")
 
@@ -45,6 +45,9 @@ class Worktrees:
         # `git worktree add`s fail ("failed to read .git/worktrees/…/commondir").
         self._git_lock = threading.Lock()
         self._live: set[Path] = set()
+        self._making: list[Pending] = []  # worktrees started in the background
+        self._removing = 0  # folders other threads are deleting right now
+        self._removed = threading.Condition(self._lock)
         self._closed = False
 
     @staticmethod
@@ -67,7 +70,10 @@ class Worktrees:
     def start(self, files: Mapping[str, str] | None = None) -> Pending:
         """Start making a worktree (``files`` written over the snapshot) in the background,
         so that it is ready when a model call returns. ``Pending.release`` removes it."""
-        return Pending(self, dict(files or {}))
+        pending = Pending(self, dict(files or {}))
+        with self._lock:
+            self._making = [p for p in self._making if not p.made] + [pending]
+        return pending
 
     @contextlib.contextmanager
     def prepare(
@@ -118,19 +124,34 @@ class Worktrees:
             if path not in self._live:
                 return
             self._live.discard(path)
-        shutil.rmtree(path, ignore_errors=True)
+            self._removing += 1
+        try:
+            shutil.rmtree(path, ignore_errors=True)
+        finally:
+            with self._lock:
+                self._removing -= 1
+                self._removed.notify_all()
 
     def close(self) -> None:
-        """Remove every worktree still alive, refuse new ones, prune git's records."""
+        """Refuse new worktrees, let those being made finish, remove every one still
+        alive, prune git's records.
+
+        Waiting matters when a signal ends the run: a thread still in ``git worktree
+        add`` or a checkout would otherwise be killed with the process, half done, and a
+        folder another thread is still deleting would survive ``git worktree prune`` in
+        git's records.
+        """
         with self._lock:
             self._closed = True
+            making = list(self._making)
+        for pending in making:
+            pending.wait(CLOSE_WAIT)
+        with self._lock:
             live = list(self._live)
         for path in live:
             self._remove(path)
-        for path in live:  # a thread still checking one out may have written into it
-            if path.exists():
-                time.sleep(0.2)
-                shutil.rmtree(path, ignore_errors=True)
+        with self._lock:  # a folder still being deleted would keep git's record of it
+            self._removed.wait_for(lambda: self._removing == 0, timeout=CLOSE_WAIT)
         with contextlib.suppress(Exception), self._git_lock:
             self.repo.prune_worktrees()
 
@@ -152,6 +173,14 @@ class Pending:
             self._error = exc
         finally:
             self._done.set()
+
+    @property
+    def made(self) -> bool:
+        """Done trying: made, or failed."""
+        return self._done.is_set()
+
+    def wait(self, seconds: float) -> None:
+        self._done.wait(seconds)
 
     def path(self) -> Path:
         """The worktree, once made (or the error that prevented it)."""
