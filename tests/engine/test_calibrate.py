@@ -297,11 +297,15 @@ def test_ctrl_c_leaves_no_worktree_no_temporary_file_and_no_change(
 
 
 def test_checks_failing_on_the_unmutated_outputs_calibrate_nothing(factory: Factory) -> None:
-    factory.configure(checks=["exit 3"])
+    failing = "echo why-it-failed; exit 3"
+    factory.configure(checks=[failing])
     factory.answers(verifier=[])
     code, out, err = factory.main("calibrate", "billing.money")
     assert code == 1
-    assert "billing.money: not calibrated: its checks fail on the unmutated outputs: exit 3" in out
+    assert (
+        f"billing.money: not calibrated: its checks fail on the unmutated outputs: {failing}" in out
+    )
+    assert "    | why-it-failed" in out  # their output, shown (issue 18, item 7)
     assert "specmill: error: nothing could be calibrated" in err
 
 

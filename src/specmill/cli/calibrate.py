@@ -11,6 +11,7 @@ import shlex
 import click
 
 from specmill.cli.common import echo_json, open_project, require_graph
+from specmill.cli.verify import tail
 from specmill.core.calibration import CalibrationReport
 from specmill.core.project import find_root
 from specmill.errors import SpecmillError
@@ -41,8 +42,16 @@ def print_report(report: CalibrationReport, run_id: str) -> None:
     for module in report.per_module:
         if module.skipped:
             click.echo(f"  {module.module}: not calibrated: {module.skipped}")
+            if module.failed_check_output is not None:
+                for line in tail(module.failed_check_output):
+                    click.echo(f"    | {line}")
+        elif module.test_kill_rate is None and module.insensitive_checks:
+            click.echo(f"  {module.module}: no test kill rate: its checks are insensitive")
         else:
             click.echo(f"  {module.module}: test kill rate {_percent(module.test_kill_rate)}")
+        for command, cause in module.insensitive_checks.items():
+            click.echo(f"    insensitive check {command}: passes with the outputs sabotaged")
+            click.echo(f"      likely cause: {cause}")
     click.echo(
         f"{'verifier':24} {'reviewed':>8} {'caught':>6} {'recall':>6} {'located':>7}"
         f" {'false blocks':>12}  flag"

@@ -38,6 +38,10 @@ class ModuleCalibration(MutantCounts):
     module: str
     test_kill_rate: float | None = None  # killed_by_checks / (seeded - discarded)
     skipped: str | None = None  # why this module could not be calibrated
+    # checks that pass with the outputs sabotaged (command -> likely cause): they kill
+    # no mutant, so with only such checks there is no test kill rate, not a 0% one
+    insensitive_checks: dict[str, str] = Field(default_factory=dict)
+    failed_check_output: str | None = None  # skipped for failing checks: their output
 
 
 class VerifierScore(_Record):

@@ -11,6 +11,18 @@ from functools import lru_cache
 from pathlib import PurePosixPath
 
 
+def is_test_file(path: str) -> bool:
+    """Test files are the checks' side: mutating or sabotaging them says nothing about
+    the code under test (``calibrate``'s mutants, the checks' sensitivity probe)."""
+    pure = PurePosixPath(path)
+    name = pure.name
+    return (
+        name.startswith("test_")
+        or name.endswith(("_test.py", "_test.go", ".test.js", ".test.ts", ".spec.ts"))
+        or any(part in ("tests", "test", "__tests__") for part in pure.parts[:-1])
+    )
+
+
 def normalize_relative(path: str) -> str:
     """``path`` as a clean POSIX path inside the repository, or ValueError saying why."""
     if not isinstance(path, str) or not path.strip():

@@ -18,6 +18,7 @@ from specmill.core.records import ModuleResult, RunRecord
 from specmill.engine.agents import Agents, Calls
 from specmill.engine.apply import apply_results, refuse_overwrites
 from specmill.engine.context import NoProgress, Progress, RunContext
+from specmill.engine.gitguard import git_state, require_unchanged
 from specmill.engine.module import Produced, run_module
 from specmill.engine.prompts import PromptLibrary
 from specmill.engine.provenance import new_run_id, utc_now
@@ -66,7 +67,7 @@ def start_run(
     )
     calls = Calls()
     Worktrees.prune_stale(repo)
-    worktrees = Worktrees(repo, repo.snapshot())
+    worktrees = Worktrees(repo, repo.snapshot(), provide=project.config.check_ignored_paths)
     agents = Agents(project.config, backend, PromptLibrary(project.root), calls)
     ctx = RunContext(project, agents, worktrees, progress or NoProgress(), run_id=record.run_id)
     return record, calls, worktrees, ctx
@@ -90,6 +91,7 @@ def regenerate(
     if not force:
         refuse_overwrites(repo, [p for spec in specs.values() for p in spec.outputs])
     record, calls, worktrees, ctx = start_run(project, repo, backend, "regen", progress)
+    git_before = git_state(project.root)  # before any check runs (engine.gitguard)
     produced: dict[str, Produced] = {}
 
     def work(module: str) -> ModuleResult:
@@ -157,6 +159,7 @@ def regenerate(
     record.finished_at = utc_now()
     try:
         if passed:
+            require_unchanged(project.root, git_before)
             files = {p: t for r in passed for p, t in produced[r.module].files.items()}
             outcome.written = apply_results(
                 project, repo, record, passed, files, commit=commit, force=force

@@ -9,15 +9,16 @@ from __future__ import annotations
 from specmill.core.project import Project
 from specmill.core.quorum import module_passes
 from specmill.core.records import CheckResult, ModuleResult, Plan, RunRecord
+from specmill.core.sensitivity import mark
 from specmill.engine.agents import Agents, Calls
 from specmill.engine.candidate import verify
-from specmill.engine.checks import run_checks
 from specmill.engine.context import RunContext
 from specmill.engine.inputs import gather
 from specmill.engine.prompts import PromptLibrary
 from specmill.engine.provenance import new_run_id, utc_now
 from specmill.engine.report import render_review
 from specmill.engine.runstore import save_run
+from specmill.engine.sensitivity import check_commands, checks_in, probe
 from specmill.engine.trace import find_generation, read_generated
 from specmill.engine.verdicts import check_quorum, decide
 from specmill.engine.worktrees import Worktrees
@@ -87,20 +88,16 @@ def verify_module(
         plan=plan,
     )
     record.modules = [result]
-    worktrees = Worktrees(repo, repo.snapshot())
+    worktrees = Worktrees(repo, repo.snapshot(), provide=project.config.check_ignored_paths)
     ctx = RunContext(project, agents, worktrees)
     try:
-        commands = spec.front.checks if spec.front.checks is not None else project.config.checks
+        commands = check_commands(spec, project.config)
         results: list[CheckResult] = []
         if checks and commands:
+            accept = project.config.insensitive_checks == "warn"
+            sensitivity = probe(ctx, spec, commands, {})
             with worktrees.checkout() as tree:
-                results = run_checks(
-                    commands,
-                    tree,
-                    env=ctx.check_env,
-                    timeout=project.config.check_timeout,
-                    groups=ctx.groups,
-                )
+                results = mark(checks_in(ctx, commands, tree), sensitivity, accept)
         result.checks = results
         brief = gather(project, spec, project.read)
         try:
@@ -114,7 +111,8 @@ def verify_module(
         passed = module_passes(all(c.passed for c in results), decision)
         result.status = "passed" if passed else "failed"
         if not passed:
-            result.error = decision.reason if all(c.passed for c in results) else "checks failed"
+            failed = [f"{c.command} ({c.outcome})" for c in results if not c.passed]
+            result.error = "checks failed: " + ", ".join(failed) if failed else decision.reason
     except SpecmillError as exc:
         result.status, result.error = "error", str(exc)
         raise
