@@ -53,8 +53,6 @@ class Sensitivity:
 
     insensitive: dict[str, str] = field(default_factory=dict)  # command -> likely cause
     results: list[CheckResult] = field(default_factory=list)  # on the sabotaged outputs
-    not_probed: str = ""  # why there was no probe (no checks, only test outputs)
-    cached: bool = False
 
     def blocks(self, accept: bool) -> bool:
         """The module cannot pass: an insensitive check, and the config does not accept it."""

@@ -189,7 +189,10 @@ def run_check(
         out, _ = process.communicate(timeout=timeout + STOP_WAIT + 5)
     except subprocess.TimeoutExpired:
         _kill_group(process.pid)
-        out, _ = process.communicate()
+        try:
+            out, _ = process.communicate(timeout=5)
+        except subprocess.TimeoutExpired:  # with its reaper gone, a survivor holds the pipe
+            out = b""
     finally:
         if process.poll() is None:
             _kill_group(process.pid)

@@ -192,7 +192,7 @@ def probe(
     """Run ``commands`` on ``files`` (dependencies' new outputs) with the module's
     outputs sabotaged, or answer from the cache."""
     if not commands:
-        return Sensitivity(not_probed="no checks")
+        return Sensitivity()  # nothing to probe
     config, root = ctx.project.config, ctx.project.root
     sabotage = {  # written as the executor's files are: never through a link or outside
         path: text
@@ -201,12 +201,12 @@ def probe(
         and not escapes(root, path)
     }
     if not sabotage:
-        return Sensitivity(not_probed="no output to sabotage (test files are not)")
+        return Sensitivity()  # no output to sabotage (test files are not)
     key = probe_key(commands, spec.outputs, environment(ctx))
     cache = cache_for(ctx.project.root)
     known = cache.get(spec.id, key)
     if known is not None:
-        return Sensitivity(insensitive=known, cached=True)
+        return Sensitivity(insensitive=known)
     ctx.checkpoint()
     with ctx.worktrees.checkout({**files, **sabotage}) as tree:
         results = checks_in(ctx, commands, tree)
