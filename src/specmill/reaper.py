@@ -1,13 +1,16 @@
 """One check, run by a process that ends everything the check started: the reaper.
 
 specmill starts this file as a script (``python -I -S reaper.py FD TIMEOUT COMMAND``):
-stdlib only, nothing of the project or its environment imported. On Linux it makes
-itself a *child subreaper* (``prctl(PR_SET_CHILD_SUBREAPER)``), so a process the check
-detaches (a double fork, ``setsid``, ``nohup … &``) is re-parented to it, not to init.
-It runs the command with ``/bin/sh -c``; when the shell exits, or the time limit
-passes, or specmill goes away (``PR_SET_PDEATHSIG``) or asks it to stop (SIGTERM), it
-kills every descendant left, however it detached, until none is left. One reaper per
-check, so concurrent checks never end each other's processes.
+nothing of the project or its environment is imported, and as little of the standard
+library as will do, since every check pays for the start-up (``_signal``, not
+``signal``, which imports ``enum``; no ``subprocess``, no ``json``).
+
+On Linux it makes itself a *child subreaper* (``prctl(PR_SET_CHILD_SUBREAPER)``), so a
+process the check detaches (a double fork, ``setsid``, ``nohup … &``) is re-parented to
+it, not to init. It runs the command with ``/bin/sh -c``; when the shell exits, the
+time limit passes, specmill asks it to stop (SIGTERM) or specmill dies
+(``PR_SET_PDEATHSIG``), it kills every descendant left, however it detached, until
+none is left. One reaper per check, so concurrent checks never end each other's.
 
 It writes one line of JSON to ``FD``: the shell's exit status, whether the time ran
 out, how many processes were ended after the shell, and how: ``subreaper`` (Linux), or
@@ -16,14 +19,16 @@ out, how many processes were ended after the shell, and how: ``subreaper`` (Linu
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
-import json
 import os
-import signal
-import subprocess
 import sys
 import time
+
+TYPE_CHECKING = False  # not `typing`'s: every check pays for this script's imports
+if TYPE_CHECKING:
+    import signal as _signal  # the same functions and constants, with types
+else:
+    import _signal
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -32,6 +37,10 @@ ROUNDS = 1000  # kill-and-look rounds: a fork bomb is out of children long befor
 
 class Stop(Exception):
     """specmill asked (SIGTERM), or died: end everything now."""
+
+
+class Expired(Exception):
+    """The check's time limit passed."""
 
 
 def _prctl(option: int, value: int) -> bool:
@@ -63,9 +72,11 @@ def descendants(root: int) -> list[int]:
 
 
 def _reap_zombies() -> None:
-    with contextlib.suppress(ChildProcessError):
+    try:
         while os.waitpid(-1, os.WNOHANG)[0]:
             pass
+    except ChildProcessError:
+        pass
 
 
 def end_descendants() -> int:
@@ -77,8 +88,10 @@ def end_descendants() -> int:
         if not left:
             break
         for pid in left:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+            try:  # noqa: SIM105 (contextlib would cost every check its import)
+                os.kill(pid, _signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             ended.add(pid)
         time.sleep(0.002)
         _reap_zombies()  # the orphans of the killed came to us: collect them
@@ -86,42 +99,71 @@ def end_descendants() -> int:
     return len(ended)
 
 
+def _start_shell(command: str, own_group: bool) -> int:
+    pid = os.fork()
+    if pid == 0:  # the child: the default dispositions a shell expects, then the shell
+        try:
+            for signum in (_signal.SIGPIPE, _signal.SIGXFSZ, _signal.SIGTERM, _signal.SIGHUP):
+                _signal.signal(signum, _signal.SIG_DFL)
+            if own_group:
+                os.setsid()
+            os.execv("/bin/sh", ["/bin/sh", "-c", command])
+        finally:
+            os._exit(127)
+    return pid
+
+
 def main(argv: list[str]) -> int:
     fd, timeout, command = int(argv[0]), float(argv[1]), argv[2]
     parent = os.getppid()
     subreaper = _prctl(PR_SET_CHILD_SUBREAPER, 1)
-    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    _prctl(PR_SET_PDEATHSIG, _signal.SIGTERM)
 
     def stop(signum: int, frame: object) -> None:
         raise Stop()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGHUP, stop)
-    report: dict[str, object] = {"exit": None, "timed_out": False, "ended": 0}
+    def expire(signum: int, frame: object) -> None:
+        raise Expired()
+
+    _signal.signal(_signal.SIGTERM, stop)
+    _signal.signal(_signal.SIGHUP, stop)
+    _signal.signal(_signal.SIGALRM, expire)
+    exit_code: int | None = None
+    timed_out = stopped = False
     shell = None
     try:
         if os.getppid() != parent:
             raise Stop()  # specmill died before PR_SET_PDEATHSIG was in place
         # Without a subreaper the check gets a group of its own, killed as a whole.
-        shell = subprocess.Popen(["/bin/sh", "-c", command], start_new_session=not subreaper)
-        try:
-            report["exit"] = shell.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            report["timed_out"] = True
+        shell = _start_shell(command, own_group=not subreaper)
+        _signal.setitimer(_signal.ITIMER_REAL, timeout)
+        exit_code = os.waitstatus_to_exitcode(os.waitpid(shell, 0)[1])
+    except Expired:
+        timed_out = True
     except Stop:
-        report["stopped"] = True
+        stopped = True
     finally:
+        _signal.setitimer(_signal.ITIMER_REAL, 0)
+        for signum in (_signal.SIGTERM, _signal.SIGHUP):  # the cleanup is not interrupted
+            _signal.signal(signum, _signal.SIG_IGN)
         if subreaper:
-            report["ended"] = end_descendants()
-            report["reaper"] = "subreaper"
+            ended, how = end_descendants(), "subreaper"
         else:
+            ended, how = 0, "process-group"
             if shell is not None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(shell.pid, signal.SIGKILL)
-                shell.wait()
-            report["reaper"] = "process-group"
-        with os.fdopen(fd, "w") as out:
-            out.write(json.dumps(report) + "\n")
+                try:  # noqa: SIM105
+                    os.killpg(shell, _signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                _reap_zombies()
+        report = (
+            f'{{"exit": {"null" if exit_code is None else exit_code},'
+            f' "timed_out": {"true" if timed_out else "false"},'
+            f' "stopped": {"true" if stopped else "false"},'
+            f' "ended": {ended}, "reaper": "{how}"}}\n'
+        )
+        os.write(fd, report.encode())
+        os.close(fd)
     return 0
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from specmill.engine.checks import ProcessGroups, run_check
+from specmill.engine.checks import REAPER, ProcessGroups, run_check
 from tests.conftest import runs_dir
 from tests.engine.conftest import PASS, PY, Factory, executor, plan
 
@@ -135,3 +135,35 @@ def test_a_killed_specmill_takes_its_checks_and_what_they_detached_along(tmp_pat
     finally:
         if runner.poll() is None:
             runner.kill()
+
+
+def test_without_a_subreaper_the_process_group_is_killed_and_a_setsid_process_is_not(
+    tmp_path: Path,
+) -> None:
+    """What the security model says of systems without a child subreaper (macOS): the
+    reaper falls back to killing the check's process group, which a `setsid` leaves."""
+    grouped, detached = tmp_path / "grouped", tmp_path / "detached"
+    command = (
+        f"(sleep 300 & echo $! > {grouped}) ;"
+        f" (setsid sh -c 'echo $$ > {detached}; exec sleep 300' &) ;"
+        f" while [ ! -s {detached} ] || [ ! -s {grouped} ]; do sleep 0.01; done"
+    )
+    report_r, report_w = os.pipe()
+    as_on_macos = (
+        "import sys; sys.platform = 'darwin'; sys.argv = sys.argv[1:];"
+        " exec(compile(open(sys.argv[0]).read(), sys.argv[0], 'exec'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", as_on_macos, str(REAPER), str(report_w), "30", command],
+        pass_fds=(report_w,), start_new_session=True, timeout=60, check=False,
+    )  # fmt: skip
+    os.close(report_w)
+    report = json.loads(os.read(report_r, 4096))
+    os.close(report_r)
+    survivor = int(detached.read_text())
+    try:
+        assert done.returncode == 0 and report["reaper"] == "process-group"
+        assert not alive(int(grouped.read_text()))  # in the group: killed
+        assert alive(survivor)  # the documented limit
+    finally:
+        kill_if_alive(survivor)
