@@ -9,6 +9,7 @@ them with trailers, and saves the run record (git note and ``.specmill/runs/``).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from specmill.core.project import Project
 from specmill.core.records import ModuleResult, RunRecord
 from specmill.engine.agents import Agents, Calls
 from specmill.engine.apply import apply_results, refuse_overwrites
+from specmill.engine.checks import check_environment
 from specmill.engine.context import NoProgress, Progress, RunContext
 from specmill.engine.gitguard import git_state, require_unchanged
 from specmill.engine.module import Produced, run_module
@@ -67,7 +69,13 @@ def start_run(
     )
     calls = Calls()
     Worktrees.prune_stale(repo)
-    worktrees = Worktrees(repo, repo.snapshot(), provide=project.config.check_ignored_paths)
+    config = project.config
+    worktrees = Worktrees(
+        repo,
+        repo.snapshot(),
+        provide=config.check_ignored_paths,
+        env=check_environment(os.environ, config),
+    )
     agents = Agents(project.config, backend, PromptLibrary(project.root), calls)
     ctx = RunContext(project, agents, worktrees, progress or NoProgress(), run_id=record.run_id)
     return record, calls, worktrees, ctx

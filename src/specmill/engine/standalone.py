@@ -6,12 +6,15 @@ what they cost.
 
 from __future__ import annotations
 
+import os
+
 from specmill.core.project import Project
 from specmill.core.quorum import module_passes
 from specmill.core.records import CheckResult, ModuleResult, Plan, RunRecord
 from specmill.core.sensitivity import mark
 from specmill.engine.agents import Agents, Calls
 from specmill.engine.candidate import verify
+from specmill.engine.checks import check_environment
 from specmill.engine.context import RunContext
 from specmill.engine.inputs import gather
 from specmill.engine.prompts import PromptLibrary
@@ -88,7 +91,12 @@ def verify_module(
         plan=plan,
     )
     record.modules = [result]
-    worktrees = Worktrees(repo, repo.snapshot(), provide=project.config.check_ignored_paths)
+    worktrees = Worktrees(
+        repo,
+        repo.snapshot(),
+        provide=project.config.check_ignored_paths,
+        env=check_environment(os.environ, project.config),
+    )
     ctx = RunContext(project, agents, worktrees)
     try:
         commands = check_commands(spec, project.config)

@@ -9,7 +9,8 @@ a hook in ``$(git rev-parse --git-path hooks)``, ``git update-ref``) changes onl
 throwaway repository, never the configuration, hooks or refs of the checkout, which
 specmill commits and delivers from. Nothing shared lets one attempt's check reach the
 next attempt's repository either, and specmill's own git commands there run without
-the system and global configuration (a check may write ``~/.gitconfig``).
+the system and global configuration (a check may write ``~/.gitconfig``), the checkout
+under a reaper, as a check runs.
 
 A run removes each one when the attempt ends (errors and Ctrl-C included) and, on
 start, removes those that a dead specmill process left behind (and git worktrees that
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -28,6 +30,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from specmill.engine.checks import run_check
 from specmill.errors import SpecmillError
 from specmill.files import write_atomic
 from specmill.gitcli import GIT, isolated_environment
@@ -35,6 +38,7 @@ from specmill.processes import alive
 from specmill.repo import Repo
 
 CLOSE_WAIT = 30.0  # seconds close() waits for a worktree being made (git is quick)
+CHECKOUT_TIMEOUT = 600.0  # seconds for one worktree's checkout
 PREFIX = "specmill-wt-"
 _OURS = re.compile(rf"{PREFIX}(?P<pid>\d+)-")
 
@@ -51,12 +55,21 @@ def _stale(path: Path) -> bool:
 class Worktrees:
     """Creates worktrees of one snapshot commit and tracks them until removed."""
 
-    def __init__(self, repo: Repo, commit: str, *, provide: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        repo: Repo,
+        commit: str,
+        *,
+        provide: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         """``provide``: git-ignored paths of the checkout that checks need (config
-        ``check_ignored_paths``): folders are linked, files copied, into each one."""
+        ``check_ignored_paths``): folders are linked, files copied, into each one.
+        ``env``: the checks' environment, which the checkout runs with too."""
         self.repo = repo
         self.commit = commit
         self.provide = tuple(provide)
+        self.env = dict(env if env is not None else os.environ)
         # Read now, before any check ran: what every throwaway repository starts from.
         self._objects = repo.objects_dir()
         self._refs = repo.packed_refs()
@@ -132,22 +145,26 @@ class Worktrees:
 
     def _make_repository(self, path: Path) -> None:
         """A repository of its own at ``path``, the snapshot checked out (module docstring)."""
-        env = isolated_environment()
-
-        def git(*args: str) -> None:
-            done = subprocess.run(
-                [GIT, *args], cwd=path, env=env, capture_output=True, text=True, check=False
-            )
-            if done.returncode != 0:
-                raise SpecmillError(f"git {args[0]} in {path} failed: {done.stderr.strip()}")
-
-        git("init", "--quiet", "--template=", ".")
+        env = isolated_environment(self.env)
+        made = subprocess.run(
+            [GIT, "init", "--quiet", "--template=", "."],
+            cwd=path, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if made.returncode != 0:
+            raise SpecmillError(f"git init in {path} failed: {made.stderr.strip()}")
         dot = path / ".git"
         (dot / "objects" / "info").mkdir(parents=True, exist_ok=True)
         (dot / "objects" / "info" / "alternates").write_text(f"{self._objects}\n")
         (dot / "packed-refs").write_text(self._refs)
         (dot / "HEAD").write_text(f"{self.commit}\n")  # detached at the snapshot
-        git("reset", "--hard", "--quiet")
+        # Other attempts' checks run meanwhile, and could write this repository's config
+        # before the checkout reads it: so the checkout runs as a check does, under a
+        # reaper and with the checks' environment, and nothing it is made to start
+        # outlives it or sees more than a check would.
+        checkout = f"exec {shlex.join([GIT, 'reset', '--hard', '--quiet'])}"
+        done = run_check(checkout, path, env=env, timeout=CHECKOUT_TIMEOUT)
+        if not done.passed:
+            raise SpecmillError(f"git checkout in {path} failed: {done.output.strip()}")
 
     def _provide(self, path: Path) -> None:
         """Link (folders) or copy (files) the git-ignored paths checks need, where the
