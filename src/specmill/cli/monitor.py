@@ -84,11 +84,10 @@ def monitor(
     search by module, and two runs side by side.
     """
     from specmill.engine.monitor import build_monitor
+    from specmill.repo import Repo
 
     start, end = _moment(since, "--since"), _moment(until, "--until")
     project = open_project()
-    from specmill.repo import Repo
-
     try:
         repo: Repo | None = Repo(project.root)
     except SpecmillError:
