@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from specmill.core.monitor.runs import attempt_verdicts
 from specmill.core.records import RunRecord
 from specmill.core.verifier_stats import VerifierStats, verifier_stats
 
@@ -55,8 +56,7 @@ class VerifierRow:
 def _blocking(record: RunRecord, verifier: str) -> int:
     count = 0
     for module in record.modules:
-        attempts = [a.verdicts for a in module.history] or [module.verdicts]
-        for verdicts in attempts:
+        for verdicts in attempt_verdicts(module):
             count += sum(
                 1 for v in verdicts if v.verifier == verifier for f in v.findings if f.blocking
             )

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from specmill.core.records import ModuleResult, RunRecord
+from specmill.core.records import ModuleResult, RunRecord, Verdict
 
 TIERS = ("fast", "standard", "strong")
 FAILED = frozenset({"failed", "error", "budget-exceeded"})
@@ -68,6 +68,11 @@ def tier_rises(module: ModuleResult) -> int:
             by_attempt[entry.attempt] = max(rank, by_attempt.get(entry.attempt, rank))
     ranks = [by_attempt[a] for a in sorted(by_attempt)]
     return sum(1 for before, after in itertools.pairwise(ranks) if after > before)
+
+
+def attempt_verdicts(module: ModuleResult) -> list[list[Verdict]]:
+    """Every attempt's verdicts (its last verdicts, for a record without a history)."""
+    return [a.verdicts for a in module.history] or [module.verdicts]
 
 
 def disagreed(module: ModuleResult) -> bool:

@@ -21,7 +21,7 @@ from specmill.core.monitor.charts import (
 )
 from specmill.core.monitor.graph import GraphPicture, layout
 from specmill.core.monitor.modules import GONE, ModuleRow, OpenQuestion, module_rows, open_questions
-from specmill.core.monitor.runs import RunRow, module_cost, run_rows
+from specmill.core.monitor.runs import RunRow, attempt_verdicts, module_cost, run_rows
 from specmill.core.records import RunRecord
 from specmill.core.status import ModuleStatus
 
@@ -168,8 +168,8 @@ def _compare(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
     for record in sorted(records, key=lambda r: (r.started_at, r.run_id)):
         verdicts: dict[str, dict[str, int]] = {}
         for module in record.modules:
-            for attempt in [a.verdicts for a in module.history] or [module.verdicts]:
-                for v in attempt:
+            for votes in attempt_verdicts(module):
+                for v in votes:
                     tally = verdicts.setdefault(v.verifier, {"pass": 0, "fail": 0, "error": 0})
                     tally[v.verdict] += 1
         out.append(
