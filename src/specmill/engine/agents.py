@@ -1,7 +1,7 @@
 """The three agents (planner, executor, verifiers): prompt in, validated record out.
 
 Every call, answered or failed, lands in the ``Calls`` log with its ``CallRecord``,
-prompt and answer, which the run saves under ``.specmill/runs/<run-id>/``. Each prompt
+prompt and answer, which the run saves with its record (``engine.runstore``). Each prompt
 is measured part by part before it is sent, and cut in a stated order when it would
 exceed its limit (``specmill.engine.prompt_parts``); the record says what was cut.
 

@@ -3,7 +3,7 @@
 ``regenerate`` is what ``specmill regen`` and the bot call. It snapshots the working
 tree, runs each module's pipeline in worktrees of that snapshot (dependencies' new
 outputs written in), writes the passing modules' files into the working tree, commits
-them with trailers, and saves the run record (git note and ``.specmill/runs/``).
+them with trailers, and saves the run record (git note and ``engine.runstore``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``plan`` and ``verify`` on their own: one agent stage for one module, nothing written.
 
-Both record their calls as a run in ``.specmill/runs/`` so ``specmill runs`` shows
+Both record their calls as a run (``engine.runstore``) so ``specmill runs`` shows
 what they cost.
 """
 
