@@ -83,8 +83,11 @@ def test_warn_lets_an_insensitive_check_count_and_every_report_says_so(factory: 
 
 
 def test_the_probe_runs_once_per_module_and_not_again_while_its_key_holds(
-    factory: Factory, tmp_path: Path
+    factory: Factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    monkeypatch.setenv("VIRTUAL_ENV", str(tmp_path / "venv"))
     runs = tmp_path / "check-runs"
     check = f"echo run >> {runs}; {PY} -m compileall -q src"
     factory.configure(checks=[check], candidates=2, early_stop=False)
@@ -110,6 +113,14 @@ def test_the_probe_runs_once_per_module_and_not_again_while_its_key_holds(
     factory.answers(**answers)
     assert factory.main("regen")[0] == 0
     assert len(runs.read_text().splitlines()) == 5 + 3  # probed again
+
+    (site / "_editable_impl_pkg.pth").write_text("/elsewhere\n")  # `pip install -e` there
+    os.utime(site, ns=(0, 1))  # the folder's time changes (set apart from the run's own)
+    factory.write("specs/billing/invoice.md", factory.read("specs/billing/invoice.md") + "\n")
+    factory.commit("the spec changes again, and something was installed")
+    factory.answers(**answers)
+    assert factory.main("regen")[0] == 0
+    assert len(runs.read_text().splitlines()) == 8 + 3  # probed again
 
 
 def test_verify_prints_a_failing_checks_tail_and_the_record_keeps_it(factory: Factory) -> None:
