@@ -68,6 +68,18 @@ def waiting(reserve: Callable[[], Reservation]) -> tuple[threading.Thread, list[
     return thread, got
 
 
+def test_a_dollar_limit_waits_for_the_calls_in_flight_too() -> None:
+    budget = Budget(BudgetConfig(max_usd=0.01), PRICES)  # 1,248 output tokens of room
+    call = {"model": "gpt-4.1", "prompt_chars": 0, "what": "call", "max_output": 1_000}
+    first = budget.reserve(**call)
+    thread, got = waiting(lambda: budget.reserve(**call))
+    thread.join(0.3)
+    assert thread.is_alive()
+    first.settle(8, 100)
+    thread.join(5)
+    assert isinstance(got[0], Reservation) and got[0].max_output == 1_000
+
+
 def test_a_call_that_does_not_fit_beside_the_calls_in_flight_waits_for_them() -> None:
     """Two threads must not both slip under the limit: the second waits for the first,
     which gives back what it did not use, instead of being refused."""

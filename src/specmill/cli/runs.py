@@ -100,7 +100,6 @@ def find_record(run_id: str) -> RunRecord:
 
 
 def show_stats(records: list[RunRecord], as_json: bool) -> None:
-    from specmill.core.verifier_flags import HISTORY_RULES
     from specmill.core.verifier_stats import verifier_stats
 
     stats = verifier_stats(records)
@@ -124,12 +123,10 @@ def show_stats(records: list[RunRecord], as_json: bool) -> None:
             f"{s.verifier:24} {s.verdicts:>7} {s.errors:>6} {percent(s.fail_rate):>9}"
             f" {per_run:>12} {percent(s.agreement):>10} {s.runs:>5}  {s.flag}"
         )
-    rules = {rule.flag: rule for rule in HISTORY_RULES}
     for s in stats:
         if s.flag != "ok":
-            rule = rules[s.flag]
-            click.echo(f"{s.verifier} is flagged {s.flag}: {rule.why(s, 0.0)}")
-            click.echo(f"  what to do: {rule.advice}")
+            click.echo(f"{s.verifier} is flagged {s.flag}: {s.why_flagged}")
+            click.echo(f"  what to do: {s.advice}")
 
 
 @click.command()

@@ -20,20 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from specmill.core.verifier_flags import (
     CALIBRATION_RULES,
-    Calibrated,
     CalibrationFlag,
-    Rule,
     calibration_flag,
+    rule_named,
 )
 
 if TYPE_CHECKING:  # the records import this module for ``RunRecord.calibration``
     from specmill.core.records import Verdict
 
 LOCATE_LINES = 2
-
-
-def _rule(flag: str) -> Rule[Calibrated, CalibrationFlag] | None:
-    return next((rule for rule in CALIBRATION_RULES if rule.flag == flag), None)
 
 
 class _Record(BaseModel):
@@ -70,7 +65,7 @@ class VerifierScore(_Record):
 
     def why_flagged(self, min_recall: float) -> str:
         """Its flag's rule with its numbers ("" when ``ok``)."""
-        rule = _rule(self.flag)
+        rule = rule_named(CALIBRATION_RULES, self.flag)
         if rule is None:
             return ""
         first = f" (the first: {self.first_error})" if self.flag == "unusable" else ""
@@ -79,7 +74,7 @@ class VerifierScore(_Record):
     @property
     def advice(self) -> str:
         """What to do about its flag ("" when ``ok``)."""
-        rule = _rule(self.flag)
+        rule = rule_named(CALIBRATION_RULES, self.flag)
         return "" if rule is None else rule.advice
 
 

@@ -168,3 +168,8 @@ def calibration_flag(score: Calibrated, min_recall: float) -> CalibrationFlag:
 def history_flag(stats: Observed) -> HistoryFlag:
     rule = first_rule(HISTORY_RULES, stats)
     return "ok" if rule is None else rule.flag
+
+
+def rule_named(rules: tuple[Rule[S, F], ...], flag: str) -> Rule[S, F] | None:
+    """The rule behind a flag (None for ``ok``)."""
+    return next((rule for rule in rules if rule.flag == flag), None)

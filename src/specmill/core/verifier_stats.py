@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from specmill.core.hashing import digest_of
 from specmill.core.header import split_header
 from specmill.core.records import RunRecord, Verdict
-from specmill.core.verifier_flags import HistoryFlag, history_flag
+from specmill.core.verifier_flags import HISTORY_RULES, HistoryFlag, history_flag, rule_named
 
 
 def code_digest(files: Mapping[str, str]) -> str | None:
@@ -52,6 +52,17 @@ class VerifierStats:
     @property
     def flag(self) -> HistoryFlag:
         return history_flag(self)
+
+    @property
+    def why_flagged(self) -> str:
+        """Its flag's rule with its numbers ("" when ``ok``)."""
+        rule = rule_named(HISTORY_RULES, self.flag)
+        return "" if rule is None else rule.why(self, 0.0)
+
+    @property
+    def advice(self) -> str:
+        rule = rule_named(HISTORY_RULES, self.flag)
+        return "" if rule is None else rule.advice
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -64,6 +64,7 @@ class _Limit:
     limit: float
     spent: float
     held: float  # reserved by calls in flight
+    busy: bool  # some call in flight counts against it (held may round to a few 1e-18 $)
     prompt: float  # this call's prompt, in the limit's unit
     per_output: float  # one output token, in the limit's unit (0: output is free)
 
@@ -88,8 +89,10 @@ class Budget:
         self._cost = 0.0
         self._held_tokens = 0
         self._held_cost = 0.0
+        self._in_flight = 0
         self._module_spent: dict[str, float] = defaultdict(float)
         self._module_held: dict[str, float] = defaultdict(float)
+        self._module_in_flight: dict[str, int] = defaultdict(int)
         self._longest: dict[tuple[str, str], int] = {}  # (role, model) -> longest answer
         self._unpriced: set[str] = set()
 
@@ -166,12 +169,14 @@ class Budget:
             while (output := self._output_room(model, role, prompt, max_output, what, module)) < 0:
                 if cancel is not None and cancel.is_set():
                     raise CallCancelled(f"{what}: cancelled, no longer needed")
-                self._changed.wait(WAIT_POLL_S if cancel is not None else None)
+                self._changed.wait(WAIT_POLL_S)
             cost = self.cost(model, prompt, output)
             self._held_tokens += prompt + output
             self._held_cost += cost
+            self._in_flight += 1
             if module is not None:
                 self._module_held[module] += cost
+                self._module_in_flight[module] += 1
         return Reservation(self, model, prompt, output, cost, module, role)
 
     def _limits(self, model: str, prompt: int, module: str | None) -> list[_Limit]:
@@ -180,18 +185,20 @@ class Budget:
         if limits.max_tokens is not None:
             found.append(
                 _Limit("max_tokens", "the run", limits.max_tokens, self._tokens,
-                       self._held_tokens, prompt, 1)
+                       self._held_tokens, self._in_flight > 0, prompt, 1)
             )  # fmt: skip
         price = self.prices.get(model) or Price(input=0, output=0)
         dollars = (prompt * price.input / 1e6, price.output / 1e6)
         if limits.max_usd is not None:
             found.append(
-                _Limit("max_usd", "the run", limits.max_usd, self._cost, self._held_cost, *dollars)
-            )
+                _Limit("max_usd", "the run", limits.max_usd, self._cost, self._held_cost,
+                       self._in_flight > 0, *dollars)
+            )  # fmt: skip
         if limits.max_usd_per_module is not None and module is not None:
             found.append(
                 _Limit("max_usd_per_module", f"module {module}", limits.max_usd_per_module,
-                       self._module_spent[module], self._module_held[module], *dollars)
+                       self._module_spent[module], self._module_held[module],
+                       self._module_in_flight[module] > 0, *dollars)
             )  # fmt: skip
         return found
 
@@ -207,7 +214,7 @@ class Budget:
             if limit.room(held=False) < least:
                 raise BudgetExceeded(_refusal(limit, what, prompt, least))
         short = [limit for limit in limits if limit.room(held=True) < enough]
-        if any(limit.held > 0 for limit in short):
+        if any(limit.busy for limit in short):
             return -1  # calls in flight will give back what they did not use
         room = min((limit.room(held=True) for limit in limits), default=math.inf)
         return wanted if room >= wanted else math.floor(room)
@@ -228,8 +235,10 @@ class Budget:
         """Give a reservation back (lock held) and wake the calls waiting for room."""
         self._held_tokens -= reservation.tokens
         self._held_cost -= reservation.cost
+        self._in_flight -= 1
         if reservation.module is not None:
             self._module_held[reservation.module] -= reservation.cost
+            self._module_in_flight[reservation.module] -= 1
         self._changed.notify_all()
 
 
