@@ -8,7 +8,9 @@ from specmill.core.verifier_flags import HISTORY_EVIDENCE
 from specmill.core.verifier_stats import code_digest, verifier_stats
 
 
-def run(verdicts: list[tuple[str, str]], code: str | None, passed: bool = True) -> RunRecord:
+def run(
+    verdicts: list[tuple[str, str]], code: str | None, passed: bool = True, day: int = 1
+) -> RunRecord:
     """One regen run whose one attempt has these (verifier, vote) on this code."""
     attempt = AttemptRecord(
         attempt=1,
@@ -19,7 +21,7 @@ def run(verdicts: list[tuple[str, str]], code: str | None, passed: bool = True) 
     module = ModuleResult(
         module="calc", spec="specs/calc.md", inputs_hash="x", status="passed", history=[attempt]
     )
-    return RunRecord(run_id="r", started_at="2026-01-01T00:00:00Z", modules=[module])
+    return RunRecord(run_id="r", started_at=f"2026-01-{day:02d}T00:00:00Z", modules=[module])
 
 
 def test_the_same_code_reviewed_again_is_one_review() -> None:
@@ -35,9 +37,11 @@ def test_the_same_code_reviewed_again_is_one_review() -> None:
 
 
 def test_the_newest_verdict_on_the_same_code_is_the_one_counted() -> None:
-    records = [run([("a", "fail")], "sha:1", passed=False), run([("a", "pass")], "sha:1")]
-    (a,) = verifier_stats(records)  # newest first, as list_runs gives them
-    assert (a.verdicts, a.fails, a.agreement) == (1, 1, 1.0)
+    older = run([("a", "pass")], "sha:1", day=1)
+    newer = run([("a", "fail")], "sha:1", passed=False, day=2)
+    for records in ([older, newer], [newer, older]):  # in any order, as the monitor's
+        (a,) = verifier_stats(records)
+        assert (a.verdicts, a.fails, a.agreement) == (1, 1, 1.0)
 
 
 def test_headers_do_not_make_the_same_code_look_new() -> None:

@@ -88,14 +88,15 @@ def _attempts(record: RunRecord) -> Iterator[tuple[str, str | None, Sequence[Ver
 
 
 def verifier_stats(records: Sequence[RunRecord]) -> list[VerifierStats]:
-    """Per verifier, over ``records`` (newest first, as ``list_runs`` gives them)."""
+    """Per verifier, over ``records`` (in any order)."""
     stats: dict[str, VerifierStats] = {}
     reviewed: set[tuple[str, str, str]] = set()  # (verifier, module, code digest)
-    for record in records:
+    newest_first = sorted(records, key=lambda r: (r.started_at, r.run_id), reverse=True)
+    for record in newest_first:
         if record.calibration is not None:
             continue
         seen: set[str] = set()
-        for module, code, verdicts, passed in _attempts(record):
+        for module, code, verdicts, passed in reversed(list(_attempts(record))):  # newest first
             for v in verdicts:
                 s = stats.setdefault(v.verifier, VerifierStats(v.verifier))
                 seen.add(v.verifier)
