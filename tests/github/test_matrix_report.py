@@ -149,6 +149,7 @@ def expect_publish(
 ) -> None:
     if patched:
         specs_at(github, HEAD1, patched)
+        github.head_tree({f"src/{m}.py": "old = 1\n" for m in patched}, commit=HEAD1)
     github.reads(42, payload("pull_request.opened.json")["pull_request"], PR_FILES)
     if review:
         github.add("POST", "/pulls/42/reviews", {"id": 1})
@@ -225,6 +226,7 @@ def test_a_fork_keeps_patch_delivery_and_its_checkout_is_left_alone(
     write_bundle(job(["calc", "report"], event_file=fork), tmp_path / "bundles" / "bundle-0")
     write_bundle(job(["other"], event_file=fork), tmp_path / "bundles" / "bundle-1")
     specs_at(github, payload(fork)["pull_request"]["base"]["sha"])  # a fork's: the base's
+    github.head_tree({f"src/{m}.py": "old = 1\n" for m in GRAPH})  # the head's files
     github.reads(57, payload(fork)["pull_request"], PR_FILES)
     github.add("POST", "/issues/57/comments", {"id": 2})
     github.add("POST", f"/statuses/{FORK_HEAD}", {"id": 3})
