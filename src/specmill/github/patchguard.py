@@ -18,6 +18,7 @@ Which outputs those are, and the head's tree, is ``specmill.github.bundle_patche
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 
 from specmill.core.git_patch import FilePatch, PatchError, read_patch
@@ -68,7 +69,7 @@ def check_patch(
             with ScratchRepository() as own:
                 effect = own.effect(data, entries)
     except GitRefusal as exc:
-        raise refused(f"git apply refuses it at the head: {exc}") from None
+        raise refused(f"{_git_where(data, str(exc), named)}git apply refuses it: {exc}") from None
     _check_effect(effect, named, modes, data, allowed, protected)
     return tuple(change.path for change in effect.changes)
 
@@ -81,6 +82,17 @@ def exact_bytes(patch: str) -> bytes:
         return patch.encode("utf-8")
     except UnicodeEncodeError:
         raise refused("it is not UTF-8 text") from None
+
+
+def _git_where(data: bytes, said: str, named: Mapping[str, int]) -> str:
+    """The line git's message points at (its own ``line N``, or a path it names)."""
+    found = re.search(r"\bline (\d+)\b", said)
+    if found is not None:
+        return f"{_where(data, int(found[1]))}: "
+    for path, line in named.items():
+        if path in said:
+            return f"{_where(data, line)}: "
+    return ""
 
 
 def _where(data: bytes, line: int) -> str:
@@ -153,7 +165,7 @@ def _check_effect(
         where = _where(data, named.get(path, first))
         why = _path_refusal(path, allowed, protected)
         if why is not None:
-            raise refused(f"{where}: git changes {why}")
+            raise refused(f"{where}: git changes a path this patch may not change: {why}")
         if path not in named:
             raise refused(f"{where}: git changes {path!r}, which no header names to specmill")
         before, after = change.before, change.after
