@@ -107,7 +107,7 @@ def differential_rate(folder: Path, cases: int) -> None:
     elapsed = time.perf_counter() - started
     for repository in made:
         repository.close()
-    wrong = sum(1 for f in found if f is not None)
+    wrong = sum(1 for said, _ in found if said is not None)
     print(f"differential: {cases} cases in {elapsed:.1f} s ({cases / elapsed:.0f}/s), "
           f"{wrong} disagreement(s); load average {os.getloadavg()[0]:.1f}")  # fmt: skip
 

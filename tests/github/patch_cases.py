@@ -112,9 +112,12 @@ def hunk(r: Recipe, path: str, kind: str) -> list[str]:
 
 
 def file_patch(r: Recipe) -> list[str]:
+    """A file patch: plausible (an allowed path, one mutation at most) or hostile."""
+    plausible = r.byte() < 160
+    paths = sorted(ALLOWED) if plausible else POOL
     kind = r.pick(KINDS)
-    old = r.pick(POOL)
-    new = r.pick(POOL) if kind in ("rename", "copy") else old
+    old = r.pick(paths)
+    new = r.pick(paths) if kind in ("rename", "copy") else old
     quote = r.rarely(8)
     header = [f"diff --git {name('a/', old, quote)} {name('b/', new, quote)}"]
     mode = FILES.get(old, ("100644", ""))[0]
@@ -132,7 +135,7 @@ def file_patch(r: Recipe) -> list[str]:
     body: list[str] = []
     if kind != "mode" and not r.rarely(12):
         body = [f"--- {minus}", f"+++ {plus}", *hunk(r, old if kind == "delete" else new, kind)]
-    for _ in range(r.number(3)):
+    for _ in range(r.number(1 if plausible else 3)):
         mutate = MUTATIONS[r.pick(sorted(MUTATIONS))]
         header, extended, body = mutate(r, header, extended, body)
     return header + extended + body

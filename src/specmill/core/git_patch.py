@@ -22,6 +22,7 @@ specmill never delivers.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ from specmill.core.git_names import (
 )
 
 ULONG = 2**64
+SPACE, NEWLINE, MINUS, PLUS, BACKSLASH = b" \n-+\\"
 C_SPACE = b" \t\n\v\f\r"  # what the C library's strtoul skips
 
 
@@ -58,7 +60,6 @@ class FilePatch:
     old_mode: int = 0
     new_mode: int = 0
     def_name: bytes | None = None
-    extension_line: int = 0
     mode_line: int = 0  # the line that set new_mode, if one did
 
     @property
@@ -97,7 +98,7 @@ def _digit(byte: int) -> int | None:
 class _Reader:
     def __init__(self, buf: bytes) -> None:
         self.buf = buf
-        self.breaks = [i for i, byte in enumerate(buf) if byte == ord("\n")]
+        self.breaks = [m.start() for m in re.finditer(b"\n", buf)]
 
     def line(self, pos: int) -> int:
         return bisect.bisect_left(self.breaks, pos) + 1
@@ -166,8 +167,6 @@ class _Reader:
             )
             if extensions > 1:
                 raise self.fail(pos, "inconsistent header lines (git apply refuses it)")
-            if extensions and not patch.extension_line:
-                patch.extension_line = self.line(pos)
             if done:
                 break
             offset += size
@@ -338,20 +337,20 @@ def fragment_header(buf: bytes, pos: int, length: int) -> tuple[int, int] | None
 
 def hunk_size(buf: bytes, pos: int, length: int, old: int, new: int) -> int:
     """The bytes of one hunk (git's ``parse_fragment``); -1 where git finds it corrupt."""
-    offset, changed = length, False
+    offset, changed, size = length, False, len(buf)
     pos += length
-    while pos < len(buf) and (old or new):
-        length = linelen(buf, pos)
-        if not length or buf[pos + length - 1] != ord("\n"):
-            return -1
-        first = buf[pos]
-        if first in (ord(" "), ord("\n")):
+    while pos < size and (old or new):
+        end = buf.find(b"\n", pos)
+        if end < 0:
+            return -1  # a last line without its line feed
+        length, first = end + 1 - pos, buf[pos]
+        if first in (SPACE, NEWLINE):
             old, new = old - 1, new - 1
-        elif first == ord("-"):
+        elif first == MINUS:
             old, changed = old - 1, True
-        elif first == ord("+"):
+        elif first == PLUS:
             new, changed = new - 1, True
-        elif first != ord("\\") or length < 12 or not buf.startswith(b"\\ ", pos):
+        elif first != BACKSLASH or length < 12 or buf[pos + 1] != SPACE:
             return -1
         offset, pos = offset + length, pos + length
     if old or new or not changed:

@@ -126,10 +126,13 @@ class ScratchRepository:
         }
         if index is not None:
             env["GIT_INDEX_FILE"] = str(index)
-        return subprocess.run(
-            ["git", *args], cwd=self.root, env=env, input=data, capture_output=True,
-            timeout=GIT_TIMEOUT, check=False,
-        )  # fmt: skip
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=self.root, env=env, input=data, capture_output=True,
+                timeout=GIT_TIMEOUT, check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise GitRefusal(f"git {args[0]} took more than {GIT_TIMEOUT} s") from None
 
 
 def _read_index(path: Path) -> dict[str, tuple[int, str]]:

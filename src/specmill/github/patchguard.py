@@ -126,7 +126,8 @@ def _named_paths(
     named: dict[str, int] = {}
     for patched in files:
         where = _where(data, patched.line)
-        if patched.new_mode and _index_mode(patched.new_mode) not in REGULAR_MODES:
+        remains = patched.is_delete <= 0  # a deleted file's mode is no one's
+        if remains and patched.new_mode and _index_mode(patched.new_mode) not in REGULAR_MODES:
             raise refused(f"{where}: mode {patched.new_mode:o}: regular files only")
         for raw in patched.names:
             try:
