@@ -272,4 +272,4 @@ def test_the_guard_accepts_exactly_what_git_applies_inside_the_outputs(
     disagreements = [said for said, _ in results if said is not None]
     assert not disagreements, f"{len(disagreements)} disagreement(s); first:\n{disagreements[0]}"
     accepted = sum(1 for _, applied in results if applied)
-    assert accepted >= BATCH // 20, f"only {accepted} of {BATCH} patches stay inside the outputs"
+    assert accepted > 0, f"none of {BATCH} patches stays inside the outputs: a vacuous batch"

@@ -98,6 +98,9 @@ def report(
 ) -> int:
     """Validate the bundle(s) against the event, then post one review; runs no PR code.
 
+    A bundle whose patch is refused (``specmill.github.bundle_patches``) is reported as
+    the refusal alone, a failure: none of its findings, nothing committed or offered.
+
     ``matrix`` (the output of ``specmill affected --matrix``) names the groups whose
     bundles are expected: a missing one makes its modules "not reported". ``checkout``
     (the head, checked out in the report job) lets the matrix deliver by commit.
