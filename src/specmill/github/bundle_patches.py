@@ -64,6 +64,14 @@ def check_bundle_patches(
                 modules = list(bundle.record.modules) if bundle.record else []
                 if not modules:
                     raise refused("the bundle has a patch but no module that could have made it")
+                stray = [
+                    m.module for m in modules if bundle.modules and m.module not in bundle.modules
+                ]
+                if stray:  # a matrix job speaks for its share only
+                    raise refused(
+                        f"its record has module {stray[0]!r}, which is not among the job's "
+                        f"modules ({', '.join(bundle.modules)[:200]})"
+                    )
                 allowed = declared_outputs(gh, target.repository, ref, modules, config, where)
                 files.update(check_patch(bundle.patch, allowed, config.protected_patterns, tree,
                                          scratch))  # fmt: skip

@@ -198,9 +198,8 @@ def deliver_merged(
     record = merged.bundle.record if merged.bundle else None
     if target.is_fork:
         return Delivered(Delivery("patch", f"fork pull request: {artifacts}")), None
-    if merged.conflicts:
-        conflict = Delivery("patch", f"not committed: the bundles conflict; {artifacts}")
-        return Delivered(conflict), None
+    if merged.conflicts:  # nothing committed, and no patch of a module in two bundles offered
+        return Delivered(Delivery("none", "not committed: the bundles conflict")), None
     if checkout is None or record is None:
         why = "the report job has no checkout of the head" if record else "no run record"
         return Delivered(Delivery("patch", f"not committed: {why}; {artifacts}")), None
