@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from specmill.github.errors import BundleError
-from specmill.github.patch_effect import GitRefusal, ScratchRepository, TreeEntry, _read_index
+from specmill.github.patch_effect import GitRefusal, ScratchRepository, TreeEntry, read_index
 from specmill.github.patch_tree import local_tree, restricted_tree
 from specmill.github.patchguard import check_patch
 from tests.github.patch_cases import ALLOWED, FILES, PROTECTED, RECIPE_BYTES, build_patch
@@ -111,7 +111,7 @@ def make_base(root: Path) -> Base:
         objects[oid] = batch[header_end + 1 : header_end + 1 + int(size)]
         pos = header_end + 2 + int(size)
     top = git(root, "rev-parse", "HEAD^{tree}").strip()
-    base = Base(root, _read_index(root / ".git" / "index"), objects, top)
+    base = Base(root, read_index(root / ".git" / "index"), objects, top)
     assert base.tree(sorted(FILES)) == local_tree(root, "HEAD", sorted(FILES))
     return base
 
@@ -166,7 +166,7 @@ def oracle(base: Base, patch: bytes, work: Path) -> Verdict:
     if any(record.startswith(b"-\t-\t") for record in records.split(b"\0")):
         return Verdict(False, why="binary")
     try:
-        after = _read_index(index)
+        after = read_index(index)
     except GitRefusal:  # a folder entry: a sparse index, which GitPython does not read
         return Verdict(False, why="a folder entry")
     changed = tuple(

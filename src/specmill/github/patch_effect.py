@@ -84,7 +84,7 @@ class ScratchRepository:
             if done.returncode != 0:
                 said = done.stderr.decode("utf-8", "replace").strip().splitlines()
                 raise GitRefusal(" / ".join(said[:3])[:500] or f"exit {done.returncode}")
-            after = _read_index(index)
+            after = read_index(index)
         changes = [
             Change(path, before.get(path), after.get(path))
             for path in sorted(before.keys() | after.keys())
@@ -135,7 +135,8 @@ class ScratchRepository:
             raise GitRefusal(f"git {args[0]} took more than {GIT_TIMEOUT} s") from None
 
 
-def _read_index(path: Path) -> dict[str, tuple[int, str]]:
+def read_index(path: Path) -> dict[str, tuple[int, str]]:
+    """An index file's entries: path -> (mode, oid); GitRefusal where it cannot be read."""
     try:
         with path.open("rb") as stream:
             _, entries, _, _ = read_cache(stream)
