@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from specmill.core.layout import RUNS_IN_GIT_DIR
+from specmill.core.paths import bounded_name
 from specmill.core.project import RUNS as LEGACY_RUNS
 from specmill.core.records import RunRecord
 from specmill.errors import SpecmillError
@@ -117,7 +118,7 @@ def save_run(
     for number, transcript in enumerate(transcripts, start=1):
         call = transcript.record
         which = f"-c{call.candidate}" if call.candidate is not None else ""
-        name = f"{number:03d}-{call.module}-{call.role}{which}.md"
+        name = f"{number:03d}-{bounded_name(call.module, 120)}-{call.role}{which}.md"
         write_atomic(folder / "calls" / name, _writable(transcript_text(transcript)))
     # guarded before; belt and braces. ASCII JSON keeps any text, lone surrogates too.
     kept = {p: text for p, text in sorted((files or {}).items()) if refusal(p, [p], ()) is None}

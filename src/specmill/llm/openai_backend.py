@@ -1,8 +1,10 @@
-"""The adapter to any OpenAI-compatible chat endpoint, through the ``openai`` SDK only.
+"""The transport to any OpenAI-compatible chat endpoint, through the ``openai`` SDK only.
 
-Retries are ours (tenacity), with the SDK's own retries off: the retry count, the
-backoff and its tests stay in our hands, each retry is logged, and the policy in
-``specmill.llm.retry`` honours ``Retry-After`` just as the SDK does.
+This module sends one request and says what its failure means; the call's life around
+it (concurrency slot, budget, retries, usage, record) is ``specmill.llm.call_life``'s.
+The SDK's own retries are off: a failure that may pass (``specmill.llm.retry``'s
+policy, which honours ``Retry-After`` as the SDK does) is raised as ``Transient`` and
+retried there, where the count, the backoff and their tests stay in our hands.
 
 Structured output is negotiated (``structured_output = "auto"``): ``json_schema``, then
 JSON mode with the schema beside it, then JSON mode, then plain prompting, moving down
@@ -16,30 +18,29 @@ endpoint and model get requests without them.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import openai
-import tenacity
 from pydantic import BaseModel
 
 from specmill.core.config import ModelsConfig
 from specmill.llm.backend import ChatRequest, ChatResponse
 from specmill.llm.budget import Budget
+from specmill.llm.call_life import CallLife, Resend, Transient
 from specmill.llm.conversation import Answer, converse
-from specmill.llm.errors import CallCancelled, ModelError
+from specmill.llm.errors import ModelError
 from specmill.llm.failures import describe_context_overflow, describe_failure
 from specmill.llm.refusals import Refusal, classify_refusal
-from specmill.llm.retry import backoff, retry_after, should_retry_status
+from specmill.llm.retry import retry_after, should_retry_status
 from specmill.llm.structured import (
     LADDER,
     OutputMode,
@@ -104,10 +105,14 @@ class OpenAIBackend:
     ) -> None:
         self.models = models
         self.budget = budget or Budget(prices=models.prices)
-        self._initial_backoff = initial_backoff
-        self._max_backoff = max_backoff
-        self._sleep = sleep
-        self._slots = threading.BoundedSemaphore(models.concurrency)
+        self.life = CallLife(
+            self.budget,
+            concurrency=models.concurrency,
+            retries=models.max_retries,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+            sleep=sleep,
+        )
         self._lock = threading.Lock()
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
         self._modes: dict[tuple[str, str], OutputMode] = {}  # (base_url, model)
@@ -122,6 +127,7 @@ class OpenAIBackend:
             budget=self.budget,
             reask_limit=self.models.reask_limit,
             added_chars=len(format_instruction(request.response_model)),  # below json_schema
+            life=self.life,
         )
 
     def close(self) -> None:
@@ -164,7 +170,7 @@ class OpenAIBackend:
                 api_key=key or PLACEHOLDER_KEY,
                 base_url=base_url,
                 timeout=self.models.timeout,
-                max_retries=0,  # ours, in _create
+                max_retries=0,  # ours: specmill.llm.call_life
             )
             endpoint = Endpoint(client, base_url, host, key_env, key)
             self._endpoints[(base_url, key_env)] = endpoint
@@ -177,70 +183,90 @@ class OpenAIBackend:
         messages: list[dict[str, Any]],
         max_output: int,
     ) -> Answer:
-        """One answer, moving down the structured-output ladder when the server refuses."""
+        """One request. A refusal of how it was asked (response format, the output limit's
+        name, sampling) is remembered and raised as ``Resend``; a failure that may pass,
+        as ``Transient``."""
         remembered = (endpoint.base_url, request.model)
-        while True:
-            mode = self.mode_for(endpoint.base_url, request.model)
-            sent = messages
-            if mode != "json_schema":
-                sent = with_instruction(messages, format_instruction(request.response_model))
-            extra = response_format(request.response_model, mode)
-            params: dict[str, Any] = {} if extra is None else {"response_format": extra}
-            limit_name = self._limit_name(endpoint, remembered)
-            if max_output:
-                params[limit_name] = max_output
-            sampling = self._sampling(request, remembered)
-            params.update(sampling)
-            try:
-                answer = self._create(endpoint, request, sent, params)
-            except _Failed as failed:
-                if max_output and _refuses_parameter(failed.error, limit_name):
-                    other = LIMIT_NAMES[1 - LIMIT_NAMES.index(limit_name)]
-                    log.info("%s wants %s, not %s", endpoint.host, other, limit_name)
-                    with self._lock:
-                        self._limit_names[remembered] = other
-                    continue
-                refusal = _refusal(failed.error)
-                if refusal is not None and refusal.kind == "context":
-                    raise describe_context_overflow(
-                        refusal,
-                        request=request,
-                        host=endpoint.host,
-                        messages=sent,
-                        status=getattr(failed.error, "status_code", None),
-                    ) from None
-                if sampling and _rejects_sampling(failed.error):
-                    log.warning(
-                        "%s rejected seed/temperature for %s; sending none",
-                        endpoint.host,
-                        request.model,
-                    )
-                    with self._lock:
-                        self._no_sampling.add(remembered)
-                    continue
-                lower = weaker(mode)
-                if refusal is not None and self._negotiates() and lower is not None:
-                    log.warning(
-                        "%s refused response_format %s for %s (HTTP %s); trying %s",
-                        endpoint.host,
-                        mode,
-                        request.model,
-                        getattr(failed.error, "status_code", "?"),
-                        lower,
-                    )
-                    self._settle_mode(remembered, lower)
-                    continue
-                raise describe_failure(
-                    failed.error,
-                    request=request,
-                    host=endpoint.host,
-                    key_env=endpoint.key_env,
-                    secret=endpoint.secret,
-                    timeout=self.models.timeout,
-                    attempts=failed.attempts,
-                    format_refused=mode if refusal is not None else None,
-                ) from None
-            return dataclasses.replace(answer, mode=mode)
+        mode = self.mode_for(endpoint.base_url, request.model)
+        sent = messages
+        if mode != "json_schema":
+            sent = with_instruction(messages, format_instruction(request.response_model))
+        extra = response_format(request.response_model, mode)
+        params: dict[str, Any] = {} if extra is None else {"response_format": extra}
+        limit_name = self._limit_name(endpoint, remembered)
+        if max_output:
+            params[limit_name] = max_output
+        sampling = self._sampling(request, remembered)
+        params.update(sampling)
+        try:
+            completion = endpoint.client.chat.completions.create(
+                model=request.model,
+                messages=sent,  # type: ignore[arg-type]  # plain dicts, as the API takes
+                **params,
+            )
+        except openai.APIError as error:
+            raise self._failure(error, endpoint, request, sent, mode, params) from None
+        return dataclasses.replace(_answer(completion), mode=mode)
+
+    def _failure(
+        self,
+        error: openai.APIError,
+        endpoint: Endpoint,
+        request: ChatRequest[Any],
+        sent: list[dict[str, Any]],
+        mode: OutputMode,
+        params: dict[str, Any],
+    ) -> Exception:
+        """What a failed request means: ask differently, try again, or give up."""
+        remembered = (endpoint.base_url, request.model)
+        limit_name = next((name for name in LIMIT_NAMES if name in params), None)
+        if limit_name is not None and _refuses_parameter(error, limit_name):
+            other = LIMIT_NAMES[1 - LIMIT_NAMES.index(limit_name)]
+            log.info("%s wants %s, not %s", endpoint.host, other, limit_name)
+            with self._lock:
+                self._limit_names[remembered] = other
+            return Resend()
+        refusal = _refusal(error)
+        status = getattr(error, "status_code", None)
+        if refusal is not None and refusal.kind == "context":
+            return describe_context_overflow(
+                refusal, request=request, host=endpoint.host, messages=sent, status=status
+            )
+        if any(word in params for word in SAMPLING_WORDS) and _rejects_sampling(error):
+            log.warning(
+                "%s rejected seed/temperature for %s; sending none", endpoint.host, request.model
+            )
+            with self._lock:
+                self._no_sampling.add(remembered)
+            return Resend()
+        lower = weaker(mode)
+        if refusal is not None and self._negotiates() and lower is not None:
+            log.warning(
+                "%s refused response_format %s for %s (HTTP %s); trying %s",
+                endpoint.host, mode, request.model, status or "?", lower,
+            )  # fmt: skip
+            self._settle_mode(remembered, lower)
+            return Resend()
+
+        def give_up(attempts: int) -> ModelError:
+            return describe_failure(
+                error,
+                request=request,
+                host=endpoint.host,
+                key_env=endpoint.key_env,
+                secret=endpoint.secret,
+                timeout=self.models.timeout,
+                attempts=attempts,
+                format_refused=mode if refusal is not None else None,
+            )
+
+        if _retryable(error):
+            wait = None
+            if isinstance(error, openai.APIStatusError):
+                wait = retry_after(error.response.headers)
+            why = f"{status or type(error).__name__} at {endpoint.host}"
+            return Transient(why, wait=wait, give_up=give_up)
+        return give_up(1)
 
     def _limit_name(self, endpoint: Endpoint, remembered: tuple[str, str]) -> str:
         host = urlsplit(endpoint.base_url).hostname or ""
@@ -272,74 +298,6 @@ class OpenAIBackend:
             if LADDER.index(mode) > LADDER.index(current):
                 self._modes[remembered] = mode
 
-    def _create(
-        self,
-        endpoint: Endpoint,
-        request: ChatRequest[Any],
-        messages: list[dict[str, Any]],
-        extra: dict[str, Any],
-    ) -> Answer:
-        """One HTTP call with retries; raises ``_Failed`` with the last error."""
-
-        def call() -> Answer:
-            with self._slot(request):  # the limit covers requests, not backoff sleeps
-                completion = endpoint.client.chat.completions.create(
-                    model=request.model,
-                    messages=messages,  # type: ignore[arg-type]  # plain dicts, as the API takes
-                    **extra,
-                )
-            return _answer(completion)
-
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.models.max_retries + 1),
-            retry=tenacity.retry_if_exception(_retryable),
-            wait=self._wait,
-            sleep=lambda seconds: self._pause(request, seconds),
-            before_sleep=lambda state: _log_retry(state, endpoint.host, request.label),
-            reraise=True,
-        )
-        try:
-            return retrying(call)
-        except openai.APIError as error:
-            raise _Failed(error, retrying.statistics.get("attempt_number", 1)) from None
-
-    @contextlib.contextmanager
-    def _slot(self, request: ChatRequest[Any]) -> Iterator[None]:
-        """A concurrency slot; a cancelled request stops waiting for one."""
-        while not self._slots.acquire(timeout=0.05):
-            _stop_if_cancelled(request)
-        try:
-            _stop_if_cancelled(request)
-            yield
-        finally:
-            self._slots.release()
-
-    def _pause(self, request: ChatRequest[Any], seconds: float) -> None:
-        """A backoff sleep that a cancelled request cuts short."""
-        if request.cancel is None:
-            self._sleep(seconds)
-        elif request.cancel.wait(seconds):
-            _stop_if_cancelled(request)
-
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, openai.APIStatusError):
-            asked = retry_after(error.response.headers)
-            if asked is not None:
-                return asked
-        return backoff(
-            state.attempt_number, initial=self._initial_backoff, maximum=self._max_backoff
-        )
-
-
-class _Failed(Exception):
-    """The last SDK error of a call, and how many attempts it took."""
-
-    def __init__(self, error: openai.APIError, attempts: int) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.attempts = attempts
-
 
 def _refusal(error: BaseException) -> Refusal | None:
     if isinstance(error, openai.APIStatusError):
@@ -357,11 +315,6 @@ def _refuses_parameter(error: openai.APIError, name: str) -> bool:
     return f"'{name}'" in error.message and "unsupported" in error.message.lower()
 
 
-def _stop_if_cancelled(request: ChatRequest[Any]) -> None:
-    if request.cancel is not None and request.cancel.is_set():
-        raise CallCancelled(f"{request.label}: cancelled, no longer needed")
-
-
 def _rejects_sampling(error: openai.APIError) -> bool:
     if not isinstance(error, openai.APIStatusError) or error.status_code not in (400, 422):
         return False
@@ -375,13 +328,6 @@ def _retryable(error: BaseException) -> bool:
             return False
         return should_retry_status(error.status_code, error.response.headers, error.body)
     return isinstance(error, openai.APIConnectionError)  # timeouts included
-
-
-def _log_retry(state: tenacity.RetryCallState, host: str, label: str) -> None:
-    error = state.outcome.exception() if state.outcome else None
-    status = getattr(error, "status_code", None) or type(error).__name__
-    wait = state.next_action.sleep if state.next_action else 0.0
-    log.warning("%s at %s: %s; retrying in %.2f s", label, host, status, wait)
 
 
 def _answer(completion: Any) -> Answer:
