@@ -193,7 +193,8 @@ def test_a_reask_over_the_context_window_ends_as_an_invalid_answer(
 ):
     """A small local model rambles to its output limit; the re-ask cannot fit."""
     llama = next(o for o in CONTEXT_OVERFLOWS if o.server == "llama-cpp-python")
-    fake_openai.answer('{"verdict": "fail", "summary": "' + "blah " * 3000, finish_reason="length")
+    ramble = " ".join(f"point {n} of the review," for n in range(1000))  # no loop: a ramble
+    fake_openai.answer('{"verdict": "fail", "summary": "' + ramble, finish_reason="length")
     fake_openai.error(llama.status, body=llama.body)
 
     with pytest.raises(InvalidAnswerError) as caught:
@@ -202,7 +203,7 @@ def test_a_reask_over_the_context_window_ends_as_an_invalid_answer(
     assert len(fake_openai.requests) == 2
     message = str(caught.value)
     assert "after 1 answer(s) (0 re-ask(s))" in message
-    assert "cut off at the output token limit" in message
+    assert "cut off at the server's own output limit (specmill sent none)" in message
     assert "a re-ask would not fit the model's context window" in message
     assert caught.value.record is not None and caught.value.record.outcome == "invalid"
     echoed = fake_openai.requests[1].body["messages"][-2]

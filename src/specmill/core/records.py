@@ -168,6 +168,11 @@ class CallRecord(_Record):
     # the response format the endpoint took for this call (json_schema,
     # json_object_schema, json_object or none); None: not an OpenAI-compatible call
     structured_output: str | None = None
+    # whether the answers came streamed (None: not an OpenAI-compatible call), seconds
+    # from sending to the first token, and answer tokens a second once they flowed
+    streamed: bool | None = None
+    first_token_s: float | None = None
+    tokens_per_s: float | None = None
 
 
 CandidateStage = Literal["passed", "checks-passed", "checks-failed", "refused", "no-answer"]

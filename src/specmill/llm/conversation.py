@@ -42,6 +42,13 @@ class Answer:
     completion_tokens: int | None = None
     truncated: bool = False  # stopped at the output token limit
     mode: str | None = None  # the structured-output mode the endpoint took
+    # why the answer was stopped before the server finished it (it repeated itself, its
+    # stream broke): an invalid answer, re-asked with this reason
+    stopped: str | None = None
+    cut_by: str | None = None  # the limit that cut a truncated answer, named for the user
+    streamed: bool | None = None  # None: not an OpenAI-compatible exchange
+    first_token_s: float | None = None  # seconds from sending to the first token
+    generating_s: float | None = None  # seconds from the first token to the last
 
 
 Exchange = Callable[[list[dict[str, Any]], int], Answer]
@@ -63,6 +70,19 @@ class _Tally:
         self.cost = 0.0
         self.exchanges = 0
         self.mode: str | None = None
+        self.streamed: bool | None = None
+        self.first_token_s: float | None = None
+        self.streamed_tokens = 0
+        self.generating_s = 0.0
+
+    def count_stream(self, answer: Answer, completion_tokens: int) -> None:
+        """Time to first token (the first exchange's) and speed over every exchange."""
+        self.streamed = answer.streamed if self.streamed is None else self.streamed
+        if answer.first_token_s is not None and self.first_token_s is None:
+            self.first_token_s = round(answer.first_token_s, 3)
+        if answer.generating_s:
+            self.streamed_tokens += completion_tokens
+            self.generating_s += answer.generating_s
 
     def record(self, outcome: Literal["ok", "invalid", "error"]) -> CallRecord:
         r = self.request
@@ -80,6 +100,11 @@ class _Tally:
             outcome=outcome,
             candidate=r.candidate,
             structured_output=self.mode,
+            streamed=self.streamed,
+            first_token_s=self.first_token_s,
+            tokens_per_s=(
+                round(self.streamed_tokens / self.generating_s, 1) if self.generating_s else None
+            ),
         )
 
 
@@ -138,17 +163,23 @@ def converse(
         if completion is None:
             completion = estimate_tokens(len(answer.text))
         tally.cost += reservation.settle(prompt, completion)
+        tally.count_stream(answer, completion)
         tally.prompt_tokens += prompt
         tally.completion_tokens += completion
         text = encodable(answer.text)  # goes back to the model, into records and logs
         try:
+            if answer.stopped:  # a loop or a broken stream: its text is not the answer
+                raise AnswerProblem(answer.stopped)
             value = parse_answer(text, request.response_model)
         except AnswerProblem as exc:
             problem = str(exc)
             if answer.truncated:
-                problem += " (the answer was cut off at the output token limit)"
+                problem += (
+                    f" (the answer was cut off at {answer.cut_by or 'the output token limit'})"
+                )
             echoed = text
-            if answer.truncated and len(text) > ECHO_CHARS:  # keep the re-ask in the window
+            cut = answer.truncated or answer.stopped
+            if cut and len(text) > ECHO_CHARS:  # keep the re-ask in the window
                 echoed = text[:ECHO_CHARS] + "\n[… cut off here]"
             messages = [*messages, {"role": "assistant", "content": echoed}, reask_message(problem)]
             continue

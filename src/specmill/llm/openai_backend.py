@@ -12,6 +12,12 @@ landed, for the rest of the run. Refusals are never retried; neither is a prompt
 over the model's context window. A candidate's ``seed`` and ``temperature`` are sent
 until the endpoint rejects them (reasoning models take no temperature): then that
 endpoint and model get requests without them.
+
+Answers are streamed where the endpoint streams (``specmill.llm.streaming``, settled per
+endpoint and model the same way): the request's listener sees tokens arrive, and an
+answer that loops is stopped while it streams. The output limit is lowered to fit the
+model's context window at the endpoint, where the server says what it is
+(``specmill.llm.context_window``), and an answer cut off names the limit that cut it.
 """
 
 from __future__ import annotations
@@ -34,20 +40,25 @@ from pydantic import BaseModel
 
 from specmill.core.config import ModelsConfig
 from specmill.llm.backend import ChatRequest, ChatResponse
-from specmill.llm.budget import Budget
-from specmill.llm.conversation import Answer, converse
+from specmill.llm.budget import Budget, estimate_tokens
+from specmill.llm.context_window import ContextWindows, cut_reason, fit_output, is_openai_host
+from specmill.llm.conversation import Answer, converse, prompt_chars
 from specmill.llm.errors import CallCancelled, ModelError
+from specmill.llm.events import ProgressReporter
 from specmill.llm.failures import describe_context_overflow, describe_failure
-from specmill.llm.refusals import Refusal, classify_refusal
+from specmill.llm.refusals import Refusal, classify_refusal, refused_streaming
 from specmill.llm.retry import backoff, retry_after, should_retry_status
+from specmill.llm.streaming import STREAM_MODES, StreamMode, send, weaker_stream
 from specmill.llm.structured import (
     LADDER,
+    Bounds,
     OutputMode,
     format_instruction,
     response_format,
     weaker,
     with_instruction,
 )
+from specmill.llm.tokens import counter
 from specmill.secret_file import secret
 
 T = TypeVar("T", bound=BaseModel)
@@ -61,8 +72,8 @@ PLACEHOLDER_KEY = "specmill-no-key"
 # 'max_tokens' … Use 'max_completion_tokens' instead." (param "max_tokens"); local servers
 # have long known "max_tokens". Start from the host's likely name, swap on that refusal.
 LIMIT_NAMES = ("max_tokens", "max_completion_tokens")
-OPENAI_HOSTS = ("api.openai.com", ".openai.azure.com")
 SAMPLING_WORDS = ("temperature", "seed")
+MIN_ANSWER_TOKENS = 256  # a window with less room than this for the answer is too small
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,8 @@ class OpenAIBackend:
         self._modes: dict[tuple[str, str], OutputMode] = {}  # (base_url, model)
         self._limit_names: dict[tuple[str, str], str] = {}  # (base_url, model)
         self._no_sampling: set[tuple[str, str]] = set()  # rejected seed/temperature
+        self._streams: dict[tuple[str, str], StreamMode] = {}  # (base_url, model)
+        self.windows = ContextWindows()
 
     def complete(self, request: ChatRequest[T]) -> ChatResponse[T]:
         endpoint = self._endpoint(request)
@@ -177,24 +190,30 @@ class OpenAIBackend:
         messages: list[dict[str, Any]],
         max_output: int,
     ) -> Answer:
-        """One answer, moving down the structured-output ladder when the server refuses."""
+        """One answer, moving down the structured-output and streaming ladders when the
+        server refuses, and fitting the output limit to the model's context window."""
         remembered = (endpoint.base_url, request.model)
+        counted: int | None = None  # the prompt's tokens as the server counted them
         while True:
             mode = self.mode_for(endpoint.base_url, request.model)
             sent = messages
             if mode != "json_schema":
                 sent = with_instruction(messages, format_instruction(request.response_model))
-            extra = response_format(request.response_model, mode)
+            extra = response_format(request.response_model, mode, bounds=_bounds(endpoint, request))
             params: dict[str, Any] = {} if extra is None else {"response_format": extra}
             limit_name = self._limit_name(endpoint, remembered)
-            if max_output:
-                params[limit_name] = max_output
+            window = self.windows.window(endpoint.client, endpoint.base_url, request.model)
+            prompt = counted if counted is not None else _prompt_tokens(request.model, sent)
+            limit = fit_output(max_output, window.tokens if window else None, prompt)
+            if limit:
+                params[limit_name] = limit
             sampling = self._sampling(request, remembered)
             params.update(sampling)
+            streaming = self.stream_mode_for(endpoint.base_url, request.model)
             try:
-                answer = self._create(endpoint, request, sent, params)
+                answer = self._create(endpoint, request, sent, params, streaming)
             except _Failed as failed:
-                if max_output and _refuses_parameter(failed.error, limit_name):
+                if limit and _refuses_parameter(failed.error, limit_name):
                     other = LIMIT_NAMES[1 - LIMIT_NAMES.index(limit_name)]
                     log.info("%s wants %s, not %s", endpoint.host, other, limit_name)
                     with self._lock:
@@ -202,6 +221,11 @@ class OpenAIBackend:
                     continue
                 refusal = _refusal(failed.error)
                 if refusal is not None and refusal.kind == "context":
+                    if counted is None and _answer_would_fit(refusal, limit):
+                        # the prompt fits; prompt plus the output limit did not (vLLM)
+                        self.windows.learn_refusal(*remembered, refusal.window or 0)
+                        counted = refusal.prompt_tokens
+                        continue
                     raise describe_context_overflow(
                         refusal,
                         request=request,
@@ -209,6 +233,18 @@ class OpenAIBackend:
                         messages=sent,
                         status=getattr(failed.error, "status_code", None),
                     ) from None
+                refused = refused_streaming(failed.error) if streaming != "off" else None
+                if refused is not None:
+                    lower_stream = weaker_stream(streaming, refused)
+                    log.warning(
+                        "%s refused %s for %s; asking with %s",
+                        endpoint.host,
+                        refused,
+                        request.model,
+                        "stream alone" if lower_stream == "plain" else "no streaming",
+                    )
+                    self._settle_stream(remembered, lower_stream)
+                    continue
                 if sampling and _rejects_sampling(failed.error):
                     log.warning(
                         "%s rejected seed/temperature for %s; sending none",
@@ -240,13 +276,23 @@ class OpenAIBackend:
                     attempts=failed.attempts,
                     format_refused=mode if refusal is not None else None,
                 ) from None
-            return dataclasses.replace(answer, mode=mode)
+            cut_by = None
+            if answer.truncated:
+                cut_by = cut_reason(
+                    role=request.role,
+                    role_limit=request.max_output_tokens,
+                    sent=limit,
+                    budget_limit=max_output,
+                    window=self.windows.window(None, *remembered),
+                    prompt=answer.prompt_tokens,
+                    completion=answer.completion_tokens,
+                )
+            return dataclasses.replace(answer, mode=mode, cut_by=cut_by)
 
     def _limit_name(self, endpoint: Endpoint, remembered: tuple[str, str]) -> str:
-        host = urlsplit(endpoint.base_url).hostname or ""
-        openai_host = host == OPENAI_HOSTS[0] or host.endswith(OPENAI_HOSTS[1])
+        start = LIMIT_NAMES[1 if is_openai_host(endpoint.base_url) else 0]
         with self._lock:
-            return self._limit_names.get(remembered, LIMIT_NAMES[1 if openai_host else 0])
+            return self._limit_names.get(remembered, start)
 
     def _sampling(self, request: ChatRequest[Any], remembered: tuple[str, str]) -> dict[str, Any]:
         wanted = {"seed": request.seed, "temperature": request.temperature}
@@ -261,6 +307,18 @@ class OpenAIBackend:
         start: OutputMode = "json_schema" if configured == "auto" else configured
         with self._lock:
             return self._modes.get((base_url.rstrip("/"), model), start)
+
+    def stream_mode_for(self, base_url: str, model: str) -> StreamMode:
+        """How the next call to this model streams: with usage, plainly, or not at all."""
+        with self._lock:
+            start: StreamMode = "usage" if self.models.stream else "off"
+            return self._streams.get((base_url.rstrip("/"), model), start)
+
+    def _settle_stream(self, remembered: tuple[str, str], mode: StreamMode) -> None:
+        with self._lock:
+            current = self._streams.get(remembered, "usage")
+            if STREAM_MODES.index(mode) > STREAM_MODES.index(current):
+                self._streams[remembered] = mode
 
     def _negotiates(self) -> bool:
         return self.models.structured_output == "auto"
@@ -278,17 +336,33 @@ class OpenAIBackend:
         request: ChatRequest[Any],
         messages: list[dict[str, Any]],
         extra: dict[str, Any],
+        streaming: StreamMode,
     ) -> Answer:
         """One HTTP call with retries; raises ``_Failed`` with the last error."""
 
         def call() -> Answer:
             with self._slot(request):  # the limit covers requests, not backoff sleeps
-                completion = endpoint.client.chat.completions.create(
-                    model=request.model,
-                    messages=messages,  # type: ignore[arg-type]  # plain dicts, as the API takes
-                    **extra,
+                reporter = ProgressReporter(
+                    request.listener, role=request.role, module=request.module, model=request.model
                 )
-            return _answer(completion)
+                try:
+                    answer, ignored = send(
+                        endpoint.client,
+                        model=request.model,
+                        messages=messages,
+                        params=extra,
+                        mode=streaming,
+                        reporter=reporter,
+                        scrub=lambda said: (
+                            said.replace(endpoint.secret, "***") if endpoint.secret else said
+                        ),
+                    )
+                finally:
+                    reporter.done()
+            if ignored:
+                log.info("%s sent one answer, not a stream: not asking it to stream", endpoint.host)
+                self._settle_stream((endpoint.base_url, request.model), "off")
+            return answer
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.models.max_retries + 1),
@@ -341,6 +415,31 @@ class _Failed(Exception):
         self.attempts = attempts
 
 
+def _prompt_tokens(model: str, messages: list[dict[str, Any]]) -> int:
+    """The prompt's size for fitting the window: exact where the tokenizer is here, else
+    the typical estimate (one too low is corrected by the server's refusal; one too high
+    would cut answers that fit)."""
+    tokenizer = counter(model)
+    if tokenizer.exact:
+        return tokenizer.count_messages(messages)
+    return estimate_tokens(prompt_chars(messages))
+
+
+def _answer_would_fit(refusal: Refusal, limit: int) -> bool:
+    """Whether a context refusal was about the output limit: the prompt alone fits."""
+    if refusal.window is None or refusal.prompt_tokens is None or not limit:
+        return False
+    return refusal.prompt_tokens + MIN_ANSWER_TOKENS <= refusal.window
+
+
+def _bounds(endpoint: Endpoint, request: ChatRequest[Any]) -> Bounds:
+    """Which size bounds the schema carries (``specmill.llm.structured``): OpenAI's
+    strict mode takes maxItems but not maxLength, and neither for fine-tuned models."""
+    if is_openai_host(endpoint.base_url):
+        return "none" if request.model.startswith("ft:") else "items"
+    return "items-and-lengths"
+
+
 def _refusal(error: BaseException) -> Refusal | None:
     if isinstance(error, openai.APIStatusError):
         return classify_refusal(error.status_code, error.message, error.body)
@@ -382,20 +481,3 @@ def _log_retry(state: tenacity.RetryCallState, host: str, label: str) -> None:
     status = getattr(error, "status_code", None) or type(error).__name__
     wait = state.next_action.sleep if state.next_action else 0.0
     log.warning("%s at %s: %s; retrying in %.2f s", label, host, status, wait)
-
-
-def _answer(completion: Any) -> Answer:
-    """The text and usage of a chat completion, tolerant of sparse local servers."""
-    choices = getattr(completion, "choices", None) or []
-    message = choices[0].message if choices else None
-    text = (message.content if message else None) or ""
-    refusal = getattr(message, "refusal", None)
-    if not text and refusal:
-        text = f"(the model refused: {refusal})"
-    usage = getattr(completion, "usage", None)
-    return Answer(
-        text=text,
-        prompt_tokens=getattr(usage, "prompt_tokens", None),
-        completion_tokens=getattr(usage, "completion_tokens", None),
-        truncated=bool(choices) and choices[0].finish_reason == "length",
-    )

@@ -12,6 +12,11 @@ Two refusals matter to the caller, because retrying them cannot help:
   moves down the structured-output ladder instead of retrying;
 - ``context``: the prompt does not fit the model's context window; the caller stops
   with a message naming the prompt's size and what to do.
+
+A third, ``refused_streaming``, says whether a 400/422 is about streaming: about
+``stream_options`` (Azure before 2024-09, Groq, relays that pass the parameter on), or
+about ``stream`` itself (OpenAI's o1 at launch, and models an unverified organization
+may not stream). The caller then asks without it, and remembers.
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ _PROMPT = (
 )
 
 RefusalKind = Literal["format", "context"]
+StreamRefusal = Literal["stream_options", "stream"]
+_STREAM = re.compile(r"'stream'|\bstream(ing)? (is )?not supported|\bto stream\b|support streaming")
 
 
 @dataclass(frozen=True)
@@ -118,4 +125,19 @@ def _first_number(patterns: tuple[re.Pattern[str], ...], text: str) -> int | Non
         found = pattern.search(text)
         if found:
             return int(found.group(1))
+    return None
+
+
+def refused_streaming(error: object) -> StreamRefusal | None:
+    """``stream_options`` or ``stream``, when a 400/422 refuses that; else None."""
+    status = getattr(error, "status_code", None)
+    if status not in (400, 422):
+        return None
+    body = getattr(error, "body", None)
+    said = f"{getattr(error, 'message', '')} {_flatten(body)}".lower()
+    param = body.get("param") if isinstance(body, dict) else None
+    if param == "stream_options" or "stream_options" in said:
+        return "stream_options"
+    if param == "stream" or _STREAM.search(said):
+        return "stream"
     return None
