@@ -1,4 +1,10 @@
-"""Progress per module and stage on stderr: live with rich on a terminal, else plain lines."""
+"""Progress per module and stage on stderr: live with rich on a terminal, else plain lines.
+
+Model calls that stream their answer show too: on a terminal a live row per running
+call (module, role, model, tokens so far, tokens a second), in a log or CI a line per
+call every ``LINE_EVERY`` seconds at most, and a last line for a call that had one.
+Quiet (``-q``) prints only what must never pass silently: prompts cut to fit.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,14 @@ import threading
 from collections.abc import Sequence
 from typing import IO, Any
 
+from rich.markup import escape
+
+from specmill.core.printable import printable
 from specmill.core.records import ModuleResult
 from specmill.engine.report import ICONS
+from specmill.llm.events import CallProgress
+
+LINE_EVERY = 5.0  # seconds between two plain lines about one call
 
 
 def outcome_line(result: ModuleResult) -> str:
@@ -26,12 +38,33 @@ def cut_line(role: str, tokens: int, cut: Sequence[str]) -> str:
     return f"{role} prompt cut to {tokens:,} tokens to fit its limit: left out {', '.join(cut)}"
 
 
-class PlainProgress:
-    """One line per stage: logs, CI and pipes."""
+def call_line(progress: CallProgress) -> str:
+    """``planner call (gemma-3-270m): 1,234 tokens, 56.7 tokens/s, 22 s``."""
+    what = f"{progress.role} call ({printable(progress.model, 60)})"
+    seconds = f"{progress.elapsed_s:.0f} s"
+    if progress.first_token_s is None:
+        return f"{what}: waiting for the first token, {seconds}"
+    rate = progress.tokens_per_s
+    speed = f", {rate:.1f} tokens/s" if rate is not None else ""
+    verb = "ended" if progress.state == "done" else "streaming"
+    return f"{what}: {verb}, {progress.tokens:,} tokens{speed}, {seconds}"
 
-    def __init__(self, stream: IO[str] | None = None) -> None:
+
+class PlainProgress:
+    """One line per stage: logs, CI and pipes; ``quiet``: only prompt cuts."""
+
+    def __init__(
+        self,
+        stream: IO[str] | None = None,
+        *,
+        quiet: bool = False,
+        every: float = LINE_EVERY,
+    ) -> None:
         self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.every = every
         self._lock = threading.Lock()
+        self._printed: dict[int, float] = {}  # call -> elapsed_s of its last line
 
     def __enter__(self) -> PlainProgress:
         return self
@@ -44,14 +77,32 @@ class PlainProgress:
             print(text, file=self.stream, flush=True)
 
     def stage(self, module: str, stage: str) -> None:
-        self._line(f"{module}: {stage}")
+        if not self.quiet:
+            self._line(f"{module}: {stage}")
 
     def finished(self, result: ModuleResult) -> None:
-        self._line(f"{result.module}: {outcome_line(result)}")
+        if not self.quiet:
+            self._line(f"{result.module}: {outcome_line(result)}")
 
     def prompt(self, module: str, role: str, tokens: int, cut: Sequence[str]) -> None:
         if cut:  # never silently
             self._line(f"{module}: {cut_line(role, tokens, cut)}")
+
+    def call_progress(self, progress: CallProgress) -> None:
+        """A line when the call has run ``every`` seconds since its last one (or since
+        it started), and a last one when it ends, if it had any."""
+        if self.quiet:
+            return
+        with self._lock:
+            last = self._printed.get(progress.call)
+            if progress.state == "done":
+                due = self._printed.pop(progress.call, None) is not None
+            else:
+                due = progress.elapsed_s - (last or 0.0) >= self.every
+                if due:
+                    self._printed[progress.call] = progress.elapsed_s
+        if due:
+            self._line(f"{printable(progress.module, 120)}: {call_line(progress)}")
 
 
 class RichProgress:
@@ -74,6 +125,7 @@ class RichProgress:
             m: self._progress.add_task("waiting", module=m, total=1, tokens="") for m in modules
         }
         self._tokens = dict.fromkeys(modules, 0)
+        self._calls: dict[int, Any] = {}  # a running call's row
         self._lock = threading.Lock()
 
     def __enter__(self) -> RichProgress:
@@ -99,11 +151,29 @@ class RichProgress:
         if task is not None:
             self._progress.update(task, description=outcome_line(result), completed=1)
 
+    def call_progress(self, progress: CallProgress) -> None:
+        """A row per running call under the modules, gone when the call ends."""
+        with self._lock:
+            row = self._calls.get(progress.call)
+            if progress.state == "done":
+                self._calls.pop(progress.call, None)
+            elif row is None:
+                row = self._progress.add_task(
+                    "", module=f"  {escape(printable(progress.module, 120))}", total=None, tokens=""
+                )
+                self._calls[progress.call] = row
+        if row is None:
+            return
+        if progress.state == "done":
+            self._progress.remove_task(row)
+        else:
+            self._progress.update(row, description=escape(call_line(progress)))
+
 
 def progress_for(
-    modules: Sequence[str], stream: IO[str] | None = None
+    modules: Sequence[str], stream: IO[str] | None = None, *, quiet: bool = False
 ) -> PlainProgress | RichProgress:
     stream = stream or sys.stderr
-    if stream.isatty():
+    if stream.isatty() and not quiet:
         return RichProgress(modules)
-    return PlainProgress(stream)
+    return PlainProgress(stream, quiet=quiet)
