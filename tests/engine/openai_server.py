@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.llm.sse import Stream, pieces_of, write_stream
+from tests.llm.sse import Stream, Streamed, pieces_of, write_stream
 
 
 @dataclass
@@ -51,6 +51,7 @@ class Endpoint:
     listings: int = 0  # GET /v1/models requests
     listing_extra: dict[str, Any] = field(default_factory=dict)  # in each listed model
     props: dict[str, Any] | None = None  # GET /props answers this; None: no such route
+    streams: list[Streamed] = field(default_factory=list)  # what each stream sent
 
     def answer(self, model: str, *answers: Any, delay: float = 0.0) -> None:
         queue = self.answers.setdefault(model, deque())
@@ -113,7 +114,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(reply.status, body, reply.headers)
                 return
             if body.get("stream") and reply.stream is not None:
-                write_stream(
+                streamed = write_stream(
                     self,
                     body,
                     reply.pieces or pieces_of(reply.content),
@@ -122,6 +123,8 @@ class _Handler(BaseHTTPRequestHandler):
                     usage=(1000, 100),
                     stopping=endpoint.stopping,
                 )
+                with endpoint.lock:
+                    endpoint.streams.append(streamed)
                 return
             self._send(200, _completion(body["model"], reply.content), reply.headers)
         except OSError:  # the client gave up

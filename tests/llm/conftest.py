@@ -26,7 +26,7 @@ from specmill.core.records import VerifierReport
 from specmill.llm.backend import ChatRequest
 from specmill.llm.budget import Budget
 from specmill.llm.openai_backend import OpenAIBackend
-from tests.llm.sse import Stream, pieces_of, write_stream
+from tests.llm.sse import Stream, Streamed, pieces_of, write_stream
 
 SECRET = "sk-test-0123456789abcdef-SECRET"
 KEY_ENV = "SPECMILL_TEST_KEY"
@@ -79,6 +79,10 @@ class FakeOpenAI:
         self.queue: deque[Reply] = deque()
         self.forever: Reply | None = None
         self.requests: list[Seen] = []
+        self.streams: list[Streamed] = []  # what each streamed answer sent, in order
+        self.props: dict[str, Any] | None = None  # GET /props (llama-server); None: 404
+        self.listing: list[dict[str, Any]] | None = None  # GET /v1/models data; None: 404
+        self.gets: list[str] = []
         self.unexpected = 0
         self.in_flight = self.max_in_flight = 0
         self.lock = threading.Lock()
@@ -117,6 +121,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
         pass
 
+    def do_GET(self) -> None:
+        fake = self.server.fake
+        with fake.lock:
+            fake.gets.append(self.path)
+        if self.path == "/props" and fake.props is not None:
+            self._send(200, fake.props, {})
+        elif self.path == "/v1/models" and fake.listing is not None:
+            self._send(200, {"object": "list", "data": fake.listing}, {})
+        else:
+            self._send(404, {"error": {"message": f"File Not Found: {self.path}"}}, {})
+
     def do_POST(self) -> None:
         fake = self.server.fake
         raw = self.rfile.read(int(self.headers.get("content-length", "0")))
@@ -139,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(reply.status, reply.body, reply.headers)
             elif body.get("stream") and reply.stream is not None:
                 usage = reply.usage(body) if callable(reply.usage) else reply.usage
-                write_stream(
+                streamed = write_stream(
                     self,
                     body,
                     reply.pieces or pieces_of(reply.content or ""),
@@ -148,6 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
                     usage=usage,
                     stopping=fake.stopping,
                 )
+                with fake.lock:
+                    fake.streams.append(streamed)
             else:
                 self._send(200, _completion(body, reply), reply.headers)
         except OSError:  # the client gave up (timeout): nothing to answer

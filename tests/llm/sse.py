@@ -55,8 +55,9 @@ def write_stream(
     finish_reason: str = "stop",
     usage: tuple[int, int] | None = None,
     stopping: threading.Event | None = None,
-) -> int:
-    """Stream ``pieces`` as chunks; returns how many tokens went out before it ended.
+) -> Streamed:
+    """Stream ``pieces`` as chunks, until they end or the client closes the connection
+    (as it does to stop a loop).
 
     ``usage``: the (prompt, completion) tokens the last chunk reports; None: 100 and
     the tokens sent.
@@ -67,58 +68,80 @@ def write_stream(
     handler.send_header("Content-Type", "text/event-stream")
     handler.send_header("Transfer-Encoding", "chunked")
     handler.end_headers()
-    base = {
-        "created": int(time.time()),
-        "id": "chatcmpl-fake",
-        "model": request["model"],
-        "system_fingerprint": "b7000-fake",
-        "object": "chat.completion.chunk",
-    }
-
-    def event(data: Any) -> None:
-        _chunk(handler, f"data: {json.dumps(data)}\n\n".encode())
-
-    def choice(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {**base, "choices": [{"finish_reason": finish, "index": 0, "delta": delta}]}
-
-    if stream.silent_for and stopping is not None:
-        stopping.wait(stream.silent_for)
-    event(choice({"role": "assistant", "content": None}))
-    sent = 0
-    started = time.monotonic()
-    for piece in pieces:
-        if stopping is not None and stopping.is_set():
-            break
-        if sent == stream.cut_after:
-            handler.wfile.flush()
-            return sent  # no terminating chunk: the client sees a broken body
-        if sent == stream.error_after:
-            event({"error": {"code": 500, "message": "slot stopped", "type": "server_error"}})
-            _chunk(handler, b"")
-            return sent
-        event(choice({"content": piece}))
-        sent += 1
-        if stream.delay:
-            time.sleep(stream.delay)
-    if not stream.end_without_finish:
-        event(choice({}, finish_reason))
-        wants_usage = (request.get("stream_options") or {}).get("include_usage")
-        if stream.usage and wants_usage:
-            seconds = time.monotonic() - started
-            prompt, done = usage or (100, sent)
-            counted = {
-                "completion_tokens": done,
-                "prompt_tokens": prompt,
-                "total_tokens": done + prompt,
-                "prompt_tokens_details": {"cached_tokens": 0},
-            }
-            timings = {"predicted_n": done, "predicted_ms": seconds * 1000, "prompt_n": prompt}
-            event({**base, "choices": [], "usage": counted, "timings": timings})
-        _chunk(handler, b"data: [DONE]\n\n")
-    _chunk(handler, b"")  # the terminating chunk
-    return sent
+    streamed = Streamed(time.monotonic())
+    writer = _Writer(handler, request["model"])
+    try:
+        if stream.silent_for and stopping is not None:
+            stopping.wait(stream.silent_for)
+        writer.event(writer.choice({"role": "assistant", "content": None}))
+        for piece in pieces:
+            if stopping is not None and stopping.is_set():
+                break
+            if streamed.tokens == stream.cut_after:
+                return streamed.end()  # no terminating chunk: the client sees a broken body
+            if streamed.tokens == stream.error_after:
+                error = {"code": 500, "message": "slot stopped", "type": "server_error"}
+                writer.event({"error": error})
+                writer.chunk(b"")
+                return streamed.end()
+            writer.event(writer.choice({"content": piece}))
+            streamed.tokens += 1
+            if stream.delay:
+                time.sleep(stream.delay)
+        if not stream.end_without_finish:
+            writer.event(writer.choice({}, finish_reason))
+            if stream.usage and (request.get("stream_options") or {}).get("include_usage"):
+                writer.usage(usage or (100, streamed.tokens), streamed)
+            writer.chunk(b"data: [DONE]\n\n")
+        writer.chunk(b"")  # the terminating chunk
+    except OSError:  # the client closed the connection
+        streamed.closed_by_client = True
+    return streamed.end()
 
 
-def _chunk(handler: BaseHTTPRequestHandler, data: bytes) -> None:
-    handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-    handler.wfile.flush()
+@dataclass
+class Streamed:
+    """What one stream sent, for tests to assert on."""
+
+    started: float
+    tokens: int = 0
+    seconds: float = 0.0
+    closed_by_client: bool = False
+
+    def end(self) -> Streamed:
+        self.seconds = time.monotonic() - self.started
+        return self
+
+
+class _Writer:
+    def __init__(self, handler: BaseHTTPRequestHandler, model: str) -> None:
+        self.handler = handler
+        self.base = {
+            "created": int(time.time()),
+            "id": "chatcmpl-fake",
+            "model": model,
+            "system_fingerprint": "b7000-fake",
+            "object": "chat.completion.chunk",
+        }
+
+    def choice(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**self.base, "choices": [{"finish_reason": finish, "index": 0, "delta": delta}]}
+
+    def usage(self, counts: tuple[int, int], streamed: Streamed) -> None:
+        prompt, done = counts
+        usage = {
+            "completion_tokens": done,
+            "prompt_tokens": prompt,
+            "total_tokens": done + prompt,
+            "prompt_tokens_details": {"cached_tokens": 0},
+        }
+        ms = (time.monotonic() - streamed.started) * 1000
+        timings = {"predicted_n": done, "predicted_ms": ms, "prompt_n": prompt}
+        self.event({**self.base, "choices": [], "usage": usage, "timings": timings})
+
+    def event(self, data: Any) -> None:
+        self.chunk(f"data: {json.dumps(data)}\n\n".encode())
+
+    def chunk(self, data: bytes) -> None:
+        self.handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.handler.wfile.flush()

@@ -85,17 +85,19 @@ def bounded(schema: dict[str, Any], bounds: Bounds) -> dict[str, Any]:
     for node in _objects(schema):
         for name, prop in node.get("properties", {}).items():
             for branch in [prop, *prop.get("anyOf", [])]:
-                kind = branch.get("type")
-                if kind == "array":
+                if branch.get("type") == "array":
                     branch["maxItems"] = ITEM_LIMITS.get(name, MAX_ITEMS)
-                elif kind == "string" and bounds == "items-and-lengths" and _text(name, branch):
+                    branch = branch.get("items", {})  # a list of strings: each one bounded
+                if bounds == "items-and-lengths" and _text(name, branch):
                     branch["maxLength"] = TEXT_LIMITS.get(name, MAX_TEXT)
     return schema
 
 
 def _text(name: str, branch: dict[str, Any]) -> bool:
-    """A free-text property to bound (not a whole file, not an enum)."""
-    return name not in UNBOUNDED_TEXT and "enum" not in branch and "const" not in branch
+    """A free-text string to bound (not a whole file, not an enum)."""
+    if branch.get("type") != "string" or name in UNBOUNDED_TEXT:
+        return False
+    return "enum" not in branch and "const" not in branch
 
 
 def _objects(node: Any) -> list[dict[str, Any]]:
