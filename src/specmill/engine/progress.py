@@ -2,7 +2,7 @@
 
 Model calls that stream their answer show too: on a terminal a live row per running
 call (module, role, model, tokens so far, tokens a second), in a log or CI a line per
-call every ``LINE_EVERY`` seconds at most, and a last line for a call that had one.
+call every ``LINE_EVERY`` seconds at most (``specmill.engine.call_lines``).
 Quiet (``-q``) prints only what must never pass silently: prompts cut to fit.
 """
 
@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from specmill.core.printable import printable
 from specmill.core.records import ModuleResult
+from specmill.engine.call_lines import CallTicker, call_line
 from specmill.engine.report import ICONS
 from specmill.llm.events import CallProgress
 
@@ -38,18 +39,6 @@ def cut_line(role: str, tokens: int, cut: Sequence[str]) -> str:
     return f"{role} prompt cut to {tokens:,} tokens to fit its limit: left out {', '.join(cut)}"
 
 
-def call_line(progress: CallProgress) -> str:
-    """``planner call (gemma-3-270m): 1,234 tokens, 56.7 tokens/s, 22 s``."""
-    what = f"{progress.role} call ({printable(progress.model, 60)})"
-    seconds = f"{progress.elapsed_s:.0f} s"
-    if progress.first_token_s is None:
-        return f"{what}: waiting for the first token, {seconds}"
-    rate = progress.tokens_per_s
-    speed = f", {rate:.1f} tokens/s" if rate is not None else ""
-    verb = "ended" if progress.state == "done" else "streaming"
-    return f"{what}: {verb}, {progress.tokens:,} tokens{speed}, {seconds}"
-
-
 class PlainProgress:
     """One line per stage: logs, CI and pipes; ``quiet``: only prompt cuts."""
 
@@ -58,13 +47,12 @@ class PlainProgress:
         stream: IO[str] | None = None,
         *,
         quiet: bool = False,
-        every: float = LINE_EVERY,
+        every: float | None = None,
     ) -> None:
         self.stream = stream or sys.stderr
         self.quiet = quiet
-        self.every = every
         self._lock = threading.Lock()
-        self._printed: dict[int, float] = {}  # call -> elapsed_s of its last line
+        self._calls = CallTicker(self._line, LINE_EVERY if every is None else every)
 
     def __enter__(self) -> PlainProgress:
         return self
@@ -89,26 +77,14 @@ class PlainProgress:
             self._line(f"{module}: {cut_line(role, tokens, cut)}")
 
     def call_progress(self, progress: CallProgress) -> None:
-        """A line when the call has run ``every`` seconds since its last one (or since
-        it started), and a last one when it ends, if it had any."""
-        if self.quiet:
-            return
-        with self._lock:
-            last = self._printed.get(progress.call)
-            if progress.state == "done":
-                due = self._printed.pop(progress.call, None) is not None
-            else:
-                due = progress.elapsed_s - (last or 0.0) >= self.every
-                if due:
-                    self._printed[progress.call] = progress.elapsed_s
-        if due:
-            self._line(f"{printable(progress.module, 120)}: {call_line(progress)}")
+        if not self.quiet:
+            self._calls.report(progress)
 
 
 class RichProgress:
     """A live table: one row per module, its current stage and elapsed time."""
 
-    def __init__(self, modules: Sequence[str]) -> None:
+    def __init__(self, modules: Sequence[str], console: Any = None) -> None:
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -118,7 +94,7 @@ class RichProgress:
             TextColumn("{task.description}"),
             TextColumn("[dim]{task.fields[tokens]}"),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            console=console or Console(stderr=True),
             transient=False,
         )
         self._tasks: dict[str, Any] = {
@@ -167,7 +143,7 @@ class RichProgress:
         if progress.state == "done":
             self._progress.remove_task(row)
         else:
-            self._progress.update(row, description=escape(call_line(progress)))
+            self._progress.update(row, description=escape(call_line(progress, seconds=False)))
 
 
 def progress_for(
