@@ -326,7 +326,7 @@ class StreamRefusal:
 
 
 STREAM_REFUSALS = [
-    # Azure OpenAI before api-version 2024-09-01-preview (songquanpeng/one-api#1423)
+    # Azure OpenAI on older api-versions (songquanpeng/one-api#1423)
     StreamRefusal(
         "azure-openai",
         {

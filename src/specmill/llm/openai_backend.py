@@ -359,9 +359,12 @@ class OpenAIBackend:
                     )
                 finally:
                     reporter.done()
+            remembered = (endpoint.base_url, request.model)
             if ignored:
                 log.info("%s sent one answer, not a stream: not asking it to stream", endpoint.host)
-                self._settle_stream((endpoint.base_url, request.model), "off")
+                self._settle_stream(remembered, "off")
+            elif streaming == "usage" and answer.prompt_tokens is None and not answer.stopped:
+                self._settle_stream(remembered, "plain")  # stream_options ignored: stop sending it
             return answer
 
         retrying = tenacity.Retrying(
@@ -369,7 +372,9 @@ class OpenAIBackend:
             retry=tenacity.retry_if_exception(_retryable),
             wait=self._wait,
             sleep=lambda seconds: self._pause(request, seconds),
-            before_sleep=lambda state: _log_retry(state, endpoint.host, request.label),
+            before_sleep=lambda state: _log_retry(
+                state, endpoint.host, request.label, self.models.timeout
+            ),
             reraise=True,
         )
         try:
@@ -476,8 +481,10 @@ def _retryable(error: BaseException) -> bool:
     return isinstance(error, openai.APIConnectionError)  # timeouts included
 
 
-def _log_retry(state: tenacity.RetryCallState, host: str, label: str) -> None:
+def _log_retry(state: tenacity.RetryCallState, host: str, label: str, timeout: float) -> None:
     error = state.outcome.exception() if state.outcome else None
-    status = getattr(error, "status_code", None) or type(error).__name__
+    what = getattr(error, "status_code", None) or type(error).__name__
+    if isinstance(error, openai.APITimeoutError):
+        what = f"nothing came within models.timeout = {timeout:g} s"
     wait = state.next_action.sleep if state.next_action else 0.0
-    log.warning("%s at %s: %s; retrying in %.2f s", label, host, status, wait)
+    log.warning("%s at %s: %s; retrying in %.2f s", label, host, what, wait)

@@ -14,7 +14,7 @@ Two refusals matter to the caller, because retrying them cannot help:
   with a message naming the prompt's size and what to do.
 
 A third, ``refused_streaming``, says whether a 400/422 is about streaming: about
-``stream_options`` (Azure before 2024-09, Groq, relays that pass the parameter on), or
+``stream_options`` (Azure on older api-versions, Groq in 2024, relays that pass it on), or
 about ``stream`` itself (OpenAI's o1 at launch, and models an unverified organization
 may not stream). The caller then asks without it, and remembers.
 """
