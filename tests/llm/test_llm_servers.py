@@ -35,7 +35,7 @@ def test_a_format_refusal_moves_one_rung_down_without_a_retry(
     fake_openai.answer(report)
     backend = openai_backend(max_retries=4)
     if start != "json_schema":  # the server took the stronger modes, refused this one
-        backend._modes[(fake_openai.url, "test-model")] = start  # type: ignore[assignment]
+        backend.negotiated.settle_mode((fake_openai.url, "test-model"), start)
 
     response = backend.complete(chat_request())
 

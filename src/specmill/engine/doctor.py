@@ -28,13 +28,8 @@ from specmill.core.printable import printable
 from specmill.llm import ChatRequest, LLMError
 from specmill.llm.backend import Role
 from specmill.llm.budget import Budget
-from specmill.llm.openai_backend import (
-    DEFAULT_BASE_URL,
-    Endpoint,
-    OpenAIBackend,
-    host_of,
-    resolve_base_url,
-)
+from specmill.llm.endpoints import DEFAULT_BASE_URL, Endpoint, host_of, resolve_base_url
+from specmill.llm.openai_backend import OpenAIBackend
 from specmill.llm.prices import DEFAULT_PRICES
 
 Status = Literal["ok", "cannot work"]

@@ -30,11 +30,17 @@ from urllib.parse import urlsplit
 
 import openai
 
+from specmill.llm.budget import estimate_tokens
+from specmill.llm.conversation import prompt_chars
+from specmill.llm.refusals import Refusal
+from specmill.llm.tokens import counter
+
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT = 5.0  # seconds: a server that answers chat answers these at once
 OPENAI_HOSTS = ("api.openai.com", ".openai.azure.com")
 SAFETY_TOKENS = 16  # the chat template's tokens that a prompt count may miss
+MIN_ANSWER_TOKENS = 256  # a window with less room than this for the answer is too small
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,23 @@ def windows_in_listing(items: Iterable[Any]) -> dict[str, Window]:
         elif isinstance(n_ctx, int) and _positive(n_ctx):
             found[entry["id"]] = Window(n_ctx, "model list (meta.n_ctx)")
     return found
+
+
+def prompt_tokens(model: str, messages: list[dict[str, Any]]) -> int:
+    """The prompt's size for fitting the window: exact where the tokenizer is here, else
+    the typical estimate (one too low is corrected by the server's refusal; one too high
+    would cut answers that fit)."""
+    tokenizer = counter(model)
+    if tokenizer.exact:
+        return tokenizer.count_messages(messages)
+    return estimate_tokens(prompt_chars(messages))
+
+
+def output_overflowed(refusal: Refusal) -> bool:
+    """Whether a context refusal was about the output limit: the prompt alone fits."""
+    if refusal.window is None or refusal.prompt_tokens is None:
+        return False
+    return refusal.prompt_tokens + MIN_ANSWER_TOKENS <= refusal.window
 
 
 def fit_output(limit: int, window: int | None, prompt_tokens: int) -> int:

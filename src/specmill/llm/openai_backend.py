@@ -24,15 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import openai
 import tenacity
@@ -40,17 +36,31 @@ from pydantic import BaseModel
 
 from specmill.core.config import ModelsConfig
 from specmill.llm.backend import ChatRequest, ChatResponse
-from specmill.llm.budget import Budget, estimate_tokens
-from specmill.llm.context_window import ContextWindows, cut_reason, fit_output, is_openai_host
-from specmill.llm.conversation import Answer, converse, prompt_chars
-from specmill.llm.errors import CallCancelled, ModelError
+from specmill.llm.budget import Budget
+from specmill.llm.context_window import (
+    ContextWindows,
+    cut_reason,
+    fit_output,
+    is_openai_host,
+    output_overflowed,
+    prompt_tokens,
+)
+from specmill.llm.conversation import Answer, converse
+from specmill.llm.endpoints import Endpoint, open_endpoint, resolve_base_url
+from specmill.llm.errors import CallCancelled
 from specmill.llm.events import ProgressReporter
 from specmill.llm.failures import describe_context_overflow, describe_failure
-from specmill.llm.refusals import Refusal, classify_refusal, refused_streaming
+from specmill.llm.negotiated import Negotiated
+from specmill.llm.refusals import (
+    Refusal,
+    classify_refusal,
+    refused_streaming,
+    refuses_parameter,
+    rejects_sampling,
+)
 from specmill.llm.retry import backoff, retry_after, should_retry_status
-from specmill.llm.streaming import STREAM_MODES, StreamMode, send, weaker_stream
+from specmill.llm.streaming import StreamMode, send, weaker_stream
 from specmill.llm.structured import (
-    LADDER,
     Bounds,
     OutputMode,
     format_instruction,
@@ -58,47 +68,14 @@ from specmill.llm.structured import (
     weaker,
     with_instruction,
 )
-from specmill.llm.tokens import counter
-from specmill.secret_file import secret
 
 T = TypeVar("T", bound=BaseModel)
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the SDK's, when OPENAI_BASE_URL is unset
-# Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK refuses to start
-# without one.
-PLACEHOLDER_KEY = "specmill-no-key"
 # The output limit's name: OpenAI's o-series and gpt-5 answer 400 "Unsupported parameter:
 # 'max_tokens' … Use 'max_completion_tokens' instead." (param "max_tokens"); local servers
 # have long known "max_tokens". Start from the host's likely name, swap on that refusal.
 LIMIT_NAMES = ("max_tokens", "max_completion_tokens")
-SAMPLING_WORDS = ("temperature", "seed")
-MIN_ANSWER_TOKENS = 256  # a window with less room than this for the answer is too small
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    client: openai.OpenAI
-    base_url: str
-    host: str  # host[:port] only: URLs may carry credentials
-    key_env: str
-    secret: str = field(repr=False)  # never shown; scrubbed from what servers say
-
-
-def resolve_base_url(models: ModelsConfig, override: str | None = None) -> str:
-    """Where a call goes: the override, models.base_url, OPENAI_BASE_URL, else OpenAI."""
-    return (
-        override
-        or models.base_url
-        or os.environ.get("OPENAI_BASE_URL")  # an empty value (CI's unset secret) is unset
-        or DEFAULT_BASE_URL
-    ).rstrip("/")
-
-
-def host_of(base_url: str) -> str:
-    """host[:port] only: URLs may carry credentials."""
-    parts = urlsplit(base_url)
-    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
 class OpenAIBackend:
@@ -121,10 +98,7 @@ class OpenAIBackend:
         self._slots = threading.BoundedSemaphore(models.concurrency)
         self._lock = threading.Lock()
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
-        self._modes: dict[tuple[str, str], OutputMode] = {}  # (base_url, model)
-        self._limit_names: dict[tuple[str, str], str] = {}  # (base_url, model)
-        self._no_sampling: set[tuple[str, str]] = set()  # rejected seed/temperature
-        self._streams: dict[tuple[str, str], StreamMode] = {}  # (base_url, model)
+        self.negotiated = Negotiated()  # per (base_url, model)
         self.windows = ContextWindows()
 
     def complete(self, request: ChatRequest[T]) -> ChatResponse[T]:
@@ -161,27 +135,12 @@ class OpenAIBackend:
         key_env = key_env or self.models.api_key_env
         with self._lock:
             cached = self._endpoints.get((base_url, key_env))
-            if cached is not None:
-                return cached
-            host = host_of(base_url)
-            key = secret(key_env) or ""  # handed over in a file by the action, or exported
-            if not key and base_url == DEFAULT_BASE_URL:
-                raise ModelError(
-                    f"{label}: no API key. Set the environment variable {key_env},"
-                    " or point models.base_url (or OPENAI_BASE_URL) at an OpenAI-compatible"
-                    " server that needs none (Ollama, vLLM, llama.cpp).",
-                    model=model,
-                    host=host,
+            if cached is None:
+                cached = open_endpoint(
+                    base_url, key_env, timeout=self.models.timeout, label=label, model=model
                 )
-            client = openai.OpenAI(
-                api_key=key or PLACEHOLDER_KEY,
-                base_url=base_url,
-                timeout=self.models.timeout,
-                max_retries=0,  # ours, in _create
-            )
-            endpoint = Endpoint(client, base_url, host, key_env, key)
-            self._endpoints[(base_url, key_env)] = endpoint
-            return endpoint
+                self._endpoints[(base_url, key_env)] = cached
+            return cached
 
     def _exchange(
         self,
@@ -203,7 +162,7 @@ class OpenAIBackend:
             params: dict[str, Any] = {} if extra is None else {"response_format": extra}
             limit_name = self._limit_name(endpoint, remembered)
             window = self.windows.window(endpoint.client, endpoint.base_url, request.model)
-            prompt = counted if counted is not None else _prompt_tokens(request.model, sent)
+            prompt = counted if counted is not None else prompt_tokens(request.model, sent)
             limit = fit_output(max_output, window.tokens if window else None, prompt)
             if limit:
                 params[limit_name] = limit
@@ -213,15 +172,14 @@ class OpenAIBackend:
             try:
                 answer = self._create(endpoint, request, sent, params, streaming)
             except _Failed as failed:
-                if limit and _refuses_parameter(failed.error, limit_name):
+                if limit and refuses_parameter(failed.error, limit_name):
                     other = LIMIT_NAMES[1 - LIMIT_NAMES.index(limit_name)]
                     log.info("%s wants %s, not %s", endpoint.host, other, limit_name)
-                    with self._lock:
-                        self._limit_names[remembered] = other
+                    self.negotiated.use_limit_name(remembered, other)
                     continue
                 refusal = _refusal(failed.error)
                 if refusal is not None and refusal.kind == "context":
-                    if counted is None and _answer_would_fit(refusal, limit):
+                    if counted is None and limit and output_overflowed(refusal):
                         # the prompt fits; prompt plus the output limit did not (vLLM)
                         self.windows.learn_refusal(*remembered, refusal.window or 0)
                         counted = refusal.prompt_tokens
@@ -243,16 +201,15 @@ class OpenAIBackend:
                         request.model,
                         "stream alone" if lower_stream == "plain" else "no streaming",
                     )
-                    self._settle_stream(remembered, lower_stream)
+                    self.negotiated.settle_stream(remembered, lower_stream)
                     continue
-                if sampling and _rejects_sampling(failed.error):
+                if sampling and rejects_sampling(failed.error):
                     log.warning(
                         "%s rejected seed/temperature for %s; sending none",
                         endpoint.host,
                         request.model,
                     )
-                    with self._lock:
-                        self._no_sampling.add(remembered)
+                    self.negotiated.refuse_sampling(remembered)
                     continue
                 lower = weaker(mode)
                 if refusal is not None and self._negotiates() and lower is not None:
@@ -264,7 +221,7 @@ class OpenAIBackend:
                         getattr(failed.error, "status_code", "?"),
                         lower,
                     )
-                    self._settle_mode(remembered, lower)
+                    self.negotiated.settle_mode(remembered, lower)
                     continue
                 raise describe_failure(
                     failed.error,
@@ -291,44 +248,27 @@ class OpenAIBackend:
 
     def _limit_name(self, endpoint: Endpoint, remembered: tuple[str, str]) -> str:
         start = LIMIT_NAMES[1 if is_openai_host(endpoint.base_url) else 0]
-        with self._lock:
-            return self._limit_names.get(remembered, start)
+        return self.negotiated.limit_name(remembered, start)
 
     def _sampling(self, request: ChatRequest[Any], remembered: tuple[str, str]) -> dict[str, Any]:
+        if not self.negotiated.takes_sampling(remembered):
+            return {}
         wanted = {"seed": request.seed, "temperature": request.temperature}
-        with self._lock:
-            if remembered in self._no_sampling:
-                return {}
         return {key: value for key, value in wanted.items() if value is not None}
 
     def mode_for(self, base_url: str, model: str) -> OutputMode:
         """The structured-output mode the next call to this model will use."""
         configured = self.models.structured_output
         start: OutputMode = "json_schema" if configured == "auto" else configured
-        with self._lock:
-            return self._modes.get((base_url.rstrip("/"), model), start)
+        return self.negotiated.mode((base_url.rstrip("/"), model), start)
 
     def stream_mode_for(self, base_url: str, model: str) -> StreamMode:
         """How the next call to this model streams: with usage, plainly, or not at all."""
-        with self._lock:
-            start: StreamMode = "usage" if self.models.stream else "off"
-            return self._streams.get((base_url.rstrip("/"), model), start)
-
-    def _settle_stream(self, remembered: tuple[str, str], mode: StreamMode) -> None:
-        with self._lock:
-            current = self._streams.get(remembered, "usage")
-            if STREAM_MODES.index(mode) > STREAM_MODES.index(current):
-                self._streams[remembered] = mode
+        start: StreamMode = "usage" if self.models.stream else "off"
+        return self.negotiated.stream((base_url.rstrip("/"), model), start)
 
     def _negotiates(self) -> bool:
         return self.models.structured_output == "auto"
-
-    def _settle_mode(self, remembered: tuple[str, str], mode: OutputMode) -> None:
-        """Remember a weaker mode; concurrent refusals never move a model back up."""
-        with self._lock:
-            current = self._modes.get(remembered, LADDER[0])
-            if LADDER.index(mode) > LADDER.index(current):
-                self._modes[remembered] = mode
 
     def _create(
         self,
@@ -353,18 +293,16 @@ class OpenAIBackend:
                         params=extra,
                         mode=streaming,
                         reporter=reporter,
-                        scrub=lambda said: (
-                            said.replace(endpoint.secret, "***") if endpoint.secret else said
-                        ),
+                        scrub=endpoint.scrub,
                     )
                 finally:
                     reporter.done()
             remembered = (endpoint.base_url, request.model)
             if ignored:
                 log.info("%s sent one answer, not a stream: not asking it to stream", endpoint.host)
-                self._settle_stream(remembered, "off")
+                self.negotiated.settle_stream(remembered, "off")
             elif streaming == "usage" and answer.prompt_tokens is None and not answer.stopped:
-                self._settle_stream(remembered, "plain")  # stream_options ignored: stop sending it
+                self.negotiated.settle_stream(remembered, "plain")  # stream_options ignored
             return answer
 
         retrying = tenacity.Retrying(
@@ -420,23 +358,6 @@ class _Failed(Exception):
         self.attempts = attempts
 
 
-def _prompt_tokens(model: str, messages: list[dict[str, Any]]) -> int:
-    """The prompt's size for fitting the window: exact where the tokenizer is here, else
-    the typical estimate (one too low is corrected by the server's refusal; one too high
-    would cut answers that fit)."""
-    tokenizer = counter(model)
-    if tokenizer.exact:
-        return tokenizer.count_messages(messages)
-    return estimate_tokens(prompt_chars(messages))
-
-
-def _answer_would_fit(refusal: Refusal, limit: int) -> bool:
-    """Whether a context refusal was about the output limit: the prompt alone fits."""
-    if refusal.window is None or refusal.prompt_tokens is None or not limit:
-        return False
-    return refusal.prompt_tokens + MIN_ANSWER_TOKENS <= refusal.window
-
-
 def _bounds(endpoint: Endpoint, request: ChatRequest[Any]) -> Bounds:
     """Which size bounds the schema carries (``specmill.llm.structured``): OpenAI's
     strict mode takes maxItems but not maxLength, and neither for fine-tuned models."""
@@ -451,26 +372,9 @@ def _refusal(error: BaseException) -> Refusal | None:
     return None
 
 
-def _refuses_parameter(error: openai.APIError, name: str) -> bool:
-    """A 400 saying that this parameter is not supported (OpenAI's shape, or its words)."""
-    if not isinstance(error, openai.APIStatusError) or error.status_code != 400:
-        return False
-    body = error.body if isinstance(error.body, dict) else {}
-    if body.get("param") == name:  # the SDK's body is the "error" object itself
-        return True
-    return f"'{name}'" in error.message and "unsupported" in error.message.lower()
-
-
 def _stop_if_cancelled(request: ChatRequest[Any]) -> None:
     if request.cancel is not None and request.cancel.is_set():
         raise CallCancelled(f"{request.label}: cancelled, no longer needed")
-
-
-def _rejects_sampling(error: openai.APIError) -> bool:
-    if not isinstance(error, openai.APIStatusError) or error.status_code not in (400, 422):
-        return False
-    said = f"{error.message} {json.dumps(error.body, default=str)}".lower()
-    return any(word in said for word in SAMPLING_WORDS)
 
 
 def _retryable(error: BaseException) -> bool:

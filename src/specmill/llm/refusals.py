@@ -70,6 +70,7 @@ _PROMPT = (
     re.compile(r"keep the first (\d+) tokens"),
 )
 
+SAMPLING_WORDS = ("temperature", "seed")
 RefusalKind = Literal["format", "context"]
 StreamRefusal = Literal["stream_options", "stream"]
 _STREAM = re.compile(r"'stream'|\bstream(ing)? (is )?not supported|\bto stream\b|support streaming")
@@ -141,3 +142,22 @@ def refused_streaming(error: object) -> StreamRefusal | None:
     if param == "stream" or _STREAM.search(said):
         return "stream"
     return None
+
+
+def refuses_parameter(error: object, name: str) -> bool:
+    """A 400 saying that this parameter is not supported (OpenAI's shape, or its words)."""
+    if getattr(error, "status_code", None) != 400:
+        return False
+    body = getattr(error, "body", None)
+    if isinstance(body, dict) and body.get("param") == name:  # the SDK's body: the "error"
+        return True
+    message = str(getattr(error, "message", ""))
+    return f"'{name}'" in message and "unsupported" in message.lower()
+
+
+def rejects_sampling(error: object) -> bool:
+    """A 400/422 about ``seed`` or ``temperature`` (reasoning models take neither)."""
+    if getattr(error, "status_code", None) not in (400, 422):
+        return False
+    said = f"{getattr(error, 'message', '')} {_flatten(getattr(error, 'body', None))}".lower()
+    return any(word in said for word in SAMPLING_WORDS)
