@@ -13,7 +13,7 @@ from specmill.gitcli import run_git
 from specmill.installed import installed_revision
 
 CONFIG = """\
-# specmill configuration: https://github.com/specmill/specmill#configuration
+# specmill configuration: https://github.com/specmill/specmill/blob/main/docs/configuration.md
 [specmill]
 specs = "specs"              # where specs live; every *.md below it (but README.md) is a spec
 # checks = ["pytest -q"]     # commands every generated module must pass (per spec: `checks:`)
