@@ -208,13 +208,13 @@ def test_each_role_shows_its_context_window_and_whether_it_streams(project, serv
     assert code == 0
     roles = json.loads(out)["roles"]
     assert {(r["context_window"], r["context_source"]) for r in roles} == {
-        (4096, "llama.cpp /props")
+        (8192, "llama.cpp /props")
     }
     assert {r["streaming"] for r in roles} == {"yes"}
     assert all(request.get("stream") is True for request in server.requests)
     answer_all(server)
     code, out, _ = project.main("doctor")
-    assert "4,096 (llama.cpp" in out and "yes" in out
+    assert "8,192 (llama.cpp" in out and "yes" in out
 
 
 def test_a_server_that_does_not_stream_or_say_its_window_is_shown_as_such(project, server):

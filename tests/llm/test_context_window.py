@@ -27,7 +27,7 @@ def _estimate(body: dict) -> int:
 def test_llama_server_props_lower_the_limit_and_name_the_window_that_cut(
     fake_openai, openai_backend, chat_request, report
 ):
-    fake_openai.props = LLAMA_SERVER_PROPS  # n_ctx 4096, one slot's window
+    fake_openai.props = LLAMA_SERVER_PROPS  # n_ctx 8192, one slot's window
     window = LLAMA_SERVER_PROPS["default_generation_settings"]["n_ctx"]
     fake_openai.answer(
         '{"verdict": "fail", "summary": "' + " ".join(f"w{n}" for n in range(900)),
@@ -42,7 +42,9 @@ def test_llama_server_props_lower_the_limit_and_name_the_window_that_cut(
     sent = fake_openai.requests[0].body
     assert sent["max_tokens"] == window - _estimate(sent) - SAFETY_TOKENS
     reask = fake_openai.requests[1].body["messages"][-1]["content"]
-    assert "cut off at the server's context window (4,096 tokens for prompt and answer" in reask
+    assert (
+        f"cut off at the server's context window ({window:,} tokens for prompt and answer" in reask
+    )
     assert "not at specmill's output limit" in reask
     assert response.reasks == 1
     assert fake_openai.gets.count("/props") == 1  # asked once, for both exchanges
@@ -50,7 +52,7 @@ def test_llama_server_props_lower_the_limit_and_name_the_window_that_cut(
 
 @pytest.mark.parametrize(
     ("entry", "window"),
-    [(LLAMA_SERVER_MODEL, 4096), (VLLM_MODEL, 8192)],
+    [(LLAMA_SERVER_MODEL, 8192), (VLLM_MODEL, 8192)],
     ids=["llama-server-meta", "vllm-max-model-len"],
 )
 def test_the_model_list_says_the_window(
@@ -72,9 +74,9 @@ def test_the_training_length_is_not_taken_for_the_window(
     fake_openai.listing = [{"id": "test-model", "meta": meta}]
     fake_openai.answer(report)
 
-    openai_backend().complete(chat_request(max_output_tokens=LIMIT))
+    openai_backend().complete(chat_request(max_output_tokens=40_000))
 
-    assert fake_openai.requests[0].body["max_tokens"] == LIMIT
+    assert fake_openai.requests[0].body["max_tokens"] == 40_000  # not lowered to 32,768
 
 
 def test_vllm_refusing_prompt_plus_limit_is_asked_again_with_the_room_left(
