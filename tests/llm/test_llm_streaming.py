@@ -119,6 +119,9 @@ def test_an_answer_that_loops_is_stopped_while_it_streams_and_reasked(
     reask = fake_openai.requests[1].body["messages"][-1]["content"]
     assert f"the answer repeated itself from line 1 (character {len(prefix) + 1})" in reask
     assert "Implement R1" in reask and "so it was stopped" in reask
+    echoed = fake_openai.requests[1].body["messages"][-2]["content"]  # shown back once
+    assert echoed.startswith(prefix) and echoed.count("Implement R1") == 1
+    assert echoed.endswith("[… and the same again and again: stopped here]")
 
 
 def test_a_loop_every_time_ends_as_an_invalid_answer_saying_so(

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import specmill
-from specmill.llm.repetition import MIN_LOOP_CHARS, RepetitionWatch, find_loop
+from specmill.llm.repetition import MIN_LOOP_CHARS, NEAR_MIN_CHARS, RepetitionWatch, find_loop
 
 SOURCE = Path(specmill.__file__).parent
 
@@ -84,9 +84,34 @@ def test_a_loop_is_caught_soon_after_it_starts_and_where(unit):
 
 
 def test_a_few_repeats_or_a_short_run_are_not_a_loop():
-    rows = "".join(f"    assert total([{n}]) == {n}\n" for n in range(200))  # differ in values
+    rows = "".join(f"    assert total([{n}]) == {n}\n" for n in range(40))  # differ in values
     assert find_loop(rows) is None
+    endless = "".join(f"    assert total([{n}]) == {n}\n" for n in range(200))
+    assert find_loop(endless) is not None  # but 200 of them is counting on, not testing
     assert find_loop("a" * (MIN_LOOP_CHARS - 1)) is None
     assert find_loop("x = 1\n" + "-" * 79 + "\n") is None
     block = "def f():\n    return compute(a, b, c) + other(d, e)\n" * 3  # three copies
     assert find_loop("header\n" + block * 1) is None
+
+
+def test_a_loop_that_only_counts_on_is_caught_too():
+    """test_line_1, test_line_2, …: the same lines but for their numbers, endlessly."""
+    prefix = '{"files": [{"path": "tests/test_invoice.py", "content": "import unittest\\n'
+    rows = "".join(
+        f"    def test_line_{n}(self):\\n        self.assertEqual(total([{n}]), {n})\\n"
+        for n in range(1, 500)
+    )
+    caught_at, loop = next((e, loop) for e, loop in _streamed(prefix + rows) if loop is not None)
+
+    assert caught_at - len(prefix) <= NEAR_MIN_CHARS + 600
+    assert loop.start == len(prefix) - 2  # type: ignore[attr-defined]  # its "\n" before
+    assert "span but for its numbers ('\\\\n def test_line_1(self)" in loop.describe()  # type: ignore[attr-defined]
+
+
+def test_a_table_of_cases_that_differ_in_their_numbers_is_not_a_loop():
+    rows = "".join(
+        f"        (Decimal('{n}.{n % 100:02d}'), {n % 7}, Decimal('{n * 3}.00')),\n"
+        for n in range(1, 41)
+    )  # 40 rows, over 2,000 characters: a real parametrized test
+    table = "CASES = [\n" + rows + "]\n\n\ndef test_totals():\n    for case in CASES:\n"
+    assert _flagged(table) is None

@@ -29,12 +29,13 @@ from openai.types.chat import ChatCompletion
 
 from specmill.llm.conversation import Answer, excerpt
 from specmill.llm.events import ProgressReporter
-from specmill.llm.repetition import RepetitionWatch
+from specmill.llm.repetition import Loop, RepetitionWatch
 
 StreamMode = Literal["usage", "plain", "off"]
 STREAM_MODES: tuple[StreamMode, ...] = ("usage", "plain", "off")  # strongest first
 SERVER_WORDS_CHARS = 200
 CUT_MIDWAY = "the answer was cut off in the middle: {why}"
+LOOP_CUT = "\n[… and the same again and again: stopped here]"
 
 
 def send(
@@ -74,6 +75,7 @@ def read_stream(
     finish: str | None = None
     usage: Any = None
     stopped: str | None = None
+    loop: Loop | None = None
     try:
         for chunk in stream:
             usage = getattr(chunk, "usage", None) or usage
@@ -108,8 +110,11 @@ def read_stream(
     if usage is not None and usage.completion_tokens is not None:
         reporter.usage(usage.completion_tokens)
     first = reporter.first_token_s
+    text = "".join(pieces)
+    if loop is not None:  # shown back once, not over and over: a re-ask must not prime it
+        text = text[: loop.start + loop.period] + LOOP_CUT
     return Answer(
-        text="".join(pieces),
+        text=text,
         prompt_tokens=getattr(usage, "prompt_tokens", None),
         completion_tokens=reporter.tokens,
         truncated=stopped is None and finish == "length",
