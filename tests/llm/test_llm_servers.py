@@ -5,6 +5,7 @@ docs/servers.md has the compatibility table these encode.
 
 from __future__ import annotations
 
+import random
 import threading
 
 import pytest
@@ -193,7 +194,24 @@ def test_a_reask_over_the_context_window_ends_as_an_invalid_answer(
 ):
     """A small local model rambles to its output limit; the re-ask cannot fit."""
     llama = next(o for o in CONTEXT_OVERFLOWS if o.server == "llama-cpp-python")
-    ramble = " ".join(f"point {n} of the review," for n in range(1000))  # no loop: a ramble
+    words = [
+        "the",
+        "line",
+        "total",
+        "rounds",
+        "half",
+        "even",
+        "so",
+        "cents",
+        "stay",
+        "exact",
+        "but",
+        "a",
+        "quantity",
+        "may",
+    ]
+    pick = random.Random(7).choice
+    ramble = " ".join(pick(words) for _ in range(2500))  # words at random: no loop
     fake_openai.answer('{"verdict": "fail", "summary": "' + ramble, finish_reason="length")
     fake_openai.error(llama.status, body=llama.body)
 
