@@ -49,6 +49,9 @@ class Endpoint:
     stopping: threading.Event = field(default_factory=threading.Event)
     models: list[str] | None = None  # GET /models lists these; None: no such route (404)
     listings: int = 0  # GET /v1/models requests
+    # (prompt, completion) tokens the usage reports, from the request and the answer;
+    # None: 1000 and 100 for every answer
+    usage: Callable[[dict[str, Any], str], tuple[int, int]] | None = None
     listing_extra: dict[str, Any] = field(default_factory=dict)  # in each listed model
     props: dict[str, Any] | None = None  # GET /props answers this; None: no such route
     streams: list[Streamed] = field(default_factory=list)  # what each stream sent
@@ -113,6 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body = reply.body or {"error": {"message": f"HTTP {reply.status}"}}
                 self._send(reply.status, body, reply.headers)
                 return
+            usage = (1000, 100) if endpoint.usage is None else endpoint.usage(body, reply.content)
             if body.get("stream") and reply.stream is not None:
                 streamed = write_stream(
                     self,
@@ -120,13 +124,13 @@ class _Handler(BaseHTTPRequestHandler):
                     reply.pieces or pieces_of(reply.content),
                     stream=reply.stream,
                     finish_reason=reply.finish_reason,
-                    usage=(1000, 100),
+                    usage=usage,
                     stopping=endpoint.stopping,
                 )
                 with endpoint.lock:
                     endpoint.streams.append(streamed)
                 return
-            self._send(200, _completion(body["model"], reply.content), reply.headers)
+            self._send(200, _completion(body["model"], reply.content, usage), reply.headers)
         except OSError:  # the client gave up
             pass
 
@@ -141,7 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _completion(model: str, content: str) -> dict[str, Any]:
+def _completion(model: str, content: str, usage: tuple[int, int]) -> dict[str, Any]:
     return {
         "id": "chatcmpl-engine-test",
         "object": "chat.completion",
@@ -154,8 +158,18 @@ def _completion(model: str, content: str) -> dict[str, Any]:
                 "finish_reason": "stop",
             }
         ],
-        "usage": {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100},
+        "usage": {
+            "prompt_tokens": usage[0],
+            "completion_tokens": usage[1],
+            "total_tokens": sum(usage),
+        },
     }
+
+
+def counted(body: dict[str, Any], content: str) -> tuple[int, int]:
+    """Usage as a tokenizer of four characters a token would count it."""
+    prompt = sum(len(str(m.get("content", ""))) for m in body["messages"])
+    return -(-prompt // 4), -(-len(content) // 4)
 
 
 class _Server(ThreadingHTTPServer):

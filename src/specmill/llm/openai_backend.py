@@ -1,17 +1,19 @@
-"""The adapter to any OpenAI-compatible chat endpoint, through the ``openai`` SDK only.
+"""The transport to any OpenAI-compatible chat endpoint, through the ``openai`` SDK only.
 
-Retries are ours (tenacity), with the SDK's own retries off: the retry count, the
-backoff and its tests stay in our hands, each retry is logged, and the policy in
-``specmill.llm.retry`` honours ``Retry-After`` just as the SDK does.
+This module sends one request and says what its failure means; the call's life around
+it (concurrency slot, budget, retries, usage, record) is ``specmill.llm.call_life``'s.
+The SDK's own retries are off: a failure that may pass (``specmill.llm.retry``'s
+policy, which honours ``Retry-After`` as the SDK does) is raised as ``Transient`` and
+retried there, where the count, the backoff and their tests stay in our hands.
 
 Structured output is negotiated (``structured_output = "auto"``): ``json_schema``, then
 JSON mode with the schema beside it, then JSON mode, then plain prompting, moving down
 whenever the endpoint refuses the response format, whatever status code it uses for
 that (``specmill.llm.refusals``), and remembering per endpoint and model where it
-landed, for the rest of the run. Refusals are never retried; neither is a prompt
-over the model's context window. A candidate's ``seed`` and ``temperature`` are sent
-until the endpoint rejects them (reasoning models take no temperature): then that
-endpoint and model get requests without them.
+landed, for the rest of the run (``specmill.llm.negotiated``). Refusals are never
+retried; neither is a prompt over the model's context window. A candidate's ``seed``
+and ``temperature`` are sent until the endpoint rejects them (reasoning models take no
+temperature): then that endpoint and model get requests without them.
 
 Answers are streamed where the endpoint streams (``specmill.llm.streaming``, settled per
 endpoint and model the same way): the request's listener sees tokens arrive, and an
@@ -22,21 +24,20 @@ model's context window at the endpoint, where the server says what it is
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import openai
-import tenacity
 from pydantic import BaseModel
 
 from specmill.core.config import ModelsConfig
 from specmill.llm.backend import ChatRequest, ChatResponse
 from specmill.llm.budget import Budget
+from specmill.llm.call_life import CallLife, Resend, Transient
 from specmill.llm.context_window import (
     ContextWindows,
     cut_reason,
@@ -45,9 +46,9 @@ from specmill.llm.context_window import (
     output_overflowed,
     prompt_tokens,
 )
-from specmill.llm.conversation import Answer, converse
+from specmill.llm.conversation import Answer, converse, prompt_chars
 from specmill.llm.endpoints import Endpoint, open_endpoint, resolve_base_url
-from specmill.llm.errors import CallCancelled
+from specmill.llm.errors import ModelError
 from specmill.llm.events import ProgressReporter
 from specmill.llm.failures import describe_context_overflow, describe_failure
 from specmill.llm.negotiated import Negotiated
@@ -58,7 +59,7 @@ from specmill.llm.refusals import (
     refuses_parameter,
     rejects_sampling,
 )
-from specmill.llm.retry import backoff, retry_after, should_retry_status
+from specmill.llm.retry import retry_after, should_retry_status
 from specmill.llm.streaming import StreamMode, send, weaker_stream
 from specmill.llm.structured import (
     Bounds,
@@ -76,6 +77,7 @@ log = logging.getLogger(__name__)
 # 'max_tokens' … Use 'max_completion_tokens' instead." (param "max_tokens"); local servers
 # have long known "max_tokens". Start from the host's likely name, swap on that refusal.
 LIMIT_NAMES = ("max_tokens", "max_completion_tokens")
+SAMPLING_WORDS = ("temperature", "seed")
 
 
 class OpenAIBackend:
@@ -92,14 +94,21 @@ class OpenAIBackend:
     ) -> None:
         self.models = models
         self.budget = budget or Budget(prices=models.prices)
-        self._initial_backoff = initial_backoff
-        self._max_backoff = max_backoff
-        self._sleep = sleep
-        self._slots = threading.BoundedSemaphore(models.concurrency)
+        self.life = CallLife(
+            self.budget,
+            concurrency=models.concurrency,
+            retries=models.max_retries,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+            sleep=sleep,
+        )
         self._lock = threading.Lock()
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
         self.negotiated = Negotiated()  # per (base_url, model)
         self.windows = ContextWindows()
+        # the prompt's tokens as a server counted them in a refusal: (base_url, model,
+        # prompt characters) -> tokens, so the request asked again fits its window
+        self._counted: dict[tuple[str, str, int], int] = {}
 
     def complete(self, request: ChatRequest[T]) -> ChatResponse[T]:
         endpoint = self._endpoint(request)
@@ -109,6 +118,7 @@ class OpenAIBackend:
             budget=self.budget,
             reask_limit=self.models.reask_limit,
             added_chars=len(format_instruction(request.response_model)),  # below json_schema
+            life=self.life,
         )
 
     def close(self) -> None:
@@ -149,102 +159,144 @@ class OpenAIBackend:
         messages: list[dict[str, Any]],
         max_output: int,
     ) -> Answer:
-        """One answer, moving down the structured-output and streaming ladders when the
-        server refuses, and fitting the output limit to the model's context window."""
+        """One request. A refusal of how it was asked (response format, streaming, the
+        output limit's name or size, sampling) is remembered and raised as ``Resend``; a
+        failure that may pass, as ``Transient``."""
         remembered = (endpoint.base_url, request.model)
-        counted: int | None = None  # the prompt's tokens as the server counted them
-        while True:
-            mode = self.mode_for(endpoint.base_url, request.model)
-            sent = messages
-            if mode != "json_schema":
-                sent = with_instruction(messages, format_instruction(request.response_model))
-            extra = response_format(request.response_model, mode, bounds=_bounds(endpoint, request))
-            params: dict[str, Any] = {} if extra is None else {"response_format": extra}
-            limit_name = self._limit_name(endpoint, remembered)
-            window = self.windows.window(endpoint.client, endpoint.base_url, request.model)
-            prompt = counted if counted is not None else prompt_tokens(request.model, sent)
-            limit = fit_output(max_output, window.tokens if window else None, prompt)
-            if limit:
-                params[limit_name] = limit
-            sampling = self._sampling(request, remembered)
-            params.update(sampling)
-            streaming = self.stream_mode_for(endpoint.base_url, request.model)
-            try:
-                answer = self._create(endpoint, request, sent, params, streaming)
-            except _Failed as failed:
-                if limit and refuses_parameter(failed.error, limit_name):
-                    other = LIMIT_NAMES[1 - LIMIT_NAMES.index(limit_name)]
-                    log.info("%s wants %s, not %s", endpoint.host, other, limit_name)
-                    self.negotiated.use_limit_name(remembered, other)
-                    continue
-                refusal = _refusal(failed.error)
-                if refusal is not None and refusal.kind == "context":
-                    if counted is None and limit and output_overflowed(refusal):
-                        # the prompt fits; prompt plus the output limit did not (vLLM)
-                        self.windows.learn_refusal(*remembered, refusal.window or 0)
-                        counted = refusal.prompt_tokens
-                        continue
-                    raise describe_context_overflow(
-                        refusal,
-                        request=request,
-                        host=endpoint.host,
-                        messages=sent,
-                        status=getattr(failed.error, "status_code", None),
-                    ) from None
-                refused = refused_streaming(failed.error) if streaming != "off" else None
-                if refused is not None:
-                    lower_stream = weaker_stream(streaming, refused)
-                    log.warning(
-                        "%s refused %s for %s; asking with %s",
-                        endpoint.host,
-                        refused,
-                        request.model,
-                        "stream alone" if lower_stream == "plain" else "no streaming",
-                    )
-                    self.negotiated.settle_stream(remembered, lower_stream)
-                    continue
-                if sampling and rejects_sampling(failed.error):
-                    log.warning(
-                        "%s rejected seed/temperature for %s; sending none",
-                        endpoint.host,
-                        request.model,
-                    )
-                    self.negotiated.refuse_sampling(remembered)
-                    continue
-                lower = weaker(mode)
-                if refusal is not None and self._negotiates() and lower is not None:
-                    log.warning(
-                        "%s refused response_format %s for %s (HTTP %s); trying %s",
-                        endpoint.host,
-                        mode,
-                        request.model,
-                        getattr(failed.error, "status_code", "?"),
-                        lower,
-                    )
-                    self.negotiated.settle_mode(remembered, lower)
-                    continue
-                raise describe_failure(
-                    failed.error,
-                    request=request,
-                    host=endpoint.host,
-                    key_env=endpoint.key_env,
-                    secret=endpoint.secret,
-                    timeout=self.models.timeout,
-                    attempts=failed.attempts,
-                    format_refused=mode if refusal is not None else None,
-                ) from None
-            cut_by = None
-            if answer.truncated:
-                cut_by = cut_reason(
-                    role=request.role,
-                    role_limit=request.max_output_tokens,
-                    sent=limit,
-                    budget_limit=max_output,
-                    window=self.windows.window(None, *remembered),
-                    prompt=answer.prompt_tokens,
-                    completion=answer.completion_tokens,
-                )
-            return dataclasses.replace(answer, mode=mode, cut_by=cut_by)
+        mode = self.mode_for(endpoint.base_url, request.model)
+        sent = messages
+        if mode != "json_schema":
+            sent = with_instruction(messages, format_instruction(request.response_model))
+        extra = response_format(request.response_model, mode, bounds=_bounds(endpoint, request))
+        params: dict[str, Any] = {} if extra is None else {"response_format": extra}
+        window = self.windows.window(endpoint.client, endpoint.base_url, request.model)
+        size = (*remembered, prompt_chars(sent))
+        with self._lock:
+            prompt = self._counted.get(size)
+        if prompt is None:
+            prompt = prompt_tokens(request.model, sent)
+        limit = fit_output(max_output, window.tokens if window else None, prompt)
+        if limit:
+            params[self._limit_name(endpoint, remembered)] = limit
+        params.update(self._sampling(request, remembered))
+        streaming = self.stream_mode_for(endpoint.base_url, request.model)
+        reporter = ProgressReporter(
+            request.listener, role=request.role, module=request.module, model=request.model
+        )
+        try:
+            answer, ignored = send(
+                endpoint.client,
+                model=request.model,
+                messages=sent,
+                params=params,
+                mode=streaming,
+                reporter=reporter,
+                scrub=endpoint.scrub,
+            )
+        except openai.APIError as error:
+            raise self._failure(error, endpoint, request, sent, mode, params, streaming) from None
+        finally:
+            reporter.done()
+        if ignored:
+            log.info("%s sent one answer, not a stream: not asking it to stream", endpoint.host)
+            self.negotiated.settle_stream(remembered, "off")
+        elif streaming == "usage" and answer.prompt_tokens is None and not answer.stopped:
+            self.negotiated.settle_stream(remembered, "plain")  # stream_options ignored
+        cut_by = None
+        if answer.truncated:
+            cut_by = cut_reason(
+                role=request.role,
+                role_limit=request.max_output_tokens,
+                sent=limit,
+                budget_limit=max_output,
+                window=self.windows.window(None, *remembered),
+                prompt=answer.prompt_tokens,
+                completion=answer.completion_tokens,
+            )
+        return dataclasses.replace(answer, mode=mode, cut_by=cut_by)
+
+    def _failure(
+        self,
+        error: openai.APIError,
+        endpoint: Endpoint,
+        request: ChatRequest[Any],
+        sent: list[dict[str, Any]],
+        mode: OutputMode,
+        params: dict[str, Any],
+        streaming: StreamMode,
+    ) -> Exception:
+        """What a failed request means: ask differently, try again, or give up."""
+        remembered = (endpoint.base_url, request.model)
+        limit_name = next((name for name in LIMIT_NAMES if name in params), None)
+        if limit_name is not None and refuses_parameter(error, limit_name):
+            other = LIMIT_NAMES[1 - LIMIT_NAMES.index(limit_name)]
+            log.info("%s wants %s, not %s", endpoint.host, other, limit_name)
+            self.negotiated.use_limit_name(remembered, other)
+            return Resend()
+        refusal = _refusal(error)
+        status = getattr(error, "status_code", None)
+        if refusal is not None and refusal.kind == "context":
+            size = (*remembered, prompt_chars(sent))
+            with self._lock:
+                refitted = size in self._counted
+            if limit_name is not None and not refitted and output_overflowed(refusal):
+                # the prompt fits; prompt plus the output limit did not (vLLM): ask again
+                # with the room the server's own count of the prompt leaves
+                self.windows.learn_refusal(*remembered, refusal.window or 0)
+                with self._lock:
+                    self._counted[size] = refusal.prompt_tokens or 0
+                return Resend()
+            return describe_context_overflow(
+                refusal, request=request, host=endpoint.host, messages=sent, status=status
+            )
+        refused = refused_streaming(error) if streaming != "off" else None
+        if refused is not None:
+            lower_stream = weaker_stream(streaming, refused)
+            log.warning(
+                "%s refused %s for %s; asking with %s",
+                endpoint.host,
+                refused,
+                request.model,
+                "stream alone" if lower_stream == "plain" else "no streaming",
+            )
+            self.negotiated.settle_stream(remembered, lower_stream)
+            return Resend()
+        if any(word in params for word in SAMPLING_WORDS) and rejects_sampling(error):
+            log.warning(
+                "%s rejected seed/temperature for %s; sending none", endpoint.host, request.model
+            )
+            self.negotiated.refuse_sampling(remembered)
+            return Resend()
+        lower = weaker(mode)
+        if refusal is not None and self._negotiates() and lower is not None:
+            log.warning(
+                "%s refused response_format %s for %s (HTTP %s); trying %s",
+                endpoint.host, mode, request.model, status or "?", lower,
+            )  # fmt: skip
+            self.negotiated.settle_mode(remembered, lower)
+            return Resend()
+
+        def give_up(attempts: int) -> ModelError:
+            return describe_failure(
+                error,
+                request=request,
+                host=endpoint.host,
+                key_env=endpoint.key_env,
+                secret=endpoint.secret,
+                timeout=self.models.timeout,
+                attempts=attempts,
+                format_refused=mode if refusal is not None else None,
+            )
+
+        if _retryable(error):
+            wait = None
+            if isinstance(error, openai.APIStatusError):
+                wait = retry_after(error.response.headers)
+            why = f"{status or type(error).__name__} at {endpoint.host}"
+            if isinstance(error, openai.APITimeoutError):
+                why = f"nothing came within models.timeout = {self.models.timeout:g} s"
+            return Transient(why, wait=wait, give_up=give_up)
+        return give_up(1)
 
     def _limit_name(self, endpoint: Endpoint, remembered: tuple[str, str]) -> str:
         start = LIMIT_NAMES[1 if is_openai_host(endpoint.base_url) else 0]
@@ -270,93 +322,6 @@ class OpenAIBackend:
     def _negotiates(self) -> bool:
         return self.models.structured_output == "auto"
 
-    def _create(
-        self,
-        endpoint: Endpoint,
-        request: ChatRequest[Any],
-        messages: list[dict[str, Any]],
-        extra: dict[str, Any],
-        streaming: StreamMode,
-    ) -> Answer:
-        """One HTTP call with retries; raises ``_Failed`` with the last error."""
-
-        def call() -> Answer:
-            with self._slot(request):  # the limit covers requests, not backoff sleeps
-                reporter = ProgressReporter(
-                    request.listener, role=request.role, module=request.module, model=request.model
-                )
-                try:
-                    answer, ignored = send(
-                        endpoint.client,
-                        model=request.model,
-                        messages=messages,
-                        params=extra,
-                        mode=streaming,
-                        reporter=reporter,
-                        scrub=endpoint.scrub,
-                    )
-                finally:
-                    reporter.done()
-            remembered = (endpoint.base_url, request.model)
-            if ignored:
-                log.info("%s sent one answer, not a stream: not asking it to stream", endpoint.host)
-                self.negotiated.settle_stream(remembered, "off")
-            elif streaming == "usage" and answer.prompt_tokens is None and not answer.stopped:
-                self.negotiated.settle_stream(remembered, "plain")  # stream_options ignored
-            return answer
-
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.models.max_retries + 1),
-            retry=tenacity.retry_if_exception(_retryable),
-            wait=self._wait,
-            sleep=lambda seconds: self._pause(request, seconds),
-            before_sleep=lambda state: _log_retry(
-                state, endpoint.host, request.label, self.models.timeout
-            ),
-            reraise=True,
-        )
-        try:
-            return retrying(call)
-        except openai.APIError as error:
-            raise _Failed(error, retrying.statistics.get("attempt_number", 1)) from None
-
-    @contextlib.contextmanager
-    def _slot(self, request: ChatRequest[Any]) -> Iterator[None]:
-        """A concurrency slot; a cancelled request stops waiting for one."""
-        while not self._slots.acquire(timeout=0.05):
-            _stop_if_cancelled(request)
-        try:
-            _stop_if_cancelled(request)
-            yield
-        finally:
-            self._slots.release()
-
-    def _pause(self, request: ChatRequest[Any], seconds: float) -> None:
-        """A backoff sleep that a cancelled request cuts short."""
-        if request.cancel is None:
-            self._sleep(seconds)
-        elif request.cancel.wait(seconds):
-            _stop_if_cancelled(request)
-
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, openai.APIStatusError):
-            asked = retry_after(error.response.headers)
-            if asked is not None:
-                return asked
-        return backoff(
-            state.attempt_number, initial=self._initial_backoff, maximum=self._max_backoff
-        )
-
-
-class _Failed(Exception):
-    """The last SDK error of a call, and how many attempts it took."""
-
-    def __init__(self, error: openai.APIError, attempts: int) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.attempts = attempts
-
 
 def _bounds(endpoint: Endpoint, request: ChatRequest[Any]) -> Bounds:
     """Which size bounds the schema carries (``specmill.llm.structured``): OpenAI's
@@ -372,23 +337,9 @@ def _refusal(error: BaseException) -> Refusal | None:
     return None
 
 
-def _stop_if_cancelled(request: ChatRequest[Any]) -> None:
-    if request.cancel is not None and request.cancel.is_set():
-        raise CallCancelled(f"{request.label}: cancelled, no longer needed")
-
-
 def _retryable(error: BaseException) -> bool:
     if isinstance(error, openai.APIStatusError):
         if _refusal(error) is not None:  # the same request would be refused again
             return False
         return should_retry_status(error.status_code, error.response.headers, error.body)
     return isinstance(error, openai.APIConnectionError)  # timeouts included
-
-
-def _log_retry(state: tenacity.RetryCallState, host: str, label: str, timeout: float) -> None:
-    error = state.outcome.exception() if state.outcome else None
-    what = getattr(error, "status_code", None) or type(error).__name__
-    if isinstance(error, openai.APITimeoutError):
-        what = f"nothing came within models.timeout = {timeout:g} s"
-    wait = state.next_action.sleep if state.next_action else 0.0
-    log.warning("%s at %s: %s; retrying in %.2f s", label, host, what, wait)
