@@ -53,6 +53,7 @@ from specmill.llm.events import ProgressReporter
 from specmill.llm.failures import describe_context_overflow, describe_failure
 from specmill.llm.negotiated import Negotiated
 from specmill.llm.refusals import (
+    SAMPLING_WORDS,
     Refusal,
     classify_refusal,
     refused_streaming,
@@ -77,7 +78,6 @@ log = logging.getLogger(__name__)
 # 'max_tokens' … Use 'max_completion_tokens' instead." (param "max_tokens"); local servers
 # have long known "max_tokens". Start from the host's likely name, swap on that refusal.
 LIMIT_NAMES = ("max_tokens", "max_completion_tokens")
-SAMPLING_WORDS = ("temperature", "seed")
 
 
 class OpenAIBackend:
