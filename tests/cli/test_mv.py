@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +127,32 @@ tier: auto
     assert states(billing)["src/billing/invoice.py"] == "stale"
     billing.write("specs/billing/invoice.md", reformatted + "- **R3** Totals are cached.\n")
     assert states(billing)["src/billing/invoice.py"] == "stale"
+
+
+LINKED = (
+    "linked/invoice.py is under the symbolic link linked: `specmill mv` moves files between "
+    "real folders of the repository only; nothing moved"
+)
+
+
+@pytest.mark.parametrize(
+    ("destination", "refusal"),
+    [("linked", LINKED), ("linked/", LINKED), ("linked/invoice.py", "is outside the repository")],
+)
+def test_mv_into_a_committed_symlinked_folder_is_refused_and_moves_nothing(
+    billing: Project, tmp_path: Path, destination: str, refusal: str
+) -> None:
+    """A folder committed as a link leads out of the repository: the file would land there."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (billing.root / "linked").symlink_to(outside)
+    billing.commit("a linked folder")
+    before = {p: billing.read(p) for p in ("src/billing/invoice.py", "specs/billing/invoice.md")}
+
+    code, out, err = billing.main("mv", "src/billing/invoice.py", destination)
+
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert refusal in err
+    assert list(outside.iterdir()) == []
+    assert {p: billing.read(p) for p in before} == before
+    assert billing.git("status", "--porcelain") == ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 
 import click
@@ -29,7 +28,13 @@ def describe_backend(project: Project) -> str:
     models = project.config.models
     if models.backend == "scripted":
         return f"model: scripted answers from {models.script} (no model is called)"
-    where = models.base_url or os.environ.get("OPENAI_BASE_URL") or "api.openai.com"
+    from specmill.engine.doctor import printable
+    from specmill.llm.openai_backend import host_of, resolve_base_url
+
+    try:  # host:port only, as `specmill doctor` shows it: a URL may hold a user and a key
+        where = printable(host_of(resolve_base_url(models)))
+    except ValueError:  # urlsplit's "Invalid IPv6 URL", a port that is not a number
+        where = "a base URL that is not a valid URL"
     tiers = f"{models.fast}/{models.standard}/{models.strong}"
     verifiers = ", ".join(v.model for v in models.verifiers)
     return f"models at {where}: planner {models.planner}, executor {tiers}, verifiers {verifiers}"

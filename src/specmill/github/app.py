@@ -51,6 +51,7 @@ class Findings:
     head_sha: str | None = None  # the pull request's head after delivery pushed a commit to it
     unreported: Sequence[str] = ()  # a matrix job's modules whose bundle never arrived
     conflicts: Sequence[str] = ()  # why the matrix's bundles contradict one another
+    refused: Sequence[str] = ()  # why a bundle's code is neither delivered nor offered
 
 
 Work = Callable[[RunDecision], Findings]
@@ -195,6 +196,7 @@ def _found(found: Findings) -> dict[str, Any]:
         "delivery": found.delivery,
         "unreported": found.unreported,
         "conflicts": found.conflicts,
+        "refused": found.refused,
     }
 
 
