@@ -28,8 +28,8 @@ def describe_backend(project: Project) -> str:
     models = project.config.models
     if models.backend == "scripted":
         return f"model: scripted answers from {models.script} (no model is called)"
-    from specmill.engine.doctor import printable
-    from specmill.llm.openai_backend import host_of, resolve_base_url
+    from specmill.core.printable import printable
+    from specmill.llm.endpoints import host_of, resolve_base_url
 
     try:  # host:port only, as `specmill doctor` shows it: a URL may hold a user and a key
         where = printable(host_of(resolve_base_url(models)))
