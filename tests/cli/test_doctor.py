@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections import deque
 from collections.abc import Iterator
 
 import pytest
@@ -192,3 +193,40 @@ def test_a_server_without_a_model_list_is_asked_anyway(project, server):
     assert code == 0
     roles = json.loads(out)["roles"]
     assert all(role["listed"] is None and role["mode"] == "json_schema" for role in roles)
+
+
+def test_each_role_shows_its_context_window_and_whether_it_streams(project, server):
+    """llama-server: the window from /props, answers streamed with usage."""
+    from tests.llm.server_refusals import LLAMA_SERVER_PROPS
+
+    server.props = LLAMA_SERVER_PROPS
+    configure(project, server.url)
+    answer_all(server)
+
+    code, out, _ = project.main("doctor", "--json")
+
+    assert code == 0
+    roles = json.loads(out)["roles"]
+    assert {(r["context_window"], r["context_source"]) for r in roles} == {
+        (8192, "llama.cpp /props")
+    }
+    assert {r["streaming"] for r in roles} == {"yes"}
+    assert all(request.get("stream") is True for request in server.requests)
+    answer_all(server)
+    code, out, _ = project.main("doctor")
+    assert "8,192 (llama.cpp" in out and "yes" in out
+
+
+def test_a_server_that_does_not_stream_or_say_its_window_is_shown_as_such(project, server):
+    from tests.engine.openai_server import Reply
+
+    configure(project, server.url)
+    for model in {*MODELS.values(), "m-review"}:
+        server.answers.setdefault(model, deque()).append(Reply(content='{"ok": true}', stream=None))
+
+    code, out, _ = project.main("doctor", "--json")
+
+    assert code == 0
+    roles = json.loads(out)["roles"]
+    assert {r["streaming"] for r in roles} == {"no"}
+    assert {r["context_window"] for r in roles} == {None}

@@ -11,7 +11,8 @@ import pytest
 from specmill.core.config import BudgetConfig, ModelsConfig
 from specmill.core.records import VerifierReport
 from specmill.llm import BudgetExceeded, InvalidAnswerError, ModelError, make_backend
-from specmill.llm.openai_backend import PLACEHOLDER_KEY, OpenAIBackend
+from specmill.llm.endpoints import PLACEHOLDER_KEY
+from specmill.llm.openai_backend import OpenAIBackend
 
 
 def test_answer_is_validated_and_its_usage_counted(

@@ -21,7 +21,8 @@ from specmill.secret_file import with_secrets
     "--no-calls", is_flag=True, help="Check configuration and reachability only; no model call."
 )
 def doctor(ctx: click.Context, as_json: bool, no_calls: bool) -> None:
-    """Check each model role: key, endpoint, model, structured output, latency, price.
+    """Check each model role: key, endpoint, model, context window, structured output,
+    streaming, latency, price.
 
     Makes one tiny schema-constrained call per model (priced and counted), unless
     --no-calls. Exits 1 if a role cannot work, saying what to change.
@@ -88,14 +89,19 @@ def _print_table(checks: list[RoleCheck], *, calls: bool) -> None:
     from rich.text import Text
 
     table = Table(title="specmill doctor", title_justify="left")
-    for name in ("role", "model", "endpoint", "key", "reachable", "listed", "mode"):
+    for name in ("role", "model", "endpoint", "key", "reachable", "listed", "context", "mode"):
         table.add_column(name, overflow="fold")
+    table.add_column("stream", overflow="fold")
     table.add_column("latency", justify="right", no_wrap=True)
     table.add_column("price", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for check in checks:
         latency = "-" if check.latency_s is None else f"{check.latency_s * 1000:.0f} ms"
         mode = check.mode or ("-" if calls else "(no call)")
+        stream = check.streaming or ("-" if calls else "(no call)")
+        context = "-"
+        if check.context_window is not None:
+            context = f"{check.context_window:,} ({check.context_source})"
         status = Text(check.status, style="green" if check.status == "ok" else "red")
         table.add_row(  # Text: a model name like "[bold]x" is shown, not interpreted
             Text(check.role),
@@ -104,7 +110,9 @@ def _print_table(checks: list[RoleCheck], *, calls: bool) -> None:
             Text(f"{check.key} (${check.key_env})"),
             Text(_cell(check.reachable)),
             Text(_cell(check.listed)),
+            Text(context),
             Text(mode),
+            Text(stream),
             Text(latency),
             Text("yes" if check.priced else "none"),
             status,

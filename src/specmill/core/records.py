@@ -197,6 +197,11 @@ class CallRecord(_Record):
     # tokens and cost are what was reserved for a request still unanswered when the run
     # was saved (an abandoned call), not what the server reported
     estimated: bool = False
+    # whether the answers came streamed (None: not an OpenAI-compatible call), seconds
+    # from sending to the first token, and answer tokens a second once they flowed
+    streamed: bool | None = None
+    first_token_s: float | None = None
+    tokens_per_s: float | None = None
 
 
 CandidateStage = Literal["passed", "checks-passed", "checks-failed", "refused", "no-answer"]

@@ -37,6 +37,7 @@ from specmill.engine.prompts import Prompt, PromptLibrary
 from specmill.errors import SpecmillError
 from specmill.llm.backend import ChatBackend, ChatRequest, Role
 from specmill.llm.call_life import await_answer
+from specmill.llm.events import CallListener
 from specmill.llm.tokens import context_limit, counter
 
 T = TypeVar("T", bound=BaseModel)
@@ -116,6 +117,7 @@ class Agents:
         # Told of every prompt before it is sent (the progress display): module, role,
         # tokens, parts cut.
         self.on_prompt: Callable[[str, str, int, list[str]], None] | None = None
+        self.listener: CallListener | None = None  # told how each call streams
 
     def prepare(self, role: Role, brief: Brief, model: str, **variables: Any) -> Prepared:
         """The prompt, measured, with parts left out in ``CUT_ORDER`` until it fits."""
@@ -187,6 +189,7 @@ class Agents:
             seed=exploration.seed if exploration else None,
             temperature=exploration.temperature if exploration else None,
             cancel=cancel,
+            listener=self.listener,
         )
 
         def note(record: CallRecord) -> CallRecord:

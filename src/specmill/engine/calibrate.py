@@ -281,7 +281,7 @@ def require_keys(project: Project) -> None:
     models = project.config.models
     if models.backend != "openai":
         return
-    from specmill.llm.openai_backend import DEFAULT_BASE_URL, resolve_base_url
+    from specmill.llm.endpoints import DEFAULT_BASE_URL, resolve_base_url
 
     names = verifier_names(models.verifiers)
     for name, endpoint in zip(names, models.verifiers, strict=True):

@@ -19,6 +19,7 @@ from specmill.core.config import BudgetConfig, ModelsConfig
 from specmill.core.records import CallRecord
 from specmill.llm.budget import Budget
 from specmill.llm.call_life import CallMeter
+from specmill.llm.events import CallListener
 
 T = TypeVar("T", bound=BaseModel)
 Role = Literal["planner", "executor", "verifier"]
@@ -33,6 +34,7 @@ class ChatRequest(Generic[T]):
     ``seed``/``temperature`` are sent where the endpoint accepts them. ``cancel``, once
     set, stops the call before its next exchange (``CallCancelled``). ``meter``: what
     the call has sent, spent and holds (``specmill.llm.call_life``); one per request.
+    ``listener`` is told how each exchange streams (``specmill.llm.events``).
     """
 
     role: Role
@@ -51,6 +53,7 @@ class ChatRequest(Generic[T]):
     temperature: float | None = None
     cancel: threading.Event | None = field(default=None, compare=False, repr=False)
     meter: CallMeter = field(default_factory=CallMeter, compare=False, repr=False)
+    listener: CallListener | None = field(default=None, compare=False, repr=False)
 
     @property
     def label(self) -> str:

@@ -70,6 +70,13 @@ class Answer:
     completion_tokens: int | None = None
     truncated: bool = False  # stopped at the output token limit
     mode: str | None = None  # the structured-output mode the endpoint took
+    # why the answer was stopped before the server finished it (it repeated itself, its
+    # stream broke): an invalid answer, re-asked with this reason
+    stopped: str | None = None
+    cut_by: str | None = None  # the limit that cut a truncated answer, named for the user
+    streamed: bool | None = None  # None: not an OpenAI-compatible exchange
+    first_token_s: float | None = None  # seconds from sending to the first token
+    generating_s: float | None = None  # seconds from the first token to the last
 
 
 Send = Callable[[list[dict[str, Any]], int], Answer]
@@ -106,6 +113,10 @@ class CallMeter:
         self.requests = 0
         self.answers = 0
         self.mode: str | None = None
+        self.streamed: bool | None = None
+        self.first_token_s: float | None = None
+        self.streamed_tokens = 0
+        self.generating_s = 0.0
         self._holding: Reservation | None = None
         self._abandoned = False
 
@@ -118,15 +129,22 @@ class CallMeter:
             self.requests += 1
 
     def settle(
-        self, reservation: Reservation, prompt: int, completion: int, mode: str | None
+        self, reservation: Reservation, prompt: int, completion: int, answer: Answer
     ) -> None:
         with self._lock:
             self.cost += reservation.settle(prompt, completion)
             self.prompt_tokens += prompt
             self.completion_tokens += completion
             self.answers += 1
-            self.mode = mode
+            self.mode = answer.mode
             self._holding = None
+            # time to the first token (the first answer's), speed over every answer
+            self.streamed = answer.streamed if self.streamed is None else self.streamed
+            if self.first_token_s is None and answer.first_token_s is not None:
+                self.first_token_s = round(answer.first_token_s, 3)
+            if answer.generating_s:
+                self.streamed_tokens += completion
+                self.generating_s += answer.generating_s
 
     def give_back(self, reservation: Reservation) -> None:
         """The exchange failed: nothing used (a failed request is not billed)."""
@@ -165,6 +183,11 @@ class CallMeter:
             structured_output=self.mode,
             requests=self.requests,
             estimated=held is not None,
+            streamed=self.streamed,
+            first_token_s=self.first_token_s,
+            tokens_per_s=(
+                round(self.streamed_tokens / self.generating_s, 1) if self.generating_s else None
+            ),
         )
 
 
@@ -226,7 +249,7 @@ class CallLife:
                 reservation,
                 estimate_tokens(chars) if prompt is None else prompt,
                 estimate_tokens(len(answer.text)) if completion is None else completion,
-                answer.mode,
+                answer,
             )
         return answer
 

@@ -68,13 +68,17 @@ def converse(
             raise _with_record(exc, request) from None
         text = encodable(answer.text)  # goes back to the model, into records and logs
         try:
+            if answer.stopped:  # a loop or a broken stream: its text is not the answer
+                raise AnswerProblem(answer.stopped)
             value = parse_answer(text, request.response_model)
         except AnswerProblem as exc:
             problem = str(exc)
             if answer.truncated:
-                problem += " (the answer was cut off at the output token limit)"
+                limit = answer.cut_by or "the output token limit"
+                problem += f" (the answer was cut off at {limit})"
             echoed = text
-            if answer.truncated and len(text) > ECHO_CHARS:  # keep the re-ask in the window
+            cut = answer.truncated or answer.stopped
+            if cut and len(text) > ECHO_CHARS:  # keep the re-ask in the window
                 echoed = text[:ECHO_CHARS] + "\n[… cut off here]"
             messages = [*messages, {"role": "assistant", "content": echoed}, reask_message(problem)]
             continue
