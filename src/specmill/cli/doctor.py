@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 
 from specmill.cli.common import echo_json
 from specmill.core.project import find_root, load_config
 from specmill.engine.doctor import RoleCheck, diagnose
+from specmill.errors import SpecmillError
 from specmill.secret_file import with_secrets
 
 
@@ -25,11 +27,18 @@ def doctor(ctx: click.Context, as_json: bool, no_calls: bool) -> None:
     Makes one tiny schema-constrained call per model (priced and counted), unless
     --no-calls. Exits 1 if a role cannot work, saying what to change.
     """
-    config, _ = load_config(find_root())
+    root = find_root()
+    config, _ = load_config(root)
+    warnings = _editable_warnings(root)
+    if not as_json:
+        for warning in warnings:
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
     if config.models.backend != "openai":
         message = f"models.backend = {config.models.backend!r}: no endpoint to check"
         if as_json:
-            echo_json({"ok": True, "backend": config.models.backend, "roles": []})
+            echo_json(
+                {"ok": True, "backend": config.models.backend, "roles": [], "warnings": warnings}
+            )
         else:
             click.echo(message)
         return
@@ -43,6 +52,7 @@ def doctor(ctx: click.Context, as_json: bool, no_calls: bool) -> None:
                 "tokens": budget.tokens,
                 "cost_usd": round(budget.cost_usd, 6),
                 "roles": [check.as_json() for check in checks],
+                "warnings": warnings,
             }
         )
     else:
@@ -55,6 +65,18 @@ def doctor(ctx: click.Context, as_json: bool, no_calls: bool) -> None:
             for problem in check.problems:
                 click.secho(f"{check.role}: cannot work: {problem}", fg="red", err=True)
     ctx.exit(1 if failing else 0)
+
+
+def _editable_warnings(root: Path) -> list[str]:
+    """Editable installs that would make checks test your checkout (engine/editable.py)."""
+    from specmill.core.project import load_project
+    from specmill.engine.editable import doctor_warnings
+
+    try:
+        project = load_project(root)
+    except SpecmillError:
+        return []  # `specmill lint` reports a broken project; doctor is about the models
+    return doctor_warnings(project, os.environ)
 
 
 def _cell(value: bool | None, yes: str = "yes", no: str = "no") -> str:

@@ -12,6 +12,18 @@ from functools import lru_cache
 from pathlib import PurePosixPath
 
 
+def is_test_file(path: str) -> bool:
+    """Test files are the checks' side: mutating or sabotaging them says nothing about
+    the code under test (``calibrate``'s mutants, the checks' sensitivity probe)."""
+    pure = PurePosixPath(path)
+    name = pure.name
+    return (
+        name.startswith("test_")
+        or name.endswith(("_test.py", "_test.go", ".test.js", ".test.ts", ".spec.ts"))
+        or any(part in ("tests", "test", "__tests__") for part in pure.parts[:-1])
+    )
+
+
 def bounded_name(text: str, limit: int) -> str:
     """``text`` as part of a file name of at most ``limit`` bytes, still unique: a longer
     one keeps its head, then ``~`` and 8 hex digits of its sha256 (a file name has at
