@@ -2,7 +2,7 @@
 
 A specmill commit's message ends with git trailers (DESIGN.md, "Provenance"):
 
-    Specmill-Run: 20250101-120000-3f2a1c
+    Specmill-Run: 20250101-120000-635805
     Specmill-Module: billing.invoice sha256:<64 hex>
     Specmill-Models: gpt-4.1, o3
 
@@ -12,7 +12,6 @@ The run record itself goes into a git note under ``refs/notes/specmill``.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,12 +23,14 @@ RUN_TRAILER = "Specmill-Run"
 MODULE_TRAILER = "Specmill-Module"
 MODELS_TRAILER = "Specmill-Models"
 _TRAILER = re.compile(r"^(?P<key>[A-Za-z0-9-]+):\s*(?P<value>.*)$")
-RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 
 
 def new_run_id(now: datetime | None = None) -> str:
+    """``20261126-022635-635805``: the UTC time to the microsecond (DESIGN.md's form), so
+    that run ids sort as the runs started, even several in one second (the run lock keeps
+    two runs of one repository from starting together)."""
     now = now or datetime.now(timezone.utc)
-    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    return f"{now:%Y%m%d-%H%M%S-%f}"
 
 
 def utc_now() -> str:
