@@ -7,11 +7,15 @@ edit on its first changed line.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 from specmill import gitcli
+from specmill.core import advice
+from specmill.core.advice import HeaderHistory
 from specmill.core.header import is_hand_edited, split_header
+from specmill.core.layout import HEADER_MARK
 from specmill.core.paths import under
 from specmill.core.problems import Problem
 from specmill.core.project import Project
@@ -35,8 +39,29 @@ def collect_problems(project: Project, wanted: list[str] | None = None) -> list[
     if wanted is not None:
         problems = [p for p in problems if _selected(p, wanted, project)]
     if tracked is not None:
-        problems = [_locate_hand_edit(p, project) for p in problems]
+        problems = [_with_history(_locate_hand_edit(p, project), project) for p in problems]
     return problems
+
+
+def _with_history(problem: Problem, project: Project) -> Problem:
+    """Say whether a headerless output lost its header or never had one, from git."""
+    if problem.kind != "header-missing" or problem.module is None:
+        return problem
+    spec = project.by_id.get(problem.module)
+    if spec is None:
+        return problem
+    return advice.header_missing(
+        problem.path, spec.path, spec.id, header_history(project, problem.path)
+    )
+
+
+def header_history(project: Project, path: str) -> HeaderHistory:
+    """``removed`` when a commit took a specmill header out of ``path``, else ``never``."""
+    committed = gitcli.show(project.root, "HEAD", path)
+    if committed is not None and HEADER_MARK in committed:
+        return "removed"
+    found = gitcli.run_git(project.root, "log", "-1", "--format=%H", "-S", HEADER_MARK, "--", path)
+    return "removed" if found and found.strip() else "never"
 
 
 def _selected(problem: Problem, wanted: list[str], project: Project) -> bool:
@@ -71,7 +96,7 @@ def _locate_hand_edit(problem: Problem, project: Project) -> Problem:
     line = first_changed_line(before, now, problem.path)
     if line is None:
         return problem
-    return Problem(problem.path, line, problem.kind, problem.message, problem.module)
+    return dataclasses.replace(problem, line=line)
 
 
 def _as_generated(project: Project, path: str, now: str) -> str | None:

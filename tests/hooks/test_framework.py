@@ -130,8 +130,8 @@ def pre_commit(hooks_repo: Path, hooks_rev: str, pre_commit_home: Path, tmp_path
     return run
 
 
-INVOICE_EDIT = (
-    "src/billing/invoice.py:7: hand-edited: edited by hand; specmill generates it from "
+INVOICE_EDIT = (  # the billing fixture's outputs are adopted
+    "src/billing/invoice.py:7: hand-edited: edited since `specmill adopt` recorded it for "
     "specs/billing/invoice.md (module billing.invoice)"
 )
 
@@ -251,6 +251,21 @@ def test_many_files_in_several_processes_report_each_problem_once(
     lines = output.splitlines()
     assert lines.count(INVOICE_EDIT) == 1
     assert sum(line.startswith("specs/billing/money.md:3: missing: ") for line in lines) == 1
+
+
+def test_a_git_mv_of_a_generated_file_is_told_to_use_specmill_mv(
+    billing: Project, pre_commit
+) -> None:  # type: ignore[no-untyped-def]
+    billing.git("mv", "src/billing/money.py", "src/billing/cash.py")
+    code, output = pre_commit(billing, "specmill-no-hand-edits")
+    assert code == 1, output
+    assert (
+        "  fix: `git mv src/billing/cash.py src/billing/money.py && specmill mv "
+        "src/billing/money.py src/billing/cash.py` moves it and updates specs/billing/money.md "
+        "and .gitattributes (no model call); or name src/billing/cash.py instead of "
+        "src/billing/money.py in the outputs of specs/billing/money.md in the same commit"
+    ) in output.splitlines()
+    assert "orphan" not in output  # one rename, one problem
 
 
 def test_skip_bypasses_no_hand_edits(billing: Project, pre_commit) -> None:  # type: ignore[no-untyped-def]

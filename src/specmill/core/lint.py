@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
+from specmill.core import advice
 from specmill.core.config import PYPROJECT_FILE, find_toml_line
 from specmill.core.header import style_for
 from specmill.core.problems import Problem
@@ -106,16 +107,8 @@ def _conflicts(project: Project) -> list[Problem]:
     problems = []
     for path, owners in sorted(project.owners.items()):
         for spec in owners[1:]:
-            others = ", ".join(o.path for o in owners if o is not spec)
-            problems.append(
-                Problem(
-                    spec.path,
-                    spec.line_of(path),
-                    "conflict",
-                    f"{path} is also declared by {others}",
-                    spec.id,
-                )
-            )
+            others = [o.path for o in owners if o is not spec]
+            problems.append(advice.conflict(path, spec.path, spec.line_of(path), spec.id, others))
     return problems
 
 
