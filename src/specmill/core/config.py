@@ -185,6 +185,16 @@ class BotConfig(_Strict):
         return value
 
 
+class HooksConfig(_Strict):
+    """``[specmill.hooks]``: what the pre-commit hooks do with what they find."""
+
+    stale: Literal["block", "report"] = Field(
+        default="block",
+        description="specmill-stale: `block` a commit that leaves modules stale, or only"
+        " `report` them, where the bot regenerates them on the pull request",
+    )
+
+
 class CalibrationConfig(_Strict):
     """``[specmill.calibration]``: how ``specmill calibrate`` seeds and judges."""
 
@@ -212,6 +222,7 @@ class Config(_Strict):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     bot: BotConfig = Field(default_factory=BotConfig)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    hooks: HooksConfig = Field(default_factory=HooksConfig)
     # pyproject.toml when the settings are its [tool.specmill]: then it is protected too
     _file: str = PrivateAttr(default=CONFIG_FILE)
 
