@@ -44,7 +44,7 @@ def test_a_header_removed_in_an_earlier_commit_is_still_removed(billing: Project
 def test_every_hint_names_the_module_and_path_in_text_and_json(billing: Project) -> None:
     billing.write("specs/billing/money.md", billing.read("specs/billing/money.md") + "- **M2** +\n")
     (billing.root / "tests/billing/test_invoice.py").unlink()
-    code, out, err = billing.main("check")
+    code, _, err = billing.main("check")
     assert code == 1
     assert "MODULE" not in err and "PATH" not in err
     assert "  fix: run `specmill regen billing.money`" in err.splitlines()

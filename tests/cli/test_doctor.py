@@ -175,7 +175,8 @@ def test_hostile_model_names_and_server_text_are_shown_not_interpreted(project, 
 
 
 def test_the_scripted_backend_has_nothing_to_check(project):
-    project.write("specmill.toml", '[specmill]\n[specmill.models]\nbackend = "scripted"\n')
+    models = '[specmill.models]\nbackend = "scripted"\nscript = "answers.yaml"\n'
+    project.write("specmill.toml", "[specmill]\n" + models)
 
     code, out, _ = project.main("doctor")
 

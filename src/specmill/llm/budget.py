@@ -15,10 +15,9 @@ import logging
 import math
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from specmill.core.config import BudgetConfig, Price
-from specmill.errors import ConfigError
 from specmill.llm.errors import BudgetExceeded
 from specmill.llm.tokens import CHARS_PER_TOKEN  # a typical count
 
@@ -70,23 +69,6 @@ class Budget:
         """Models used without a price in ``models.prices``: their cost counted as 0."""
         with self._lock:
             return frozenset(self._unpriced)
-
-    def require_prices(self, models: Iterable[str]) -> None:
-        """A dollar limit is only a limit if every model has a price: refuse to start."""
-        if not self.config.counts_dollars:
-            return
-        missing = [model for model in models if model not in self.prices]
-        if missing:
-            limit = "max_usd" if self.config.max_usd is not None else "max_usd_per_module"
-            raise ConfigError(
-                f"budget.{limit} is set, but model {missing[0]!r} has no price, so its"
-                " calls would count as $0"
-                + (f" (nor {', '.join(map(repr, missing[1:]))})" if missing[1:] else ""),
-                path="specmill.toml",
-                hint=f'add it to [specmill.models.prices], e.g. "{missing[0]}" ='
-                " { input = 2.0, output = 8.0 } (US dollars per million tokens),"
-                " or set budget.max_tokens instead",
-            )
 
     def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
         """US dollars for this usage; 0 for a model missing from the price table."""
