@@ -193,3 +193,46 @@ def test_a_server_without_a_model_list_is_asked_anyway(project, server):
     assert code == 0
     roles = json.loads(out)["roles"]
     assert all(role["listed"] is None and role["mode"] == "json_schema" for role in roles)
+
+
+def test_no_key_is_said_once_for_every_role_it_stops(project):
+    project.write("specmill.toml", "[specmill]\n")
+
+    code, _, err = project.main("doctor", "--no-calls")
+
+    assert code == 1
+    assert err.splitlines() == [
+        "planner, fast, standard, strong, verifier 1, verifier 2: cannot work: set the "
+        "environment variable OPENAI_API_KEY (OpenAI needs a key), or point models.base_url "
+        "at a server that needs none"
+    ]
+
+
+def test_the_table_fits_80_columns_one_line_per_role(project, server):
+    import io
+
+    from rich.console import Console
+
+    from specmill.cli.doctor import print_checks
+    from specmill.core.project import load_config
+    from specmill.engine.doctor import diagnose
+
+    configure(project, server.url, verifier_url=closed_port_url())
+    answer_all(server)
+    checks, _ = diagnose(load_config(project.root)[0], environ={})
+    out = io.StringIO()
+    print_checks(checks, calls=True, console=Console(file=out, width=80, highlight=False))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    roles = ("planner", "fast", "standard", "strong", "verifier 1", "verifier 2")
+    rows = [line.split() for line in lines if line.startswith(roles)]
+    assert [row[:3] for row in rows[:2]] == [
+        ["planner", "m-plan", "[1]"],
+        ["fast", "m-fast", "[1]"],
+    ]
+    assert rows[1][3] == "json_schema" and rows[1][-1] == "ok"
+    assert rows[-1][:4] == ["verifier", "2", "m-review", "[2]"] and rows[-1][-2:] == [
+        "cannot",
+        "work",
+    ]
+    assert len(rows) == 6  # one line per role: no cell wrapped onto a second line

@@ -275,7 +275,7 @@ class RefusingCandidates:
 
     def complete(self, request: Any) -> Any:
         if request.role == "executor" and request.candidate in self.refused:
-            raise BudgetExceeded(f"{request.label}: budget exhausted; the call was not made")
+            raise BudgetExceeded(f"budget exhausted: {request.label}; the call was not made")
         return self.inner.complete(request)
 
     def close(self) -> None:
@@ -299,12 +299,12 @@ def test_the_budget_stops_a_candidate_not_the_module(
     code, _, err = factory.main("regen")
     module = record_of(factory)["modules"][0]
     reasons = {h["candidate"]: h["reason"] for h in module["history"]}
-    assert reasons[2].startswith("budget: executor call for billing.invoice (gpt-4.1-mini)")
+    assert reasons[2].startswith("budget exhausted: executor call for billing.invoice (gpt-4.1")
     if refused == {2}:
         assert code == 0, err
         assert module["status"] == "passed" and module["winner"] == 1
     else:
         assert code == 1
         assert module["status"] == "budget-exceeded" and module["attempts"] == 1
-        assert "candidate 1: budget:" in err and "candidate 2: budget:" in err
+        assert "candidate 1: budget exhausted: " in err and "candidate 2: budget exhausted: " in err
     assert factory.worktrees() == []

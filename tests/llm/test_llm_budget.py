@@ -140,6 +140,15 @@ def test_a_module_has_its_own_dollar_limit() -> None:
     assert other.max_output == 512
 
 
+def test_a_limit_below_a_cent_is_printed_as_written() -> None:
+    budget = Budget(BudgetConfig(max_usd=0.005), PRICES)
+    with pytest.raises(BudgetExceeded) as caught:
+        budget.reserve(model="gpt-4.1", prompt_chars=40_000, what="planner call", max_output=512)
+    message = str(caught.value)
+    assert message.startswith("budget exhausted: planner call ")
+    assert "over budget.max_usd = $0.005 (" in message
+
+
 def test_a_dollar_limit_with_an_unpriced_model_refuses_to_start() -> None:
     models = ModelsConfig(planner="llama3:8b", fast="qwen")
     with pytest.raises(ConfigError) as caught:

@@ -106,7 +106,7 @@ def print_checks(checks: list[RoleCheck], *, calls: bool, console: Console | Non
         served = "; serves every model" if all(listed) else ""
         label = f"[{number}] " if several else ""
         line = f"  {label}{endpoint}: key ${key_env} {first.key}; {reached}{served}"
-        console.print(Text(line), soft_wrap=True)  # Text: "[bold]x" is shown, not markup
+        console.print(Text(line))  # Text: "[bold]x" is shown, not markup; wrapped at words
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
     table.add_column("role", no_wrap=True)
     table.add_column("model", overflow="fold")

@@ -197,7 +197,7 @@ def run_candidate(
         result.error = "stopped early: another candidate of this attempt passed"
     except BudgetExceeded as exc:
         result.budget_exceeded = True
-        result.error = f"budget: {exc}"
+        result.error = str(exc)  # "budget exhausted: …" says it is the budget
     except InvalidAnswerError as exc:
         result.error = f"no valid answer: {exc}"
     except LLMError as exc:  # the endpoint failed, or a script ran dry

@@ -28,6 +28,15 @@ RESERVE_OVERHEAD_TOKENS = 8  # the chat format's tokens around the messages
 MIN_USEFUL_OUTPUT = 256  # an answer cut shorter than this is not worth paying for
 
 
+def usd(amount: float) -> str:
+    """Dollars as a limit is written: cents, and below a cent the digits that tell it
+    (``$0.005``, not ``$0.00``)."""
+    if amount == 0 or abs(amount) >= 0.01:
+        return f"${amount:,.2f}"
+    digits = 1 - math.floor(math.log10(abs(amount)))
+    return "$" + f"{amount:.{digits}f}".rstrip("0")
+
+
 def estimate_tokens(chars: int) -> int:
     """Typical token count for text of this length (usage a server did not report)."""
     return math.ceil(chars / CHARS_PER_TOKEN)
@@ -139,7 +148,7 @@ class Budget:
             if room_usd < 0:
                 raise BudgetExceeded(
                     f"budget exhausted: {what} would bring {whose} to"
-                    f" ${limit - room_usd:.4f}, over budget.{key} = ${limit:.2f}"
+                    f" ${limit - room_usd:.4f}, over budget.{key} = {usd(limit)}"
                     f" (${spent:.4f} spent or held so far); the call was not made. Raise"
                     f" budget.{key} or regenerate fewer modules."
                 )
