@@ -242,12 +242,18 @@ class Config(_Strict):
     @field_validator("comment_styles")
     @classmethod
     def _known_styles(cls, value: dict[str, str]) -> dict[str, str]:
-        from specmill.core.header import STYLES
+        from specmill.core.header import NO_COMMENTS, STYLES
 
         for key, style in value.items():
             if style not in STYLES:
                 known = ", ".join(sorted(STYLES))
                 raise ValueError(f"{key!r}: unknown comment style {style!r} (known: {known})")
+            if key.lower() in NO_COMMENTS:
+                raise ValueError(
+                    f"{key!r} files have no comment syntax: a header in one would break it"
+                    " (JSON parsers refuse comments; npm fails with EJSONPARSE). Keep such"
+                    " files out of `outputs:` (name them under `context:`) instead"
+                )
         return value
 
     @property
