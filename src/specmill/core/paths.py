@@ -112,3 +112,22 @@ def first_match(path: str, patterns: Iterable[str]) -> str | None:
 def under(path: str, wanted: Iterable[str]) -> bool:
     """``path`` is one of ``wanted`` or inside one of them (``.`` is the whole repository)."""
     return any(w == "." or path == w or path.startswith(w.rstrip("/") + "/") for w in wanted)
+
+
+# Test files by the conventions of the common test runners: pytest (test_*.py,
+# *_test.py), go test (*_test.go), Jest/Vitest/node --test/Mocha (*.test.js, *.spec.ts,
+# __tests__/), RSpec (*_spec.rb), Maven/Gradle (src/test/), and test(s)/ folders.
+_TEST_NAME = re.compile(
+    r"test_.*\.pyi?|.*_test\.(py|go)|.*[._-](test|spec)\.[cm]?[jt]sx?|.*_spec\.rb|.*Tests?\.java"
+)
+_TEST_FOLDERS = {"tests", "test", "__tests__", "spec"}
+
+
+def is_test_file(path: str) -> bool:
+    """Whether ``path`` is a test file: the checks' side of a module, not its interface."""
+    pure = PurePosixPath(path)
+    folders = pure.parts[:-1]
+    in_src_test = any(folders[i : i + 2] == ("src", "test") for i in range(len(folders)))
+    return (
+        bool(_TEST_NAME.fullmatch(pure.name)) or bool(_TEST_FOLDERS & set(folders)) or in_src_test
+    )

@@ -19,8 +19,9 @@ import random
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Literal
+
+from specmill.core.paths import is_test_file
 
 OPERATORS = (
     "comparison",
@@ -86,17 +87,6 @@ class Mutant:
     description: str
     text: str  # the mutated file
     discarded: Literal["", "equivalent", "does not compile"] = ""
-
-
-def is_test_file(path: str) -> bool:
-    """Test files are the checks' side: mutating them measures nothing about the code."""
-    pure = PurePosixPath(path)
-    name = pure.name
-    return (
-        name.startswith("test_")
-        or name.endswith(("_test.py", "_test.go", ".test.js", ".test.ts", ".spec.ts"))
-        or any(part in ("tests", "test", "__tests__") for part in pure.parts[:-1])
-    )
 
 
 def mutable_outputs(files: Mapping[str, str]) -> dict[str, str]:

@@ -34,6 +34,7 @@ from specmill.workflow_commands import guarded
 
 TYPE_CHECKING = False  # importing typing for its constant would cost each run ~5 ms
 if TYPE_CHECKING:
+    from specmill.core.advice import HeaderHistory
     from specmill.core.header import SplitFile
     from specmill.core.problems import Problem
 
@@ -179,7 +180,7 @@ class HandEdits:
 
         before = self._committed(path)
         had_header = before is not None and _workspace.HEADER_MARK in before
-        history = "removed" if had_header else "never"
+        history: HeaderHistory = "removed" if had_header else "never"
         return [advice.header_missing(path, owner.spec, owner.module, history)]
 
     def _committed(self, path: str) -> bytes | None:
