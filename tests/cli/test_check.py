@@ -69,7 +69,7 @@ def test_header_removed_missing_and_orphan(billing: Project) -> None:
         "does not exist" in lines
     )
     assert any(
-        line.startswith("src/old.py:1: orphan: generated from specs/billing/invoice.md")
+        line.startswith("src/old.py:1: orphan: adopted for specs/billing/invoice.md")
         for line in lines
     )
 

@@ -66,7 +66,7 @@ def test_a_file_moved_by_hand_is_recognised_and_the_hint_moves_it_back_with_mv(
     code, out, err = billing.main("check")
     assert code == 1
     assert (
-        "src/billing/cash.py:1: orphan: generated from specs/billing/money.md (module "
+        "src/billing/cash.py:1: orphan: adopted for specs/billing/money.md (module "
         "billing.money), but no spec declares it; that module's src/billing/money.py does "
         "not exist: was it moved here by hand?"
     ) in out.splitlines()
@@ -137,3 +137,20 @@ def test_no_block_is_no_problem_and_hand_lines_outside_it_are_kept(billing: Proj
     text = billing.read(".gitattributes")
     assert text.startswith("*.png binary\n")
     assert "src/billing/invoice.py linguist-generated=true" in text
+
+
+def test_an_orphan_says_whether_specmill_generated_it_or_it_was_adopted(billing: Project) -> None:
+    from specmill.core.header import stamp
+
+    billing.write("src/old.py", billing.read("src/billing/invoice.py"))  # adopted code
+    inputs = "sha256:" + "0" * 32
+    generated = stamp("X = 1\n", "src/gen.py", module="gone", spec="specs/gone.md", inputs=inputs)
+    billing.write("src/gen.py", generated)
+    out = billing.main("check")[1].splitlines()
+    assert (
+        "src/gen.py:1: orphan: generated from specs/gone.md (module gone), but no spec declares it"
+    ) in out
+    assert (
+        "src/old.py:1: orphan: adopted for specs/billing/invoice.md (module billing.invoice), "
+        "but no spec declares it"
+    ) in out

@@ -260,6 +260,11 @@ function _pad(s) { return s; /* BODY */ }
 
 /** A box. DETAIL stays out only after a blank line. */
 class Box {
+  #count = 0
+  _cache = null
+
+  // HANDLERS (a banner, no doc)
+
   /**
    * Makes a box.
    *

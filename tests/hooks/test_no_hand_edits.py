@@ -276,7 +276,7 @@ def test_a_generated_file_whose_spec_was_deleted_is_an_orphan(billing: Project) 
     assert commit_attempt(main, billing) == (
         1,
         [
-            "src/billing/money.py:1: orphan: generated from specs/billing/money.md, which was "
+            "src/billing/money.py:1: orphan: adopted for specs/billing/money.md, which was "
             "deleted (module billing.money), but no spec declares it",
             "  fix: delete the file, add it back to a spec's outputs, or keep it as "
             "hand-written code: `specmill eject src/billing/money.py`",
@@ -292,7 +292,7 @@ def test_an_orphan_that_is_edited_later_is_still_an_orphan(billing: Project) -> 
     billing.git("add", "--all")
     code, lines = commit_attempt(main, billing)
     assert code == 1
-    assert lines[0].startswith("src/billing/money.py:1: orphan: generated from ")
+    assert lines[0].startswith("src/billing/money.py:1: orphan: adopted for ")
 
 
 def split_runs(project: Project, files: list[str], shares: int, seed: int) -> list[str]:

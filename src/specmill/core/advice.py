@@ -103,26 +103,34 @@ def renamed(old: str, new: str, spec: str, line: int, module: str) -> Problem:
     )
 
 
-def orphan(path: str, line: int, spec: str, module: str, *, spec_deleted: bool = False) -> Problem:
+def _made(adopted: bool) -> str:
+    return "adopted for" if adopted else "generated from"
+
+
+def orphan(
+    path: str, line: int, spec: str, module: str, *, adopted: bool, spec_deleted: bool = False
+) -> Problem:
     gone = ", which was deleted" if spec_deleted else ""
     return Problem(
         path,
         line,
         "orphan",
-        f"generated from {spec}{gone} (module {module}), but no spec declares it",
+        f"{_made(adopted)} {spec}{gone} (module {module}), but no spec declares it",
         module,
         "delete the file, add it back to a spec's outputs, or keep it as hand-written code: "
         f"`specmill eject {arg(path)}`",
     )
 
 
-def moved_by_hand(path: str, line: int, old: str, spec: str, module: str) -> Problem:
+def moved_by_hand(
+    path: str, line: int, old: str, spec: str, module: str, *, adopted: bool
+) -> Problem:
     """An orphan whose module lacks a declared output: most likely that file, moved."""
     return Problem(
         path,
         line,
         "orphan",
-        f"generated from {spec} (module {module}), but no spec declares it; that module's "
+        f"{_made(adopted)} {spec} (module {module}), but no spec declares it; that module's "
         f"{old} does not exist: was it moved here by hand?",
         module,
         f"`mv {arg(path)} {arg(old)} && specmill mv {arg(old)} {arg(path)}` moves it and "

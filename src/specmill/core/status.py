@@ -174,13 +174,15 @@ def _orphans(project: Project, candidates: Iterable[str]) -> list[Problem]:
         if found is None or found.header is None:
             continue
         header = found.header
-        line = found.header_line
+        line, adopted = found.header_line, header.origin == "adopted"
         moved = _missing_output_of(project, header.module, path)
         if moved is not None:
             spec = project.by_id[header.module]
-            problems.append(advice.moved_by_hand(path, line, moved, spec.path, spec.id))
+            problems.append(
+                advice.moved_by_hand(path, line, moved, spec.path, spec.id, adopted=adopted)
+            )
         else:
-            problems.append(advice.orphan(path, line, header.spec, header.module))
+            problems.append(advice.orphan(path, line, header.spec, header.module, adopted=adopted))
     return problems
 
 

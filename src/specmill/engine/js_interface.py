@@ -89,7 +89,12 @@ class _Module:
                 blocks.append(shown + b"\n" + self.cut(node) if shown else self.cut(node))
             docs = []
         shown = b"\n\n".join(block for block in blocks if block)
-        return shown.decode("utf-8", "surrogateescape") + "\n" if shown else ""
+        text = shown.decode("utf-8", "surrogateescape")
+        # the lines left blank by what was taken out: no run of them, none after "{" or before "}"
+        text = re.sub(r"\n(?:[ \t]*\n){2,}", "\n\n", text)
+        text = re.sub(r"\{\n(?:[ \t]*\n)+", "{\n", text)
+        text = re.sub(r"\n(?:[ \t]*\n)+([ \t]*\})", r"\n\1", text)
+        return text + "\n" if text else ""
 
     def _exports(self, node: Any) -> bool:
         if node.type == "export_statement":
@@ -162,27 +167,32 @@ class _Module:
         return out + self.source[position : node.end_byte]
 
     def _members(self, body: Any) -> list[tuple[int, int, bytes]]:
-        """Edits of a class body: private members (and their docs, and their ``;``) go,
-        public ones are cut like any declaration."""
+        """Edits of a class body: private members go, with their docs and their ``;``;
+        public ones are cut like any declaration, their docs summarised; comments that
+        document no public member (section banners, notes) go."""
         edits: list[tuple[int, int, bytes]] = []
         children = list(body.children)
         for index, member in enumerate(children):
-            if member.type not in _MEMBERS:
-                continue
-            doc = children[index - 1] if index and children[index - 1].type == "comment" else None
-            if self._private(member):
-                start = (doc or member).start_byte
-                after = children[index + 1] if index + 1 < len(children) else None
+            after = children[index + 1] if index + 1 < len(children) else None
+            if member.type == "comment":
+                documents = after is not None and after.type in _MEMBERS and _touch(member, after)
+                if not documents or self._private(after):
+                    edits.append(self._removal(member.start_byte, member.end_byte))
+                else:
+                    edits.append((member.start_byte, member.end_byte, summary(self.text(member))))
+            elif member.type in _MEMBERS and self._private(member):
                 end = after.end_byte if after is not None and after.type == ";" else member.end_byte
-                edits.append((_line_start(self.source, start), _line_end(self.source, end), b""))
-            else:
-                if doc is not None:
-                    edits.append((doc.start_byte, doc.end_byte, summary(self.text(doc))))
+                edits.append(self._removal(member.start_byte, end))
+            elif member.type in _MEMBERS:
                 edits.append((member.start_byte, member.end_byte, self.cut(member)))
         return edits
 
+    def _removal(self, start: int, end: int) -> tuple[int, int, bytes]:
+        """Remove source[start:end], and its line when nothing else is on it."""
+        return (_line_start(self.source, start), _line_end(self.source, end), b"")
+
     def _private(self, member: Any) -> bool:
-        name = member.child_by_field_name("name")
+        name = member.child_by_field_name("name") or member.child_by_field_name("property")
         if name is not None and (
             name.type == "private_property_identifier" or self.text(name).startswith(b"_")
         ):

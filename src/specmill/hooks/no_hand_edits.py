@@ -163,7 +163,12 @@ class HandEdits:
             if self._renamed_output(path)[1] is not None:
                 return []  # a staged rename of a declared output: renames() reports it
             gone = self.owners.text(header.spec) is None
-            return [advice.orphan(path, line, header.spec, header.module, spec_deleted=gone)]
+            adopted = header.origin == "adopted"
+            return [
+                advice.orphan(
+                    path, line, header.spec, header.module, adopted=adopted, spec_deleted=gone
+                )
+            ]
         if content_matches(header.content, split.outside):
             return []
         owner = None if named else self.owners.owner(path)
