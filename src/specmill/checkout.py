@@ -39,29 +39,25 @@ def collect_problems(project: Project, wanted: list[str] | None = None) -> list[
     if wanted is not None:
         problems = [p for p in problems if _selected(p, wanted, project)]
     if tracked is not None:
-        problems = [_with_history(_locate_hand_edit(p, project), project) for p in problems]
+        problems = _with_history([_locate_hand_edit(p, project) for p in problems], project)
     return problems
 
 
-def _with_history(problem: Problem, project: Project) -> Problem:
-    """Say whether a headerless output lost its header or never had one, from git."""
-    if problem.kind != "header-missing" or problem.module is None:
-        return problem
-    spec = project.by_id.get(problem.module)
-    if spec is None:
-        return problem
-    return advice.header_missing(
-        problem.path, spec.path, spec.id, header_history(project, problem.path)
-    )
-
-
-def header_history(project: Project, path: str) -> HeaderHistory:
-    """``removed`` when a commit took a specmill header out of ``path``, else ``never``."""
-    committed = gitcli.show(project.root, "HEAD", path)
-    if committed is not None and HEADER_MARK in committed:
-        return "removed"
-    found = gitcli.run_git(project.root, "log", "-1", "--format=%H", "-S", HEADER_MARK, "--", path)
-    return "removed" if found and found.strip() else "never"
+def _with_history(problems: list[Problem], project: Project) -> list[Problem]:
+    """Say whether each headerless output lost its header or never had one: one git call
+    for them all (a new project may declare hundreds of outputs not adopted yet)."""
+    headerless = [p.path for p in problems if p.kind == "header-missing" and p.module]
+    if not headerless:
+        return problems
+    had = gitcli.paths_whose_history_changed(project.root, HEADER_MARK, headerless)
+    told = []
+    for problem in problems:
+        spec = project.by_id.get(problem.module or "")
+        if problem.kind == "header-missing" and spec is not None:
+            history: HeaderHistory = "removed" if problem.path in had else "never"
+            problem = advice.header_missing(problem.path, spec.path, spec.id, history)
+        told.append(problem)
+    return told
 
 
 def _selected(problem: Problem, wanted: list[str], project: Project) -> bool:

@@ -95,3 +95,15 @@ def files_matching(root: Path, patterns: list[str], exclude: str = "") -> dict[s
         path = match.group(1).decode("utf-8", "surrogateescape")
         found.setdefault(path, []).append(int(match.group(2)))
     return found
+
+
+def paths_whose_history_changed(root: Path, text: str, paths: list[str]) -> set[str]:
+    """Those of ``paths`` where some commit added or removed ``text`` (``git log -S``):
+    a file that ever held it in a commit. In chunks, to keep command lines short."""
+    found: set[str] = set()
+    for start in range(0, len(paths), 200):
+        chunk = paths[start : start + 200]
+        out = run_git(root, "log", "--format=", "--name-only", "-z", "-S", text, "--", *chunk)
+        names = (out or b"").decode("utf-8", "surrogateescape").split("\0")
+        found |= {name for name in names if name} & set(chunk)
+    return found
