@@ -1,5 +1,5 @@
 """One configuration check: what regen refuses, lint, check, doctor and --dry-run refuse
-first, with the same message; README's own configuration examples pass it."""
+first, with the same message; the manual's own configuration examples pass it."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 
 from specmill.core.config import parse_config
 from specmill.core.config_rules import config_errors
-from tests.conftest import Project
+from tests.conftest import Project, docs_example
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+CHECKOUT = Path(__file__).resolve().parents[2]
+MANUAL = [CHECKOUT / "README.md", *sorted((CHECKOUT / "docs").glob("*.md"))]
 UNPRICED = """\
 [specmill]
 
@@ -41,6 +42,7 @@ def unpriced(billing: Project) -> Project:
 def test_lint_refuses_what_regen_refuses_with_the_same_message(unpriced: Project) -> None:
     code, out, _ = unpriced.main("lint")
     assert (code, out) == (1, f"specmill.toml:7: invalid: {MESSAGE}\n")
+    assert docs_example("configuration.md", "## One configuration check") == out
     code, out, err = unpriced.main("regen")
     assert (code, out) == (1, "")
     assert err == f"specmill: error: specmill.toml:7: {MESSAGE}\nhint: {HINT}\n"
@@ -82,17 +84,18 @@ def test_a_quorum_larger_than_the_verifiers_is_refused_alike(billing: Project) -
     )
 
 
-def readme_toml_blocks() -> list[str]:
-    """Every ```toml block of README.md, as a user would copy it."""
-    return re.findall(r"^```toml\n(.*?)^```", README.read_text(encoding="utf-8"), re.M | re.S)
+def manual_toml_blocks() -> list[str]:
+    """Every ```toml block of README.md and the docs pages, as a user would copy it."""
+    pattern = re.compile(r"^```toml\n(.*?)^```", re.M | re.S)
+    return [b for page in MANUAL for b in pattern.findall(page.read_text(encoding="utf-8"))]
 
 
-def test_readme_has_configuration_examples() -> None:
-    assert len(readme_toml_blocks()) >= 2  # the reference, and the scripted backend's
+def test_the_manual_has_configuration_examples() -> None:
+    assert len(manual_toml_blocks()) >= 2  # the reference, and the scripted backend's
 
 
-@pytest.mark.parametrize("block", readme_toml_blocks(), ids=lambda b: b.splitlines()[0])
-def test_every_readme_configuration_example_is_accepted(block: str) -> None:
+@pytest.mark.parametrize("block", manual_toml_blocks(), ids=lambda b: b.splitlines()[0])
+def test_every_configuration_example_of_the_manual_is_accepted(block: str) -> None:
     name = "pyproject.toml" if re.search(r"^\[tool\.specmill", block, re.M) else "specmill.toml"
     config = parse_config(block, name)
     assert [str(e) for e in config_errors(config, path=name, text=block)] == []

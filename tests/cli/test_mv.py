@@ -7,7 +7,7 @@ import json
 import pytest
 
 from specmill.core.front_edit import replace_list_item
-from tests.conftest import Project
+from tests.conftest import Project, docs_example
 
 COMMENTED = """\
 ---
@@ -148,6 +148,7 @@ def test_mv_names_the_files_that_still_name_the_old_path_and_the_way_out(
 
     code, out, err = project.main("mv", "lib/humanize.js", "lib/humanise.js")
     assert (code, err) == (0, "")
+    assert docs_example("hooks.md", "Other files may still name the old path") == out
     assert out.splitlines()[1:] == [
         "these files may still name lib/humanize.js (as lib/humanize.js or lib/humanize):",
         "  README.md:1",

@@ -1,5 +1,5 @@
 """Breadth-first candidates: they explore on purpose, fail alone, stop early, and the
-best-ranked one wins or gives the next attempt its feedback (README "Candidates")."""
+best-ranked one wins or gives the next attempt its feedback (docs/candidates.md)."""
 
 from __future__ import annotations
 

@@ -292,9 +292,9 @@ def test_every_hook_passes_a_clean_tree(billing: Project, pre_commit) -> None:  
 
 
 def readme_local_hooks() -> str:
-    """README's ``repo: local`` recipe, exactly as users copy it."""
-    readme = (CHECKOUT / "README.md").read_text(encoding="utf-8")
-    blocks = readme.split("```yaml\n")[1:]
+    """The hooks page's ``repo: local`` recipe (docs/hooks.md), exactly as users copy it."""
+    page = (CHECKOUT / "docs" / "hooks.md").read_text(encoding="utf-8")
+    blocks = page.split("```yaml\n")[1:]
     (recipe,) = [b.split("```")[0] for b in blocks if "- repo: local" in b]
     return recipe
 

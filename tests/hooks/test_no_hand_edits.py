@@ -14,7 +14,7 @@ import pytest
 
 from specmill.core.header import split_header, stamp
 from specmill.hooks.no_hand_edits import FOOTER, main
-from tests.conftest import Project, git, readme_example
+from tests.conftest import DOCS, Project, docs_example, git
 from tests.hooks.support import commit_attempt, run_main, staged_files
 
 INVOICE_EDIT = [  # the billing fixture's outputs are adopted, not generated
@@ -70,7 +70,9 @@ def test_a_hand_edit_of_a_generated_file_says_specmill_generated_it(billing: Pro
         "the file over by hand with `specmill eject src/billing/money.py`",
     )
     assert commit_attempt(main, billing) == (1, [problem, fix, FOOTER])
-    assert readme_example("followed by what to do:") == f"{problem}\n{fix}\n"
+    assert docs_example("hooks.md", "followed by what to do:") == f"{problem}\n{fix}\n"
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    assert f"```\n{problem}\n{fix}\n```" in readme  # the tour shows the same
     code, out, err = billing.main("check")  # the same words, the hint on stderr
     assert (code, out, err) == (1, problem + "\n", fix + "\n")
 
@@ -158,7 +160,10 @@ def test_a_git_mv_of_a_generated_file_is_reported_once_with_specmill_mv(billing:
     billing.git("mv", "src/billing/money.py", "src/billing/cash.py")
     assert staged_files(billing) == ["src/billing/cash.py"]
     assert commit_attempt(main, billing) == (1, [*RENAMED, FOOTER])
-    assert readme_example("A plain `git mv` of a generated file") == "\n".join(RENAMED) + "\n"
+    assert (
+        docs_example("hooks.md", "A plain `git mv` of a generated file")
+        == "\n".join(RENAMED) + "\n"
+    )
 
 
 def test_the_way_out_a_rename_hint_gives_passes_the_hook(billing: Project) -> None:

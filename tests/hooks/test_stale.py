@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from specmill.hooks.stale import main
-from tests.conftest import Project, readme_example
+from tests.conftest import Project, docs_example
 from tests.hooks.support import run_main
 
 FOOTER = (
@@ -31,7 +31,7 @@ def test_a_changed_spec_makes_its_module_stale(billing: Project) -> None:
             FOOTER,
         ],
     )
-    assert readme_example("A spec change for the bot to regenerate.") == FOOTER + "\n"
+    assert docs_example("hooks.md", "## A spec change for the bot to regenerate") == FOOTER + "\n"
 
 
 def test_a_dependency_spec_change_lists_dependents_in_order(billing: Project) -> None:

@@ -228,7 +228,7 @@ class Project:
         return self.graph[module]
 
     def inputs(self, spec: Spec) -> hashing.Inputs:
-        """What ``spec``'s module is generated from (README, "What counts as an input").
+        """What ``spec``'s module is generated from (docs/specs.md, "What counts as an input").
 
         Of each spec, only ``spec_input_text`` counts: its body and the front-matter
         fields that change what the code should be, not ``outputs:``, ``id:``, comments

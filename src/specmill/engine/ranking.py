@@ -1,6 +1,6 @@
 """Which candidate of an attempt is best, and why. Pure.
 
-The order (README "How the winner is chosen"):
+The order (docs/candidates.md, "How the winner is chosen"):
 
 1. passed (checks and the verifiers' quorum) beats failed;
 2. among the passed: fewer blocking findings, then fewer findings of any severity,

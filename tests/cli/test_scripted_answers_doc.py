@@ -1,5 +1,5 @@
-"""README's scripted answers example, run as README tells it: init, the models table and
-answers.yaml from README, commit, regen (no model, $0), check."""
+"""The manual's scripted answers example (docs/models.md), run as it tells it: init, the
+models table and answers.yaml from the page, commit, regen (no model, $0), check."""
 
 from __future__ import annotations
 
@@ -9,20 +9,21 @@ from pathlib import Path
 from specmill.core.records import ExecutorOutput, Plan, VerifierReport
 from tests.conftest import Project, git
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "models.md"
 
 
-def readme_section() -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index("### Scripted answers: the pipeline without a model")
-    return text[start : text.index("\n## ", start)]
+def page_section() -> str:
+    text = PAGE.read_text(encoding="utf-8")
+    start = text.index("## Scripted answers: the pipeline without a model")
+    end = text.find("\n## ", start)
+    return text[start : end if end >= 0 else len(text)]
 
 
 def blocks(language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```", readme_section(), re.M | re.S)
+    return re.findall(rf"^```{language}\n(.*?)^```", page_section(), re.M | re.S)
 
 
-def test_readme_s_scripted_example_regenerates_init_s_example_for_nothing(
+def test_the_scripted_example_regenerates_init_s_example_for_nothing(
     tmp_path: Path,
 ) -> None:
     root = tmp_path / "new"
@@ -45,13 +46,13 @@ def test_readme_s_scripted_example_regenerates_init_s_example_for_nothing(
     assert "wrote src/example/greeting.py" in out
     summary = next(line for line in out.splitlines() if "model call(s)" in line)
     assert summary.startswith("4 model call(s), ") and ", $0.0000;" in summary
-    assert "`4 model\ncall(s)`, `$0.0000`" in readme_section()  # what README says it prints
+    assert "`4 model\ncall(s)`, `$0.0000`" in page_section()  # what the page says it prints
     assert repo.main("check") == (0, "", "")
     assert 'return f"Hello, {name}!"' in repo.read("src/example/greeting.py")
     assert git(root, "status", "--porcelain") == ""  # committed
 
 
-def test_the_answers_are_the_schemas_readme_names() -> None:
+def test_the_answers_are_the_schemas_the_page_names() -> None:
     import yaml
 
     (answers,) = blocks("yaml")
