@@ -73,12 +73,9 @@ class _Module:
         docs: list[Any] = []  # the comments just above the next statement
         for index, node in enumerate(statements):
             if node.type == "comment":
-                following = next((i for i in range(index + 1, len(statements))), None)
-                if index == 0 and not (
-                    following is not None
-                    and kept[following]
-                    and _touch(node, statements[following])
-                ):
+                after = index + 1
+                documents = after < len(statements) and kept[after]
+                if index == 0 and not (documents and _touch(node, statements[after])):
                     blocks.append(summary(self.text(node)))  # the module's own doc
                 else:
                     docs.append(node)
