@@ -40,6 +40,9 @@ def test_wheel_contains_packages_and_templates(wheel: Path) -> None:
     assert "specmill/cli/main.py" in names and "specmill/hooks/__init__.py" in names
     assert "specmill/templates/demo/repo/specs/billing/invoice.md" in names
     assert any(n.startswith("specmill/templates/prompts/") and n.endswith(".j2") for n in names)
+    monitor = {"index.html.j2", "monitor.css", "monitor.js"}  # the page, inlined from these
+    assert {f"specmill/templates/monitor/{name}" for name in monitor} <= names
+    assert "specmill/core/monitor/view.py" in names
     top_level = {n.split("/")[0] for n in names if not n.startswith("specmill-")}
     assert top_level == {"specmill"}, top_level
     assert not any(n.startswith("tests/") for n in names)

@@ -182,6 +182,33 @@ class Repo:
             return []
         return [line.split()[1] for line in out.splitlines() if len(line.split()) == 2]
 
+    def notes(self, ref: str) -> dict[str, str]:
+        """Every note under ``ref``: annotated commit -> the note's text. The blobs are
+        read through git's one long-lived ``cat-file`` process, not a process per note."""
+        try:
+            out = self.git.notes(f"--ref={ref}", "list")
+        except git.GitCommandError:
+            return {}
+        found = {}
+        for line in out.splitlines():
+            blob, _, commit = line.partition(" ")
+            if commit:
+                _, _, _, data = self.git.get_object_data(blob)
+                found[commit] = data.decode("utf-8", "surrogateescape")
+        return found
+
+    def commits_in(self, revisions: str) -> frozenset[str]:
+        """The commits ``git rev-list`` gives for ``revisions`` (``A..B``, ``B``…)."""
+        words = revisions.split()
+        if not words or any(w.startswith("-") for w in words):
+            raise SpecmillError(f"{revisions!r} is not a commit range (A..B, or one revision)")
+        try:
+            return frozenset(self.git.rev_list(*words, "--").split())
+        except git.GitCommandError as exc:
+            raise SpecmillError(
+                f"unknown commit range {revisions!r}: {(exc.stderr or '').strip() or exc}"
+            ) from None
+
     def message(self, commit: str) -> str:
         return str(self.git.log("-1", "--format=%B", commit))
 

@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "bot": "specmill.cli.bot:bot",
     "calibrate": "specmill.cli.calibrate:calibrate",
     "doctor": "specmill.cli.doctor:doctor",
+    "monitor": "specmill.cli.monitor:monitor",
 }
 
 
