@@ -170,12 +170,16 @@ def test_the_shipped_price_table_prices_the_default_models() -> None:
 
 
 def test_a_scripted_run_costs_nothing_whatever_its_model_names(tmp_path: Path) -> None:
-    """No model is called: the scripted backend prices nothing, even as gpt-4.1."""
+    """No model is called: the shipped table does not price the scripted backend's calls,
+    even named gpt-4.1; prices the config gives on purpose still count."""
     (tmp_path / "script.yaml").write_text("planner: []\n")
     models = ModelsConfig(backend="scripted", script="script.yaml", planner="gpt-4.1")
     backend = make_backend(models, BudgetConfig(max_usd=0.001), repo_root=tmp_path)
     assert backend.budget.prices == {}
     assert backend.budget.cost("gpt-4.1", 10_000, 10_000) == 0.0
+    rehearsal = models.model_copy(update={"prices": {"gpt-4.1": Price(input=2.0, output=8.0)}})
+    backend = make_backend(rehearsal, BudgetConfig(), repo_root=tmp_path)
+    assert backend.budget.cost("gpt-4.1", 1_000_000, 0) == 2.0
 
 
 def test_the_schema_instruction_a_weaker_mode_adds_is_reserved_too() -> None:

@@ -36,8 +36,10 @@ DEFAULT_PRICES: dict[str, Price] = {
 def run_prices(models: ModelsConfig) -> dict[str, Price]:
     """The prices a run counts its calls at: the shipped table under ``models.prices``.
 
-    The scripted backend calls no model, so its runs cost nothing: no prices at all.
+    The scripted backend calls no model, so the shipped table does not apply to it: its
+    runs cost nothing, unless ``models.prices`` prices its model names on purpose (to
+    rehearse a budget, or a report of costs).
     """
     if models.backend == "scripted":
-        return {}
+        return dict(models.prices)
     return {**DEFAULT_PRICES, **models.prices}
