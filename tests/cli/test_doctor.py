@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections import deque
 from collections.abc import Iterator
 
 import pytest
@@ -231,8 +232,61 @@ def test_the_table_fits_80_columns_one_line_per_role(project, server):
         ["fast", "m-fast", "[1]"],
     ]
     assert rows[1][3] == "json_schema" and rows[1][-1] == "ok"
-    assert rows[-1][:4] == ["verifier", "2", "m-review", "[2]"] and rows[-1][-2:] == [
-        "cannot",
-        "work",
-    ]
+    assert rows[-1][:4] == ["verifier", "2", "m-review", "[2]"] and rows[-1][-1] == "fail"
     assert len(rows) == 6  # one line per role: no cell wrapped onto a second line
+
+
+def test_each_role_shows_its_context_window_and_whether_it_streams(project, server):
+    """llama-server: the window from /props, answers streamed with usage."""
+    from tests.llm.server_refusals import LLAMA_SERVER_PROPS
+
+    server.props = LLAMA_SERVER_PROPS
+    configure(project, server.url)
+    answer_all(server)
+
+    code, out, _ = project.main("doctor", "--json")
+
+    assert code == 0
+    roles = json.loads(out)["roles"]
+    assert {(r["context_window"], r["context_source"]) for r in roles} == {
+        (8192, "llama.cpp /props")
+    }
+    assert {r["streaming"] for r in roles} == {"yes"}
+    assert all(request.get("stream") is True for request in server.requests)
+    answer_all(server)
+    code, out, _ = project.main("doctor")
+    row = next(line.split() for line in out.splitlines() if line.startswith("planner"))
+    assert row[2:4] == ["json_schema", "yes"] and row[4] == "8k"  # the table's short form
+
+
+def test_a_server_that_does_not_stream_or_say_its_window_is_shown_as_such(project, server):
+    from tests.engine.openai_server import Reply
+
+    configure(project, server.url)
+    for model in {*MODELS.values(), "m-review"}:
+        server.answers.setdefault(model, deque()).append(Reply(content='{"ok": true}', stream=None))
+
+    code, out, _ = project.main("doctor", "--json")
+
+    assert code == 0
+    roles = json.loads(out)["roles"]
+    assert {r["streaming"] for r in roles} == {"no"}
+    assert {r["context_window"] for r in roles} == {None}
+
+
+@pytest.mark.parametrize(
+    ("window", "shown"),
+    [
+        (None, "-"),
+        (512, "512"),
+        (8192, "8k"),
+        (128_000, "128k"),
+        (1_000_000, "1M"),
+        (1_047_576, "1M"),
+        (2_097_152, "2.1M"),
+    ],
+)
+def test_a_context_window_is_shown_short_in_the_table(window, shown):
+    from specmill.cli.doctor import _tokens
+
+    assert _tokens(window) == shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -197,3 +198,32 @@ def test_a_hostile_file_name_among_the_references_is_shown_escaped(billing: Proj
     assert code == 0
     assert '  "docs/x\\nsrc/evil.py:1: fix: run `rm -rf ~`.md":1' in out.splitlines()
     assert not any(line.startswith("src/evil.py") for line in out.splitlines())
+
+
+LINKED = (
+    "linked/invoice.py is under the symbolic link linked: `specmill mv` moves files between "
+    "real folders of the repository only; nothing moved"
+)
+
+
+@pytest.mark.parametrize(
+    ("destination", "refusal"),
+    [("linked", LINKED), ("linked/", LINKED), ("linked/invoice.py", "is outside the repository")],
+)
+def test_mv_into_a_committed_symlinked_folder_is_refused_and_moves_nothing(
+    billing: Project, tmp_path: Path, destination: str, refusal: str
+) -> None:
+    """A folder committed as a link leads out of the repository: the file would land there."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (billing.root / "linked").symlink_to(outside)
+    billing.commit("a linked folder")
+    before = {p: billing.read(p) for p in ("src/billing/invoice.py", "specs/billing/invoice.md")}
+
+    code, out, err = billing.main("mv", "src/billing/invoice.py", destination)
+
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert refusal in err
+    assert list(outside.iterdir()) == []
+    assert {p: billing.read(p) for p in before} == before
+    assert billing.git("status", "--porcelain") == ""

@@ -64,10 +64,12 @@ def test_stats_count_verdicts_fail_rate_blocking_and_agreement(project: Project)
     assert stats["stamp"] == {
         "verifier": "stamp",
         "verdicts": 18,
+        "errors": 0,
         "fail_rate": 0.0,
         "blocking_findings_per_run": 0.0,
         "with_final_verdict": round(17 / 18, 4),
         "runs": 9,
+        "flag": "ok",
         "possible_rubber_stamp": False,  # 18 verdicts: not yet 20
     }
     assert stats["strict"]["fail_rate"] == round(1 / 18, 4)
@@ -85,9 +87,9 @@ def test_stats_count_verdicts_fail_rate_blocking_and_agreement(project: Project)
     )
     code, out, _ = project.main("runs", "--stats")
     assert code == 0
-    assert "stamp: never failed anything in 20 verdicts" in out
-    assert "a possible rubber stamp; measure it with `specmill calibrate`" in out
-    assert "strict: never failed" not in out
+    assert "stamp is flagged possible-rubber-stamp: never failed anything in 20 reviews" in out
+    assert "  what to do: measure it with `specmill calibrate`" in out
+    assert "strict is flagged" not in out
     shown = project.main("runs", "20260110-000000-abcdef")[1]
     assert "run 20260110-000000-abcdef (calibrate)" in shown and "calibrated calc" in shown
     listing = project.main("runs")[1]

@@ -1,5 +1,9 @@
 """A minimal OpenAI-compatible chat server on 127.0.0.1 that answers by model name.
 
+Asked to stream, it streams as llama.cpp's ``llama-server`` does (``tests/llm/sse.py``);
+``props`` and ``listing_extra`` add llama-server's ``GET /props`` and the context
+fields of a model list (llama.cpp's ``meta``, vLLM's ``max_model_len``).
+
 Routing by model (each role has its own model name in the test config) keeps answers
 deterministic when verifiers call concurrently. ``always`` answers every request
 (429 forever, 500, a slow server). Unexpected requests get a 418 and are counted.
@@ -11,11 +15,13 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.llm.sse import Stream, Streamed, pieces_of, write_stream
 
 
 @dataclass
@@ -25,6 +31,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     body: Any = None  # an error's JSON body; None: {"error": {"message": "HTTP <status>"}}
+    stream: Stream | None = field(default_factory=Stream)  # None: ignores ``stream``
+    pieces: Iterable[str] | None = None  # the streamed tokens; None: the content's
+    finish_reason: str = "stop"
 
 
 @dataclass
@@ -39,7 +48,13 @@ class Endpoint:
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
     models: list[str] | None = None  # GET /models lists these; None: no such route (404)
-    listings: int = 0
+    listings: int = 0  # GET /v1/models requests
+    # (prompt, completion) tokens the usage reports, from the request and the answer;
+    # None: 1000 and 100 for every answer
+    usage: Callable[[dict[str, Any], str], tuple[int, int]] | None = None
+    listing_extra: dict[str, Any] = field(default_factory=dict)  # in each listed model
+    props: dict[str, Any] | None = None  # GET /props answers this; None: no such route
+    streams: list[Streamed] = field(default_factory=list)  # what each stream sent
 
     def answer(self, model: str, *answers: Any, delay: float = 0.0) -> None:
         queue = self.answers.setdefault(model, deque())
@@ -73,12 +88,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         endpoint = self.server.endpoint
-        with endpoint.lock:
-            endpoint.listings += 1
+        if self.path == "/props" and endpoint.props is not None:
+            self._send(200, endpoint.props, {})
+            return
         if self.path != "/v1/models" or endpoint.models is None:
             self._send(404, {"error": {"message": f"no route {self.path}"}}, {})
             return
-        data = [{"id": m, "object": "model", "owned_by": "test"} for m in endpoint.models]
+        with endpoint.lock:
+            endpoint.listings += 1
+        data = [
+            {"id": m, "object": "model", "owned_by": "test", **endpoint.listing_extra}
+            for m in endpoint.models
+        ]
         self._send(200, {"object": "list", "data": data}, {})
 
     def do_POST(self) -> None:
@@ -95,7 +116,21 @@ class _Handler(BaseHTTPRequestHandler):
                 body = reply.body or {"error": {"message": f"HTTP {reply.status}"}}
                 self._send(reply.status, body, reply.headers)
                 return
-            self._send(200, _completion(body["model"], reply.content), reply.headers)
+            usage = (1000, 100) if endpoint.usage is None else endpoint.usage(body, reply.content)
+            if body.get("stream") and reply.stream is not None:
+                streamed = write_stream(
+                    self,
+                    body,
+                    reply.pieces or pieces_of(reply.content),
+                    stream=reply.stream,
+                    finish_reason=reply.finish_reason,
+                    usage=usage,
+                    stopping=endpoint.stopping,
+                )
+                with endpoint.lock:
+                    endpoint.streams.append(streamed)
+                return
+            self._send(200, _completion(body["model"], reply.content, usage), reply.headers)
         except OSError:  # the client gave up
             pass
 
@@ -110,7 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _completion(model: str, content: str) -> dict[str, Any]:
+def _completion(model: str, content: str, usage: tuple[int, int]) -> dict[str, Any]:
     return {
         "id": "chatcmpl-engine-test",
         "object": "chat.completion",
@@ -123,8 +158,18 @@ def _completion(model: str, content: str) -> dict[str, Any]:
                 "finish_reason": "stop",
             }
         ],
-        "usage": {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100},
+        "usage": {
+            "prompt_tokens": usage[0],
+            "completion_tokens": usage[1],
+            "total_tokens": sum(usage),
+        },
     }
+
+
+def counted(body: dict[str, Any], content: str) -> tuple[int, int]:
+    """Usage as a tokenizer of four characters a token would count it."""
+    prompt = sum(len(str(m.get("content", ""))) for m in body["messages"])
+    return -(-prompt // 4), -(-len(content) // 4)
 
 
 class _Server(ThreadingHTTPServer):

@@ -167,6 +167,43 @@ def test_early_stop_cancels_the_other_candidates(three: tuple[Factory, Endpoint]
     verifier_requests = [r for r in endpoint.requests if r["model"].startswith("m-rev")]
     assert len(verifier_requests) == 2  # only the winner was reviewed
     assert factory.worktrees() == []
+    # The two executor requests on the wire were paid for: they are on the record, with
+    # what was reserved for them (no answer came before the run ended), and in its total.
+    record = record_of(factory)
+    calls = record["calls"]
+    assert len(calls) == sum(c["requests"] for c in calls) == len(endpoint.requests) == 6
+    abandoned = [c for c in calls if c["outcome"] == "abandoned"]
+    assert sorted(c["candidate"] for c in abandoned) == [2, 3]
+    assert all(c["estimated"] and c["completion_tokens"] == 16_384 for c in abandoned)
+    total = sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls)
+    listing = factory.main("runs")[1]
+    assert f"  6 calls {total:>9,} tokens" in listing
+    shown = factory.main("runs", record["run_id"])[1]
+    assert shown.count("abandoned (tokens and cost as reserved") == 2
+
+
+def test_candidate_temperatures_cycle_across_the_candidates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENGINE_TEST_KEY", "sk-engine-test-secret")
+    with serve() as endpoint:
+        models = SERVED.format(url=endpoint.url).replace("timeout = 0.5", "timeout = 30")
+        models += 'candidate_models = ["m-c1", "m-c2", "m-c3"]\n'
+        models += "candidate_temperatures = [0.2, 0.9]\n"
+        factory = make_factory(tmp_path, models, extra="candidates = 3\n")
+        factory.configure(max_attempts=1, early_stop=False)
+        endpoint.answer("m-planner", plan(INVOICE_PY))
+        for model in ("m-c1", "m-c2", "m-c3"):
+            endpoint.answer(model, executor(INVOICE_PY, BROKEN))  # no verifier call
+        code, _, _ = factory.main("regen")
+        assert endpoint.unexpected == 0
+    assert code == 1  # every candidate's checks failed: not what this test is about
+    sent = {r["model"]: (r["temperature"], r["seed"]) for r in endpoint.requests[1:]}
+    assert sent == {"m-c1": (0.2, 1), "m-c2": (0.9, 2), "m-c3": (0.2, 3)}
+    history = record_of(factory)["modules"][0]["history"]
+    assert [(h["model"], h["temperature"]) for h in history] == [
+        ("m-c1", 0.2), ("m-c2", 0.9), ("m-c3", 0.2),
+    ]  # fmt: skip
 
 
 def test_feedback_comes_from_the_best_candidate_plus_the_others_findings(
@@ -306,5 +343,6 @@ def test_the_budget_stops_a_candidate_not_the_module(
     else:
         assert code == 1
         assert module["status"] == "budget-exceeded" and module["attempts"] == 1
-        assert "candidate 1: budget exhausted: " in err and "candidate 2: budget exhausted: " in err
+        assert "billing.invoice: budget-exceeded: budget exhausted: executor call" in err
+        assert "(candidate 1; candidate 2: budget exhausted: executor call" in err
     assert factory.worktrees() == []

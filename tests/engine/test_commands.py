@@ -171,6 +171,22 @@ def test_verify_reviews_the_outputs_as_they_are(factory: Factory) -> None:
     assert factory.main("verify", "billing.invoice")[0] == 0
 
 
+def test_re_verifying_unchanged_code_is_one_review_in_the_stats(factory: Factory) -> None:
+    for _ in range(3):
+        factory.answers(verifier=[PASS, PASS])
+        assert factory.main("verify", "billing.money")[0] == 0
+    stats = json.loads(factory.main("runs", "--stats", "--json")[1])
+    assert {s["verifier"]: (s["verdicts"], s["runs"]) for s in stats} == {
+        "rev-a": (1, 3), "rev-b": (1, 3),
+    }  # fmt: skip
+    money = factory.read("src/billing/money.py")
+    factory.write("src/billing/money.py", money.replace("100", "100.0"))
+    factory.answers(verifier=[PASS, PASS])
+    factory.main("verify", "billing.money")  # other code: another review
+    stats = json.loads(factory.main("runs", "--stats", "--json")[1])
+    assert [s["verdicts"] for s in stats] == [2, 2]
+
+
 def test_regen_through_the_real_openai_client(served: tuple[Factory, Endpoint]) -> None:
     factory, endpoint = served
     endpoint.answer("m-planner", plan(INVOICE_PY, complexity="medium"))

@@ -57,9 +57,10 @@ def by_role_and_module(endpoint: Endpoint) -> None:
     take = endpoint.take
 
     def route(body: dict[str, Any]) -> Any:
-        system, user = body["messages"][0]["content"], body["messages"][-1]["content"]
+        system = body["messages"][0]["content"]
+        user = " ".join(m["content"] for m in body["messages"] if m["role"] == "user")
         role = next((r for k, r in ROLES.items() if system.startswith(k)), "verifier")
-        module = re.findall(r"module `([^`]+)`", user)[-1]
+        module = re.findall(r"module `([^`]+)`", user)[-1]  # a re-ask names none
         endpoint.answer(body["model"], queues[(module, role)].popleft())
         return take(body)
 

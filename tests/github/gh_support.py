@@ -8,6 +8,7 @@ tests assert exactly which calls a run makes.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -318,6 +319,18 @@ class GitHubMock:
         for path, text in chosen.items():
             self.contents(path, text, ref)
 
+    def head_tree(self, files: dict[str, str], commit: str = FORK_HEAD) -> None:
+        """The git data API at ``commit``, for the folders on the way to ``files`` and
+        their blobs (what a report reads to apply a bundle's patch to the head)."""
+        for sha, listing in tree_objects(files, commit).items():
+            self.add("GET", f"/git/trees/{sha}", listing)
+        blobs = {}
+        for text in files.values():
+            data = text.encode("utf-8")
+            blobs[hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()] = data
+        for sha, data in blobs.items():  # a blob is read once, whatever holds it
+            self.add("GET", f"/git/blobs/{sha}", blob_json(sha, data))
+
     def requests(self) -> list[tuple[str, str]]:
         prefix = self.base.replace(":443", "")
         made = []
@@ -337,3 +350,57 @@ class GitHubMock:
             if call.request.method in ("POST", "PATCH") and path in (call.request.url or "")
         ]
         return json.loads(found.body)
+
+
+def blob_json(sha: str, data: bytes) -> dict[str, Any]:
+    """GET /repos/{o}/{r}/git/blobs/{sha}, in GitHub's shape (base64 in lines)."""
+    return {
+        "sha": sha,
+        "node_id": "B_" + sha[:12],
+        "size": len(data),
+        "url": f"https://api.github.com/repos/{REPO}/git/blobs/{sha}",
+        "content": base64.encodebytes(data).decode("ascii"),
+        "encoding": "base64",
+    }
+
+
+def tree_objects(files: dict[str, str], commit: str) -> dict[str, dict[str, Any]]:
+    """GET /repos/{o}/{r}/git/trees/{sha} answers for the folders of ``files`` (regular
+    files), with git's own object ids; the top one is asked for by the commit's SHA."""
+    folders: dict[str, dict[str, tuple[str, str, str, int]]] = {"": {}}
+    for path, text in files.items():
+        data = text.encode("utf-8")
+        sha = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        parts = path.split("/")
+        for depth in range(len(parts) - 1):
+            folders.setdefault("/".join(parts[: depth + 1]), {})
+        folders["/".join(parts[:-1])][parts[-1]] = ("100644", "blob", sha, len(data))
+    shas: dict[str, str] = {}
+    for folder in sorted(folders, key=lambda f: -f.count("/") - (f != "")):
+        entries = folders[folder]
+        raw = b"".join(
+            b"%s %s\0" % (mode.lstrip("0").encode(), name.encode()) + bytes.fromhex(sha)
+            for name, (mode, _, sha, _) in sorted(
+                entries.items(), key=lambda item: item[0] + ("/" if item[1][1] == "tree" else "")
+            )
+        )
+        shas[folder] = hashlib.sha1(b"tree %d\0" % len(raw) + raw).hexdigest()
+        if folder:
+            parent, _, name = folder.rpartition("/")
+            folders[parent][name] = ("040000", "tree", shas[folder], 0)
+    answers = {}
+    for folder, sha in shas.items():
+        tree = [
+            {"path": name, "mode": mode, "type": kind, "sha": oid,
+             "url": f"https://api.github.com/repos/{REPO}/git/{kind}s/{oid}"}
+            | ({"size": size} if kind == "blob" else {})
+            for name, (mode, kind, oid, size) in sorted(folders[folder].items())
+        ]  # fmt: skip
+        url = f"https://api.github.com/repos/{REPO}/git/trees/{sha}"
+        answers[commit if folder == "" else sha] = {
+            "sha": sha,
+            "url": url,
+            "tree": tree,
+            "truncated": False,
+        }
+    return answers

@@ -233,6 +233,7 @@ def test_two_phase_generate_then_report(tmp_path: Path, github: GitHubMock) -> N
     fork_pr = payload("pull_request.opened.fork.json")["pull_request"]
     github.pull(57, fork_pr)  # the number comes from the bundle: verify it against the API
     github.base_specs()  # the patch may touch only what the base's specs declare
+    github.head_tree({"src/billing/invoice.py": "def total(items):\n    return sum(items)\n"})
     github.reads(57, fork_pr, PR_FILES)
     github.add("POST", "/pulls/57/reviews", {"id": 1})
     github.add("POST", "/issues/57/comments", {"id": 1})
@@ -242,9 +243,9 @@ def test_two_phase_generate_then_report(tmp_path: Path, github: GitHubMock) -> N
     code = twophase.report(report, CONFIG, bundle_path=tmp_path / "bundle", github=client, out=out)
 
     assert code == 1
-    assert [m for m, _ in github.requests()] == ["GET"] * 9 + ["POST"] * 3
-    assert len(github.body(9)["comments"]) == 2  # no requirement lines: the spec gap is outside
-    summary = github.body(10)["body"]
+    assert [m for m, _ in github.requests()] == ["GET"] * 13 + ["POST"] * 3
+    assert len(github.body(13)["comments"]) == 2  # no requirement lines: the spec gap is outside
+    summary = github.body(14)["body"]
     assert "specmill.patch" in summary
     assert (
         "only these files, each an output its spec declares: `src/billing/invoice.py`." in summary
@@ -292,6 +293,8 @@ def test_matrix_final_job_posts_one_review_for_all_bundles(
         )  # fmt: skip
         assert code == 0 and work.decisions[0].modules == (module.module,)
     github.base_specs(ref=HEAD1)  # a same-repository head: its own specs
+    before = "def total(items):\n    return sum(items)\n"
+    github.head_tree({f"src/billing/{m}.py": before for m in ("invoice", "money")}, HEAD1)
     github.reads(42, payload("pull_request.opened.json")["pull_request"], PR_FILES)
     github.add("POST", "/pulls/42/reviews", {"id": 1})
     github.add("POST", "/issues/42/comments", {"id": 2})
@@ -303,8 +306,8 @@ def test_matrix_final_job_posts_one_review_for_all_bundles(
         final, CONFIG, bundle_path=tmp_path / "bundles", github=client, out=io.StringIO()
     )
 
-    assert code == 1 and len(github.body(8)["comments"]) == 3
-    summary = github.body(9)["body"]
+    assert code == 1 and len(github.posted("/pulls/42/reviews")["comments"]) == 3
+    summary = github.posted("/issues/42/comments")["body"]
     assert "billing.money" in summary and "billing.invoice" in summary
     assert "`src/billing/invoice.py`, `src/billing/money.py`." in summary
     outputs = (tmp_path / "output").read_text(encoding="utf-8")

@@ -24,13 +24,15 @@ from specmill.github.bundle import (
 )
 from specmill.github.errors import BundleError
 from specmill.github.matrix import MAX_BUNDLES, MAX_TOTAL_BYTES, merge_bundles, read_bundles
-from specmill.github.patchguard import check_patch
+from specmill.github.patch_tree import local_tree
+from specmill.github.patchguard import PatchRefused, check_patch
 from specmill.github.report import Report
 from specmill.github.summary import render_summary
 from tests.github.gh_support import (
     FORK_HEAD,
     INVOICE_PATCH,
     MONEY_SPEC,
+    PR_FILES,
     GitHubMock,
     payload,
     scenario_record,
@@ -73,25 +75,43 @@ def pwn(repo: Path) -> None:
     (repo / "src" / "billing" / "key").symlink_to("/home/runner/.ssh/id_rsa")
 
 
-def test_a_fork_bundle_whose_patch_adds_a_workflow_and_a_symlink_is_refused_and_nothing_posted(
+def head_of(repo: Path) -> Any:
+    """The tree the patch of ``format_patch`` applies to (its base commit)."""
+    return lambda paths: local_tree(repo, "HEAD~1", paths)
+
+
+def test_a_fork_bundle_whose_patch_adds_a_workflow_and_a_symlink_is_refused_as_a_failure(
     tmp_path: Path, github: GitHubMock
 ) -> None:
+    """Nothing of the bundle is posted or offered: only the refusal, and a failing status."""
     bundle = make(patch=format_patch(tmp_path, pwn))
     write_bundle(bundle, tmp_path / "bundle")
-    github.pull(57, payload("pull_request.opened.fork.json")["pull_request"])
+    fork_pr = payload("pull_request.opened.fork.json")["pull_request"]
+    github.pull(57, fork_pr)
     github.base_specs()
+    github.reads(57, fork_pr, PR_FILES)
+    github.add("POST", "/issues/57/comments", {"id": 1})
+    github.add("POST", f"/statuses/{FORK_HEAD}", {"id": 2})
     report = settings(tmp_path, "workflow_run", "workflow_run.completed.fork.json")
+    out = io.StringIO()
 
-    with pytest.raises(BundleError) as raised:
-        twophase.report(
-            report, BotConfig(), bundle_path=tmp_path / "bundle", github=client, out=io.StringIO()
-        )
+    code = twophase.report(report, BotConfig(), bundle_path=tmp_path / "bundle", github=client,
+                           out=out)  # fmt: skip
 
-    message = str(raised.value)
-    assert "the bundle's patch is refused, and with it the whole bundle" in message
-    assert "'.github/workflows/pwn.yml' is a protected path (.github/**)" in message
-    assert {method for method, _ in github.requests()} == {"GET"}  # nothing posted
+    assert code == 1
+    refusal = (
+        "the bundle's patch is refused, and with it the whole bundle: line 14 "
+        "('diff --git a/.github/workflows/pwn.yml b/.github/workflows/pwn.yml'): "
+        "'.github/workflows/pwn.yml' is a protected path (.github/**)"
+    )
+    assert f"specmill: refused: {refusal}" in out.getvalue()
+    assert ("POST", "/pulls/57/reviews") not in github.requests()  # no finding of the bundle
     assert ("GET", "/contents/specs/billing/invoice.md") in github.requests()  # the base's
+    status = github.posted("/statuses/")
+    assert status["state"] == "failure" and status["description"].startswith(refusal[:60])
+    summary = github.posted("/issues/57/comments")["body"]
+    assert "### Not delivered" in summary and "line 14" in summary
+    assert "git apply specmill.patch" not in summary and "billing.money" not in summary
 
 
 @pytest.mark.parametrize(
@@ -102,15 +122,17 @@ def test_a_fork_bundle_whose_patch_adds_a_workflow_and_a_symlink_is_refused_and_
                 (r / "src/billing/invoice.py").unlink()
                 or (r / "src/billing/invoice.py").symlink_to("/home/runner/.ssh/id_rsa")
             ),
-            "mode 120000 a symbolic link: regular files only",
+            "line 19 ('diff --git a/src/billing/invoice.py b/src/billing/invoice.py'): "
+            "mode 120000: regular files only",
         ),
         (
             lambda r: (r / "src/billing/money.py").chmod(0o755),
-            "changes its mode (100644 to 100755)",
+            "line 13 ('new mode 100755'): "
+            "'src/billing/money.py' changes its mode (100644 to 100755)",
         ),
         (
             lambda r: (r / "src/billing/money.py").write_bytes(bytes(range(256))),
-            "'src/billing/money.py' is a binary patch",
+            "line 12 ('GIT binary patch'): a binary patch",
         ),
         (
             lambda r: (r / "src/billing/money.py").rename(r / "src/billing/evil.py"),
@@ -131,9 +153,13 @@ def test_patches_that_are_not_plain_edits_of_declared_outputs_are_refused(
     tmp_path: Path, change: Any, reason: str
 ) -> None:
     patch = format_patch(tmp_path, change)
-    with pytest.raises(BundleError, match="refused") as raised:
-        check_patch(patch, OUTPUTS | {"SPECS/x.md", "specmill.toml"}, PROTECTED)
+    allowed = OUTPUTS | {"SPECS/x.md", "specmill.toml"}
+    with pytest.raises(PatchRefused, match="refused") as raised:
+        check_patch(patch, allowed, PROTECTED, head_of(tmp_path / "repo"))
     assert reason in str(raised.value)
+
+
+NO_TREE = lambda paths: pytest.fail(f"the tree was read for {paths}: the reader refuses first")  # noqa: E731
 
 
 @pytest.mark.parametrize(
@@ -150,7 +176,7 @@ def test_patches_that_are_not_plain_edits_of_declared_outputs_are_refused(
         ),
         (
             "new file mode 160000\nindex 0000000..1234567\n",
-            "mode 160000 a submodule",
+            "mode 160000: regular files only",
         ),
     ],
     ids=["rename", "copy", "submodule"],
@@ -159,23 +185,26 @@ def test_hand_made_git_headers_are_checked_too(extended: str, reason: str) -> No
     """git applies ``rename``/``copy`` lines and modes whatever the ``diff --git`` line
     says: a forged header naming an output must not smuggle other paths past the check."""
     forged = "diff --git a/src/billing/money.py b/src/billing/money.py\n" + extended
-    with pytest.raises(BundleError) as raised:
-        check_patch(forged, OUTPUTS, PROTECTED)
+    with pytest.raises(PatchRefused) as raised:
+        check_patch(forged, OUTPUTS, PROTECTED, NO_TREE)
+    assert "line 1 ('diff --git a/src/billing/money.py b/src/billing/money.py')" in str(
+        raised.value
+    )
     assert reason in str(raised.value)
 
 
 @pytest.mark.parametrize("end", [" \n", "\r\n"], ids=["space", "carriage-return"])
-def test_a_symlink_mode_that_unidiff_does_not_read_is_refused_too(end: str) -> None:
+def test_a_symlink_mode_that_a_simpler_reader_misses_is_refused_too(end: str) -> None:
     """git reads ``new file mode 120000`` followed by a space or a ``\\r`` as a mode
-    (``strtoul``, then any white space); unidiff's patterns do not match such a line."""
+    (``strtoul``, then any white space); unidiff's patterns did not match such a line."""
     patch = (
         "diff --git a/src/billing/money.py b/src/billing/money.py\n"
         f"new file mode 120000{end}"
         "--- /dev/null\n+++ b/src/billing/money.py\n"
         "@@ -0,0 +1 @@\n+/home/runner/.ssh/id_rsa\n"
     )
-    with pytest.raises(BundleError, match="'new file mode 120000': regular files only"):
-        check_patch(patch, OUTPUTS, PROTECTED)
+    with pytest.raises(PatchRefused, match="mode 120000: regular files only"):
+        check_patch(patch, OUTPUTS, PROTECTED, NO_TREE)
 
 
 def test_a_regular_patch_of_outputs_is_accepted_and_its_files_listed(tmp_path: Path) -> None:
@@ -185,7 +214,7 @@ def test_a_regular_patch_of_outputs_is_accepted_and_its_files_listed(tmp_path: P
         (repo / "tests" / "billing" / "test_invoice.py").write_text("def test(): pass\n")
 
     patch = format_patch(tmp_path, regenerate)
-    assert check_patch(patch, OUTPUTS, PROTECTED) == (
+    assert check_patch(patch, OUTPUTS, PROTECTED, head_of(tmp_path / "repo")) == (
         "src/billing/invoice.py",
         "tests/billing/test_invoice.py",
     )
@@ -195,17 +224,23 @@ def test_a_patch_for_a_module_the_base_has_no_spec_for_is_refused(
     tmp_path: Path, github: GitHubMock
 ) -> None:
     write_bundle(make(patch=INVOICE_PATCH), tmp_path / "bundle")
-    github.pull(57, payload("pull_request.opened.fork.json")["pull_request"])
+    fork_pr = payload("pull_request.opened.fork.json")["pull_request"]
+    github.pull(57, fork_pr)
     github.base_specs({"specs/billing/money.md": MONEY_SPEC, "specs/billing/invoice.md": None})
+    github.reads(57, fork_pr, PR_FILES)
+    github.add("POST", "/issues/57/comments", {"id": 1})
+    github.add("POST", f"/statuses/{FORK_HEAD}", {"id": 2})
     report = settings(tmp_path, "workflow_run", "workflow_run.completed.fork.json")
 
-    with pytest.raises(
-        BundleError, match=r"'billing\.invoice' has no spec 'specs/billing/invoice\.md' at the base"
-    ):
-        twophase.report(
-            report, BotConfig(), bundle_path=tmp_path / "bundle", github=client, out=io.StringIO()
-        )
-    assert {method for method, _ in github.requests()} == {"GET"}
+    code = twophase.report(
+        report, BotConfig(), bundle_path=tmp_path / "bundle", github=client, out=io.StringIO()
+    )
+
+    assert code == 1
+    status = github.posted("/statuses/")
+    assert status["state"] == "failure"
+    summary = github.posted("/issues/57/comments")["body"]
+    assert "has no spec" in summary and "git apply" not in summary.replace("for `git apply`", "")
 
 
 # --- item 5: module ids ---------------------------------------------------------------

@@ -8,13 +8,13 @@ from pathlib import Path
 from specmill.core.calibration import (
     Agreement,
     CalibrationReport,
-    Flag,
     ModuleCalibration,
     MutantCounts,
     VerifierScore,
 )
 from specmill.core.config import BotConfig
 from specmill.core.records import RunRecord
+from specmill.core.verifier_flags import CalibrationFlag
 from specmill.errors import SpecmillError
 from specmill.github import app
 from specmill.github.decide import RunDecision, decide
@@ -25,7 +25,7 @@ from tests.github.test_app import FakeWork, comment_payload, run, settings
 HOSTILE = "evil` | <img src=x onerror=alert(1)> @everyone"
 
 
-def report(flag: Flag = "rubber-stamp") -> CalibrationReport:
+def report(flag: CalibrationFlag = "rubber-stamp") -> CalibrationReport:
     return CalibrationReport(
         modules=["calc"],
         mutants=MutantCounts(seeded=8, discarded=1, killed_by_checks=3, reviewed=4),
@@ -117,8 +117,9 @@ def test_the_report_comes_back_as_a_comment(tmp_path: Path, github: GitHubMock) 
     assert code == 1  # a verifier is flagged, as `specmill calibrate` exits
     assert [d.action for d in work.decisions] == ["calibrate"]
     body = github.body(2)["body"]
-    assert "| `strict` | 4 | 4 | 100% | 3 | 0/1 | ok |" in body
-    assert "⚠️ **rubber-stamp**" in body and "raise `models.quorum`" in body
+    assert "| `strict` | 4 | 4 | 100% | 3 | 0/1 | 0 | ok |" in body
+    assert "⚠️ **rubber-stamp**" in body and "raise models.quorum" in body
+    assert "is flagged **rubber-stamp**: recall " in body
     assert "test kill rate 43%" in body and "8 seeded, 1 discarded, 3 killed" in body
     in_table = "``" + HOSTILE.replace("|", "\\|") + "``"
     in_text = "``" + HOSTILE + "``"
@@ -145,3 +146,31 @@ def test_a_module_that_is_not_fresh_is_answered_in_the_comment(
     assert code == 1
     body = github.body(2)["body"]
     assert "Nothing was calibrated: calc is not fresh (stale): &lt;b&gt;regenerate" in body
+
+
+def test_what_an_unusable_verifiers_server_said_is_inert_in_the_comment(
+    tmp_path: Path, github: GitHubMock
+) -> None:
+    """The first error of an unusable verifier quotes a server or a model: untrusted."""
+    pr = payload("pull_request.opened.json")["pull_request"]
+    github.pull(42, pr)
+    github.add("POST", "/issues/comments/1888000111/reactions", {"id": 1, "content": "eyes"})
+    github.add("POST", "/issues/42/comments", {"id": 2})
+    calibration = report("unusable")
+    hostile = calibration.verifiers[1]
+    hostile.seeded = hostile.clean_runs = hostile.caught = 0
+    hostile.recall, hostile.errors = None, 5
+    hostile.first_error = f"HTTP 500: {HOSTILE}\n# heading\n[link](https://evil.example)"
+    work = FakeWork(found(calibration))
+    path = comment_payload(tmp_path, "OWNER", "/specmill calibrate calc")
+    code, _ = run(settings(tmp_path, "issue_comment", path), work)
+    assert code == 1
+    body = github.body(2)["body"]
+    assert "| 5 | ⚠️ **unusable** |" in body
+    assert "is flagged **unusable**: 5 of its 5 reviews were errors" in body
+    in_table = "``" + HOSTILE.replace("|", "\\|") + "``"
+    in_text = "``" + HOSTILE + "``"
+    rest = body.replace(in_table, "").replace(in_text, "")
+    assert "<img" not in rest and "@everyone" not in rest and "[link](https" not in rest
+    assert "\n# heading" not in rest
+    assert "what to do: run `specmill doctor` for its endpoint" in body  # ours: not escaped

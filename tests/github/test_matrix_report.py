@@ -149,6 +149,7 @@ def expect_publish(
 ) -> None:
     if patched:
         specs_at(github, HEAD1, patched)
+        github.head_tree({f"src/{m}.py": "old = 1\n" for m in patched}, commit=HEAD1)
     github.reads(42, payload("pull_request.opened.json")["pull_request"], PR_FILES)
     if review:
         github.add("POST", "/pulls/42/reviews", {"id": 1})
@@ -225,6 +226,7 @@ def test_a_fork_keeps_patch_delivery_and_its_checkout_is_left_alone(
     write_bundle(job(["calc", "report"], event_file=fork), tmp_path / "bundles" / "bundle-0")
     write_bundle(job(["other"], event_file=fork), tmp_path / "bundles" / "bundle-1")
     specs_at(github, payload(fork)["pull_request"]["base"]["sha"])  # a fork's: the base's
+    github.head_tree({f"src/{m}.py": "old = 1\n" for m in GRAPH})  # the head's files
     github.reads(57, payload(fork)["pull_request"], PR_FILES)
     github.add("POST", "/issues/57/comments", {"id": 2})
     github.add("POST", f"/statuses/{FORK_HEAD}", {"id": 3})
@@ -243,3 +245,34 @@ def test_a_fork_keeps_patch_delivery_and_its_checkout_is_left_alone(
     )
     assert github.posted("/statuses/")["state"] == "success"
     assert list(checkout.iterdir()) == []
+
+
+def test_a_job_s_record_may_not_speak_for_another_job_s_module(
+    tmp_path: Path, github: GitHubMock
+) -> None:
+    """A job whose record claims 'other' (another job's share) to patch src/other.py."""
+    claiming = job(["calc", "report"])
+    assert claiming.record is not None
+    record = claiming.record.model_copy(
+        update={"modules": [*claiming.record.modules, passed("other")]}
+    )
+    claiming = claiming.model_copy(update={"record": record, "patch": patch_of("other")})
+    write_bundle(claiming, tmp_path / "bundles" / "bundle-0")
+    write_bundle(job(["other"]), tmp_path / "bundles" / "bundle-1")
+    specs_at(github, HEAD1, ["other"])
+    github.head_tree({"src/other.py": "old = 1\n"}, commit=HEAD1)
+    github.reads(42, payload("pull_request.opened.json")["pull_request"], PR_FILES)
+    github.add("POST", "/issues/42/comments", {"id": 2})
+    github.add("POST", f"/statuses/{HEAD1}", {"id": 3})
+
+    code, out = report(tmp_path, tmp_path / "bundles")
+
+    assert code == 1
+    why = (
+        "bundle-0: the bundle's patch is refused, and with it the whole bundle: its record has "
+        "module 'other', which is not among the job's modules (calc, report)"
+    )
+    assert f"specmill: refused: {why}" in out
+    assert github.posted("/statuses/")["state"] == "failure"
+    summary = github.posted("/issues/42/comments")["body"]
+    assert "git apply specmill.patch" not in summary and "`other` |" not in summary

@@ -39,3 +39,10 @@ def test_the_action_passes_the_matrix_and_delivery_to_the_report() -> None:
     report = script[script.index("report)") : script.index("affected)")]
     assert 'args+=(--matrix "$SPECMILL_MATRIX")' in report
     assert 'args+=(--delivery "$SPECMILL_DELIVERY")' in report
+
+
+def test_the_two_phase_report_reads_what_it_checks_the_patch_against_and_writes_no_code() -> None:
+    """The base's specs and the head's files come through the API: contents: read only."""
+    report = load("examples/workflows/specmill-two-phase-report.yml")["jobs"]["report"]
+    assert report["permissions"]["contents"] == "read"
+    assert not any("actions/checkout" in step.get("uses", "") for step in report["steps"])

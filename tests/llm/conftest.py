@@ -1,5 +1,8 @@
 """An OpenAI-compatible server on 127.0.0.1, scripted per test, for the real SDK to call.
 
+Asked to stream, it streams as llama.cpp's server does (``tests/llm/sse.py``), unless
+the reply says it ignores ``stream``.
+
 Each test queues what the next requests get (an answer, an HTTP error, a delay), then
 asserts on the requests the server saw. A request beyond the queue is answered with a
 non-retryable 418 and fails the test at teardown, so a test cannot pass by accident.
@@ -11,7 +14,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -23,6 +26,7 @@ from specmill.core.records import VerifierReport
 from specmill.llm.backend import ChatRequest
 from specmill.llm.budget import Budget
 from specmill.llm.openai_backend import OpenAIBackend
+from tests.llm.sse import Stream, Streamed, pieces_of, write_stream
 
 SECRET = "sk-test-0123456789abcdef-SECRET"
 KEY_ENV = "SPECMILL_TEST_KEY"
@@ -56,6 +60,9 @@ class Reply:
     # writes up to the output limit it was sent)
     usage: tuple[int, int] | Callable[[dict[str, Any]], tuple[int, int]] | None = (100, 20)
     finish_reason: str = "stop"
+    # asked to stream, how it streams; None: it ignores ``stream`` and sends one answer
+    stream: Stream | None = field(default_factory=Stream)
+    pieces: Iterable[str] | None = None  # the streamed tokens; None: the content's
 
 
 @dataclass
@@ -72,6 +79,10 @@ class FakeOpenAI:
         self.queue: deque[Reply] = deque()
         self.forever: Reply | None = None
         self.requests: list[Seen] = []
+        self.streams: list[Streamed] = []  # what each streamed answer sent, in order
+        self.props: dict[str, Any] | None = None  # GET /props (llama-server); None: 404
+        self.listing: list[dict[str, Any]] | None = None  # GET /v1/models data; None: 404
+        self.gets: list[str] = []
         self.unexpected = 0
         self.in_flight = self.max_in_flight = 0
         self.lock = threading.Lock()
@@ -110,6 +121,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
         pass
 
+    def do_GET(self) -> None:
+        fake = self.server.fake
+        with fake.lock:
+            fake.gets.append(self.path)
+        if self.path == "/props" and fake.props is not None:
+            self._send(200, fake.props, {})
+        elif self.path == "/v1/models" and fake.listing is not None:
+            self._send(200, {"object": "list", "data": fake.listing}, {})
+        else:
+            self._send(404, {"error": {"message": f"File Not Found: {self.path}"}}, {})
+
     def do_POST(self) -> None:
         fake = self.server.fake
         raw = self.rfile.read(int(self.headers.get("content-length", "0")))
@@ -130,6 +152,19 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.stopping.wait(reply.delay)
             if reply.status != 200:
                 self._send(reply.status, reply.body, reply.headers)
+            elif body.get("stream") and reply.stream is not None:
+                usage = reply.usage(body) if callable(reply.usage) else reply.usage
+                streamed = write_stream(
+                    self,
+                    body,
+                    reply.pieces or pieces_of(reply.content or ""),
+                    stream=reply.stream,
+                    finish_reason=reply.finish_reason,
+                    usage=usage,
+                    stopping=fake.stopping,
+                )
+                with fake.lock:
+                    fake.streams.append(streamed)
             else:
                 self._send(200, _completion(body, reply), reply.headers)
         except OSError:  # the client gave up (timeout): nothing to answer

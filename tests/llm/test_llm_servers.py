@@ -5,6 +5,7 @@ docs/servers.md has the compatibility table these encode.
 
 from __future__ import annotations
 
+import random
 import threading
 
 import pytest
@@ -35,7 +36,7 @@ def test_a_format_refusal_moves_one_rung_down_without_a_retry(
     fake_openai.answer(report)
     backend = openai_backend(max_retries=4)
     if start != "json_schema":  # the server took the stronger modes, refused this one
-        backend._modes[(fake_openai.url, "test-model")] = start  # type: ignore[assignment]
+        backend.negotiated.settle_mode((fake_openai.url, "test-model"), start)
 
     response = backend.complete(chat_request())
 
@@ -193,7 +194,25 @@ def test_a_reask_over_the_context_window_ends_as_an_invalid_answer(
 ):
     """A small local model rambles to its output limit; the re-ask cannot fit."""
     llama = next(o for o in CONTEXT_OVERFLOWS if o.server == "llama-cpp-python")
-    fake_openai.answer('{"verdict": "fail", "summary": "' + "blah " * 3000, finish_reason="length")
+    words = [
+        "the",
+        "line",
+        "total",
+        "rounds",
+        "half",
+        "even",
+        "so",
+        "cents",
+        "stay",
+        "exact",
+        "but",
+        "a",
+        "quantity",
+        "may",
+    ]
+    pick = random.Random(7).choice
+    ramble = " ".join(pick(words) for _ in range(2500))  # words at random: no loop
+    fake_openai.answer('{"verdict": "fail", "summary": "' + ramble, finish_reason="length")
     fake_openai.error(llama.status, body=llama.body)
 
     with pytest.raises(InvalidAnswerError) as caught:
@@ -202,7 +221,7 @@ def test_a_reask_over_the_context_window_ends_as_an_invalid_answer(
     assert len(fake_openai.requests) == 2
     message = str(caught.value)
     assert "after 1 answer(s) (0 re-ask(s))" in message
-    assert "cut off at the output token limit" in message
+    assert "cut off at the server's own output limit (specmill sent none)" in message
     assert "a re-ask would not fit the model's context window" in message
     assert caught.value.record is not None and caught.value.record.outcome == "invalid"
     echoed = fake_openai.requests[1].body["messages"][-2]

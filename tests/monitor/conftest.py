@@ -267,19 +267,26 @@ def total_cost(runs: dict[str, dict[str, Any]]) -> str:
 
 
 def verifier_numbers(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
-    """Per verifier: verdicts, fails and fail rate over every attempt it reviewed."""
-    tally: dict[str, list[int]] = {}
-    for record in runs.values():
+    """Per verifier: reviews, fails and fail rate, a review being the newest verdict on
+    one module's code (as ``runs --stats`` counts them: unchanged code reviewed again is
+    the same review)."""
+    newest: dict[tuple[str, str, str], str] = {}
+    ordered = sorted(runs.values(), key=lambda r: (r["started_at"], r["run_id"]))
+    for number, record in enumerate(ordered):  # oldest first: a newer verdict overwrites
         if record["calibration"] is not None:
             continue
         for module in record["modules"]:
-            attempts = [a["verdicts"] for a in module["history"]] or [module["verdicts"]]
-            for verdicts in attempts:
+            attempts = [(a["verdicts"], a["code"]) for a in module["history"]]
+            for index, (verdicts, code) in enumerate(attempts or [(module["verdicts"], None)]):
                 for v in verdicts:
-                    counts = tally.setdefault(v["verifier"], [0, 0, 0])
-                    counts[0] += 1
-                    counts[1] += v["verdict"] == "fail"
-                    counts[2] += v["verdict"] == "error"
+                    reviewed = code or f"no digest: run {number}, attempt {index}"
+                    newest[(v["verifier"], module["module"], reviewed)] = v["verdict"]
+    tally: dict[str, list[int]] = {}
+    for (verifier, _, _), verdict in newest.items():
+        counts = tally.setdefault(verifier, [0, 0, 0])
+        counts[0] += 1
+        counts[1] += verdict == "fail"
+        counts[2] += verdict == "error"
     return {
         name: {
             "verdicts": str(n),

@@ -1,7 +1,8 @@
 """``specmill calibrate [MODULE…]``: can the verifiers be trusted? Seeded defects say.
 
-Exit codes: 0 when every verifier is ``ok``; 1 when one is flagged (``rubber-stamp``
-or ``noisy``) or nothing could be calibrated; 2 on a usage error; 130 on Ctrl-C.
+Exit codes: 0 when every verifier is ``ok``; 1 when one is flagged (the rules are
+``core.verifier_flags``'s), when the budget ran out before every review was made
+(partial), or when nothing could be calibrated; 2 on a usage error; 130 on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -11,14 +12,9 @@ import shlex
 import click
 
 from specmill.cli.common import echo_json, open_project, require_graph
-from specmill.core.calibration import CalibrationReport
+from specmill.core.calibration import CalibrationReport, ModuleCalibration
 from specmill.core.project import find_root
 from specmill.errors import SpecmillError
-
-ADVICE = (
-    "a flagged verifier: change its model (models.verifiers), change the verifier prompt"
-    " (.specmill/templates/prompts/verifier.j2), or raise models.quorum"
-)
 
 
 def _percent(value: float | None) -> str:
@@ -31,6 +27,15 @@ def report_json(report: CalibrationReport, run_id: str) -> dict[str, object]:
     return data
 
 
+def _module_line(module: ModuleCalibration) -> str:
+    if module.skipped:
+        return f"  {module.module}: not calibrated: {module.skipped}"
+    line = f"  {module.module}: test kill rate {_percent(module.test_kill_rate)}"
+    if module.reviews < module.reviews_planned:
+        line += f", {module.reviews} of {module.reviews_planned} reviews made"
+    return line
+
+
 def print_report(report: CalibrationReport, run_id: str) -> None:
     m = report.mutants
     click.echo(f"calibrated {', '.join(report.modules) or 'no module'} (seed {report.seed})")
@@ -39,19 +44,16 @@ def print_report(report: CalibrationReport, run_id: str) -> None:
         f" by the checks, {m.reviewed} reviewed by the verifiers"
     )
     for module in report.per_module:
-        if module.skipped:
-            click.echo(f"  {module.module}: not calibrated: {module.skipped}")
-        else:
-            click.echo(f"  {module.module}: test kill rate {_percent(module.test_kill_rate)}")
+        click.echo(_module_line(module))
     click.echo(
         f"{'verifier':24} {'reviewed':>8} {'caught':>6} {'recall':>6} {'located':>7}"
-        f" {'false blocks':>12}  flag"
+        f" {'false blocks':>12} {'errors':>6}  flag"
     )
     for v in report.verifiers:
         blocks = f"{v.false_blocks}/{v.clean_runs}"
         click.echo(
             f"{v.verifier:24} {v.seeded:>8} {v.caught:>6} {_percent(v.recall):>6}"
-            f" {v.located:>7} {blocks:>12}  {v.flag}"
+            f" {v.located:>7} {blocks:>12} {v.errors:>6}  {v.flag}"
         )
     for pair in report.agreement:
         click.echo(f"agreement {pair.a} / {pair.b}: same verdict {_percent(pair.same_verdict)}")
@@ -62,14 +64,8 @@ def print_report(report: CalibrationReport, run_id: str) -> None:
     if report.partial:
         click.echo(f"partial report: {report.partial}")
     for v in report.flagged:
-        why = (
-            f"recall {_percent(v.recall)} is below min_recall {report.min_recall:.0%}"
-            if v.flag == "rubber-stamp"
-            else f"it blocked the unmutated code {v.false_blocks} time(s)"
-        )
-        click.echo(f"{v.verifier} is flagged {v.flag}: {why}")
-    if report.flagged:
-        click.echo(f"what to do about {ADVICE}")
+        click.echo(f"{v.verifier} is flagged {v.flag}: {v.why_flagged(report.min_recall)}")
+        click.echo(f"  what to do: {v.advice}")
 
 
 @click.command()
@@ -95,11 +91,11 @@ def calibrate(
 
     Mutants of each module's outputs run its checks in throwaway worktrees; every
     verifier reviews those that survive, and the unmutated outputs. The working tree
-    is never touched. Exit code 1 when a verifier is flagged.
+    is never touched. Exit code 1 when a verifier is flagged or the budget ran out.
     """
     from specmill.core.status import project_status
     from specmill.engine.calibrate import calibrate as run_calibration
-    from specmill.engine.calibrate import calibration_targets, require_verifiers
+    from specmill.engine.calibrate import calibration_targets, require_keys, require_verifiers
     from specmill.engine.lock import git_dir_of, repository_lock
     from specmill.engine.progress import progress_for
     from specmill.llm.backend import make_backend
@@ -108,8 +104,9 @@ def calibrate(
     command = shlex.join(["specmill", "calibrate", *modules])
     with repository_lock(git_dir_of(find_root()), command, wait=not no_wait):
         project = open_project()
-        require_graph(project)
         require_verifiers(project)
+        require_keys(project)  # before anything else: without it, nothing can be measured
+        require_graph(project)
         targets = calibration_targets(project, project_status(project), modules)
         overrides = {"mutants": mutants, "seed": seed, "clean_runs": clean_runs}
         settings = project.config.calibration.model_copy(
@@ -129,6 +126,13 @@ def calibrate(
         echo_json(report_json(report, run_id))
     else:
         print_report(report, run_id)
+    if report.partial:
+        raise SpecmillError(
+            f"partial: {report.partial}",
+            hint=f"raise [specmill.budget] (this calibration used {report.tokens:,} tokens,"
+            f" ${report.cost_usd:.4f}, for {report.reviews} review(s)), or calibrate fewer"
+            " modules or mutants (--mutants)",
+        )
     if not report.calibrated:
         reasons = "; ".join(f"{m.module}: {m.skipped}" for m in report.per_module if m.skipped)
         raise SpecmillError(

@@ -140,9 +140,12 @@ def line_of(path: Path, pattern: str) -> int | None:
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
     metavar="SECONDS",
-    help="models.timeout for --base-url (default 120): raise it for a slow local model.",
+    help="models.timeout for --base-url (default 120): the longest wait for a token.",
 )
-def demo(keep: bool, base_url: str | None, model: str | None, timeout: float | None) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines while regen runs.")
+def demo(
+    keep: bool, base_url: str | None, model: str | None, timeout: float | None, quiet: bool
+) -> None:
     """Run the whole pipeline on a built-in example repository in a temporary folder.
 
     Three billing modules depend on each other; a spec changes on a branch; specmill
@@ -154,7 +157,7 @@ def demo(keep: bool, base_url: str | None, model: str | None, timeout: float | N
     folder = Path(tempfile.mkdtemp(prefix="specmill-demo-"))
     repo = folder / "shop"
     try:
-        story(folder, repo, base_url, model, timeout)
+        story(folder, repo, base_url, model, timeout, quiet=quiet)
     finally:
         if keep:
             click.echo(f"kept the example repository in {repo}")
@@ -168,6 +171,8 @@ def story(
     base_url: str | None,
     model: str | None,
     timeout: float | None = None,
+    *,
+    quiet: bool = False,
 ) -> None:
     scripted = not base_url
     step(f"An example repository with three specs (money <- invoice <- receipt), in {repo}")
@@ -191,7 +196,7 @@ def story(
         step("What it affects: invoice, and receipt, which depends on it (money is untouched)")
         run_cli("affected", "--base", "main")
         step("Regenerate them: plan, write, check, verify, each attempt in a git worktree")
-        code = run_cli("regen", "--affected", "--base", "main")
+        code = run_cli("regen", "--affected", "--base", "main", *(["-q"] if quiet else []))
         if code != 0 and scripted:
             raise click.ClickException("the demo expected `specmill regen` to pass")
         step("The review, as the bot would post it on the pull request")

@@ -22,7 +22,8 @@ from specmill.secret_file import with_secrets
     "--no-calls", is_flag=True, help="Check configuration and reachability only; no model call."
 )
 def doctor(ctx: click.Context, as_json: bool, no_calls: bool) -> None:
-    """Check each model role: key, endpoint, model, structured output, latency, price.
+    """Check each model role: key, endpoint, model, context window, structured output,
+    streaming, latency, price.
 
     Makes one tiny schema-constrained call per model (priced and counted), unless
     --no-calls. Exits 1 if a role cannot work, or the configuration is refused (as
@@ -84,6 +85,20 @@ def _echo_refused(refused: list[Problem]) -> None:
         click.echo(f"  fix: {problem.hint}", err=True)
 
 
+# Short cells, so the table fits 80 columns; `--json` has the long forms.
+STREAMING = {"yes, without usage": "yes*", "": "-"}
+STATUS = {"ok": "ok", "cannot work": "fail"}
+
+
+def _tokens(window: int | None) -> str:
+    """A context window as people say it: 128k, 1M."""
+    if window is None:
+        return "-"
+    if window >= 1_000_000:
+        return f"{window / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
+    return f"{window // 1000}k" if window >= 1000 else str(window)
+
+
 def print_checks(checks: list[RoleCheck], *, calls: bool, console: Console | None = None) -> None:
     """One line per endpoint (key, reachable, models listed), then a table of the roles,
     readable at 80 columns: with several endpoints, a role's is named by its number.
@@ -112,14 +127,16 @@ def print_checks(checks: list[RoleCheck], *, calls: bool, console: Console | Non
     table.add_column("model", overflow="fold")
     if several:
         table.add_column("at", no_wrap=True)  # the endpoint's number in the lines above
-    table.add_column("mode", no_wrap=True)
+    for name in ("mode", "stream", "context"):
+        table.add_column(name, no_wrap=True)
     table.add_column("latency", justify="right", no_wrap=True)
     table.add_column("price", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for check in checks:
         latency = "-" if check.latency_s is None else f"{check.latency_s * 1000:.0f} ms"
         mode = check.mode or ("-" if calls else "(no call)")
-        status = Text(check.status, style="green" if check.status == "ok" else "red")
+        stream = STREAMING.get(check.streaming or "", check.streaming or "-")
+        status = Text(STATUS[check.status], style="green" if check.status == "ok" else "red")
         at = endpoints.index((check.endpoint, check.key_env)) + 1
         where = [Text(f"[{at}]")] if several else []
         table.add_row(
@@ -127,8 +144,12 @@ def print_checks(checks: list[RoleCheck], *, calls: bool, console: Console | Non
             Text(check.model),
             *where,
             Text(mode),
+            Text(stream),
+            Text(_tokens(check.context_window)),
             Text(latency),
             Text("yes" if check.priced else "none"),
             status,
         )
     console.print(table)
+    if any(check.streaming == "yes, without usage" for check in checks):
+        console.print("  yes*: streams, without the server's token counts (estimated then)")

@@ -23,6 +23,7 @@ from specmill.core.paths import first_match, normalize_relative
 from specmill.core.problems import display_path
 from specmill.core.project import Project
 from specmill.core.spec import parse_spec
+from specmill.engine.guard import linked_part
 from specmill.errors import SpecmillError
 from specmill.files import sync_gitattributes, write_atomic
 
@@ -115,6 +116,14 @@ def plan_move(project: Project, source: str, target: str) -> tuple[str, str]:
         raise SpecmillError(f"{source} and {target} are the same file")
     if os.path.lexists(project.root / target):
         raise SpecmillError(f"{target} already exists", hint="move or delete it first")
+    for path in (source, target):  # a linked folder leads elsewhere, out of the repository
+        link = linked_part(project.root, path)
+        if link is not None:
+            raise SpecmillError(
+                f"{path} is under the symbolic link {link}: `specmill mv` moves files "
+                "between real folders of the repository only; nothing moved",
+                hint=f"make {link} a real folder, or choose another destination",
+            )
     if target in project.owners:
         owner = project.owners[target][0]
         raise SpecmillError(f"{target} is already an output of {owner.path} (module {owner.id})")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 
 import click
@@ -29,7 +28,13 @@ def describe_backend(project: Project) -> str:
     models = project.config.models
     if models.backend == "scripted":
         return f"model: scripted answers from {models.script} (no model is called)"
-    where = models.base_url or os.environ.get("OPENAI_BASE_URL") or "api.openai.com"
+    from specmill.core.printable import printable
+    from specmill.llm.endpoints import host_of, resolve_base_url
+
+    try:  # host:port only, as `specmill doctor` shows it: a URL may hold a user and a key
+        where = printable(host_of(resolve_base_url(models)))
+    except ValueError:  # urlsplit's "Invalid IPv6 URL", a port that is not a number
+        where = "a base URL that is not a valid URL"
     tiers = f"{models.fast}/{models.standard}/{models.strong}"
     verifiers = ", ".join(v.model for v in models.verifiers)
     return f"models at {where}: planner {models.planner}, executor {tiers}, verifiers {verifiers}"
@@ -47,6 +52,12 @@ def describe_backend(project: Project) -> str:
     is_flag=True,
     help="Fail at once if another run in this repository holds the lock (default: wait).",
 )
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No progress (stages, live model calls); the result and errors still print.",
+)
 def regen(
     modules: tuple[str, ...],
     affected: bool,
@@ -55,6 +66,7 @@ def regen(
     no_commit: bool,
     force: bool,
     no_wait: bool,
+    quiet: bool,
 ) -> None:
     """Regenerate MODULEs (default: every stale module) and their stale dependents.
 
@@ -73,11 +85,17 @@ def regen(
     options = [*(["--affected"] if affected else []), *(["--base", base] if base else [])]
     command = shlex.join(["specmill", "regen", *options, *modules])
     with repository_lock(git_dir_of(find_root()), command, wait=not no_wait):
-        _regen(modules, base, dry_run=False, commit=not no_commit, force=force)
+        _regen(modules, base, dry_run=False, commit=not no_commit, force=force, quiet=quiet)
 
 
 def _regen(
-    modules: tuple[str, ...], base: str | None, *, dry_run: bool, commit: bool, force: bool
+    modules: tuple[str, ...],
+    base: str | None,
+    *,
+    dry_run: bool,
+    commit: bool,
+    force: bool,
+    quiet: bool = False,
 ) -> None:
     project = open_project()
     require_graph(project)
@@ -92,12 +110,15 @@ def _regen(
         for module in chosen.targets:
             click.echo(f"would regenerate {module} ({chosen.reasons[module]})")
         return
-    click.echo(describe_backend(project), err=True)
-    outcome = run_regen(project, chosen, commit=commit, force=force)
+    if not quiet:
+        click.echo(describe_backend(project), err=True)
+    outcome = run_regen(project, chosen, commit=commit, force=force, quiet=quiet)
     report(outcome)
 
 
-def run_regen(project: Project, chosen: Selection, *, commit: bool, force: bool) -> RunOutcome:
+def run_regen(
+    project: Project, chosen: Selection, *, commit: bool, force: bool, quiet: bool = False
+) -> RunOutcome:
     from specmill.engine.progress import progress_for
     from specmill.engine.run import regenerate
     from specmill.llm.backend import make_backend
@@ -106,7 +127,7 @@ def run_regen(project: Project, chosen: Selection, *, commit: bool, force: bool)
     repo = Repo(project.root)
     backend = make_backend(project.config.models, project.config.budget, repo_root=project.root)
     try:
-        with progress_for(chosen.targets) as progress:
+        with progress_for(chosen.targets, quiet=quiet) as progress:
             return regenerate(
                 project,
                 repo,

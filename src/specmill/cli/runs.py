@@ -13,7 +13,8 @@ def _summary(record: RunRecord) -> str:
     if record.calibration is not None:
         report = record.calibration
         flagged = len(report.flagged)
-        return f"calibration: {len(report.verifiers)} verifier(s), {flagged} flagged"
+        partial = ", partial" if report.partial else ""
+        return f"calibration: {len(report.verifiers)} verifier(s), {flagged} flagged{partial}"
     counts: dict[str, int] = {}
     for module in record.modules:
         counts[module.status] = counts.get(module.status, 0) + 1
@@ -64,13 +65,16 @@ def show_record(record: RunRecord) -> None:
             click.echo("    the verifiers disagree")
     click.echo()
     click.echo(
-        "  calls (role, module, attempt, model, template, tokens in/out, cost, seconds, outcome):"
+        "  calls (role, module, attempt, model, template, tokens in/out, cost, seconds,"
+        " requests, outcome):"
     )
     for c in record.calls:
+        estimated = " (tokens and cost as reserved: no answer before the run ended)"
         click.echo(
             f"    {c.role:9} {c.module:20} {c.attempt} {c.model:16} {c.template}"
             f" sha256:{c.template_sha256[:12]} {c.prompt_tokens}/{c.completion_tokens}"
-            f" ${c.cost_usd:.4f} {c.latency_s:.2f}s {c.outcome}"
+            f" ${c.cost_usd:.4f} {c.latency_s:.2f}s {c.requests or '-'} {c.outcome}"
+            + (estimated if c.estimated else "")
         )
 
 
@@ -96,7 +100,7 @@ def find_record(run_id: str) -> RunRecord:
 
 
 def show_stats(records: list[RunRecord], as_json: bool) -> None:
-    from specmill.core.verifier_stats import RUBBER_STAMP_VERDICTS, verifier_stats
+    from specmill.core.verifier_stats import verifier_stats
 
     stats = verifier_stats(records)
     if as_json:
@@ -110,22 +114,19 @@ def show_stats(records: list[RunRecord], as_json: bool) -> None:
         return "-" if value is None else f"{value:.0%}"
 
     click.echo(
-        f"{'verifier':24} {'verdicts':>8} {'fail rate':>9} {'blocking/run':>12}"
-        f" {'with final':>10} {'runs':>5}"
+        f"{'verifier':24} {'reviews':>7} {'errors':>6} {'fail rate':>9} {'blocking/run':>12}"
+        f" {'with final':>10} {'runs':>5}  flag"
     )
     for s in stats:
         per_run = "-" if s.blocking_per_run is None else f"{s.blocking_per_run:.2f}"
         click.echo(
-            f"{s.verifier:24} {s.verdicts:>8} {percent(s.fail_rate):>9} {per_run:>12}"
-            f" {percent(s.agreement):>10} {s.runs:>5}"
+            f"{s.verifier:24} {s.verdicts:>7} {s.errors:>6} {percent(s.fail_rate):>9}"
+            f" {per_run:>12} {percent(s.agreement):>10} {s.runs:>5}  {s.flag}"
         )
     for s in stats:
-        if s.possible_rubber_stamp:
-            click.echo(
-                f"{s.verifier}: never failed anything in {s.verdicts} verdicts"
-                f" (>= {RUBBER_STAMP_VERDICTS}): a possible rubber stamp;"
-                " measure it with `specmill calibrate`"
-            )
+        if s.flag != "ok":
+            click.echo(f"{s.verifier} is flagged {s.flag}: {s.why_flagged}")
+            click.echo(f"  what to do: {s.advice}")
 
 
 @click.command()

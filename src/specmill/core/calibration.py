@@ -4,7 +4,9 @@
 that survived the module's checks, and the unmutated outputs (clean runs). A verifier
 *caught* a mutant when its verdict fails it, *located* it when one of its blocking
 findings points within ``LOCATE_LINES`` of the mutated line, and gave a *false block*
-when it failed the unmutated outputs. ``score`` turns those reviews into the report.
+when it failed the unmutated outputs. A review that ended in an error scores nothing
+(it is counted in ``errors``); ``score_verifiers`` turns the reviews into the report,
+and ``core.verifier_flags`` flags each verifier.
 """
 
 from __future__ import annotations
@@ -12,15 +14,21 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from specmill.core.verifier_flags import (
+    CALIBRATION_RULES,
+    CalibrationFlag,
+    calibration_flag,
+    rule_named,
+)
 
 if TYPE_CHECKING:  # the records import this module for ``RunRecord.calibration``
     from specmill.core.records import Verdict
 
 LOCATE_LINES = 2
-Flag = Literal["ok", "rubber-stamp", "noisy"]
 
 
 class _Record(BaseModel):
@@ -38,6 +46,9 @@ class ModuleCalibration(MutantCounts):
     module: str
     test_kill_rate: float | None = None  # killed_by_checks / (seeded - discarded)
     skipped: str | None = None  # why this module could not be calibrated
+    # verdicts received (errors included) and wanted: (reviewed + clean runs) x verifiers
+    reviews: int = 0
+    reviews_planned: int = 0
 
 
 class VerifierScore(_Record):
@@ -48,8 +59,23 @@ class VerifierScore(_Record):
     recall: float | None  # caught / seeded; None when it reviewed no mutant
     clean_runs: int
     false_blocks: int
-    errors: int = 0  # reviews it could not give (invalid answers)
-    flag: Flag
+    errors: int = 0  # reviews it could not give (invalid answers, a failing endpoint)
+    flag: CalibrationFlag
+    first_error: str | None = None  # what went wrong, the first time it erred
+
+    def why_flagged(self, min_recall: float) -> str:
+        """Its flag's rule with its numbers ("" when ``ok``)."""
+        rule = rule_named(CALIBRATION_RULES, self.flag)
+        if rule is None:
+            return ""
+        first = f" (the first: {self.first_error})" if self.flag == "unusable" else ""
+        return rule.why(self, min_recall) + (first if self.first_error else "")
+
+    @property
+    def advice(self) -> str:
+        """What to do about its flag ("" when ``ok``)."""
+        rule = rule_named(CALIBRATION_RULES, self.flag)
+        return "" if rule is None else rule.advice
 
 
 class Agreement(_Record):
@@ -70,6 +96,14 @@ class CalibrationReport(_Record):
     min_recall: float = 0.5
     per_module: list[ModuleCalibration] = Field(default_factory=list)
     partial: str | None = None  # why the report is incomplete (the budget ran out)
+
+    @property
+    def reviews(self) -> int:
+        return sum(m.reviews for m in self.per_module)
+
+    @property
+    def reviews_planned(self) -> int:
+        return sum(m.reviews_planned for m in self.per_module)
 
     @property
     def flagged(self) -> list[VerifierScore]:
@@ -102,14 +136,6 @@ def located(verdict: Verdict, path: str, line: int) -> bool:
     )
 
 
-def flag_for(recall: float | None, false_blocks: int, min_recall: float) -> Flag:
-    if recall is not None and recall < min_recall:
-        return "rubber-stamp"
-    if false_blocks:
-        return "noisy"
-    return "ok"
-
-
 @dataclass
 class _Tally:
     seeded: int = 0
@@ -118,6 +144,7 @@ class _Tally:
     clean_runs: int = 0
     false_blocks: int = 0
     errors: int = 0
+    first_error: str | None = None
     votes: dict[int, str] = field(default_factory=dict)  # review index -> pass/fail
 
 
@@ -132,6 +159,7 @@ def score_verifiers(
                 continue
             if verdict.verdict == "error":
                 tally.errors += 1
+                tally.first_error = tally.first_error or _printable(verdict.summary) or None
                 continue
             tally.votes[index] = verdict.verdict
             failed = verdict.verdict == "fail"
@@ -146,20 +174,20 @@ def score_verifiers(
     scores = []
     for name in names:
         t = tallies[name]
-        recall = round(t.caught / t.seeded, 4) if t.seeded else None
-        scores.append(
-            VerifierScore(
-                verifier=name,
-                seeded=t.seeded,
-                caught=t.caught,
-                located=t.located,
-                recall=recall,
-                clean_runs=t.clean_runs,
-                false_blocks=t.false_blocks,
-                errors=t.errors,
-                flag=flag_for(recall, t.false_blocks, min_recall),
-            )
+        score = VerifierScore(
+            verifier=name,
+            seeded=t.seeded,
+            caught=t.caught,
+            located=t.located,
+            recall=round(t.caught / t.seeded, 4) if t.seeded else None,
+            clean_runs=t.clean_runs,
+            false_blocks=t.false_blocks,
+            errors=t.errors,
+            flag="ok",
+            first_error=t.first_error,
         )
+        score.flag = calibration_flag(score, min_recall)
+        scores.append(score)
     agreement = []
     for a, b in itertools.combinations(names, 2):
         both = tallies[a].votes.keys() & tallies[b].votes.keys()
@@ -168,6 +196,12 @@ def score_verifiers(
             Agreement(a=a, b=b, same_verdict=round(same / len(both), 4) if both else None)
         )
     return scores, agreement
+
+
+def _printable(text: str, limit: int = 300) -> str:
+    """One line a server or a model wrote, safe for a terminal: controls become '?'."""
+    flat = "".join(ch if ch.isprintable() else "?" for ch in " ".join(text.split()))
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def kill_rate(counts: MutantCounts) -> float | None:

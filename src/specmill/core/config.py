@@ -101,7 +101,11 @@ class ModelsConfig(_Strict):
         "auto", "json_schema", "json_object_schema", "json_object", "none"
     ] = "auto"
     reask_limit: int = Field(default=2, ge=0, le=10)
+    # seconds to wait for the answer's first token, then for each next one (a whole
+    # answer, from a server that does not stream)
     timeout: float = Field(default=120.0, gt=0)
+    # ask for streamed answers: live progress, and an answer that loops is stopped early
+    stream: bool = True
     max_retries: int = Field(default=4, ge=0, le=20)
     concurrency: int = Field(default=16, ge=1, le=64)
     prices: dict[str, Price] = Field(default_factory=dict)

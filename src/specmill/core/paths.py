@@ -5,10 +5,22 @@ Pure string work; the engine's write guard adds the filesystem checks (symlinks)
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import PurePosixPath
+
+
+def bounded_name(text: str, limit: int) -> str:
+    """``text`` as part of a file name of at most ``limit`` bytes, still unique: a longer
+    one keeps its head, then ``~`` and 8 hex digits of its sha256 (a file name has at
+    most 255 bytes on the usual file systems; a module id may be longer)."""
+    raw = text.encode("utf-8", "surrogateescape")
+    if len(raw) <= limit:
+        return text
+    head = raw[: limit - 9].decode("utf-8", "ignore")
+    return f"{head}~{hashlib.sha256(raw).hexdigest()[:8]}"
 
 
 def normalize_relative(path: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.resources
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +17,7 @@ from specmill import FORMAT_VERSION, __version__
 from specmill.core import hashing, layout
 from specmill.core.config import CONFIG_FILE, PYPROJECT_FILE, Config, parse_config
 from specmill.core.graph import Graph, build_graph
+from specmill.core.paths import first_match
 from specmill.core.probe import Probe, probe_text
 from specmill.core.spec import (
     UNDECODABLE,
@@ -62,10 +63,12 @@ def read_text(root: Path, relative: str) -> str | None:
         raise SpecmillError(f"cannot read {relative}: {exc.strerror or exc}") from None
 
 
-def read_input(root: Path, relative: str) -> str | None:
+def read_input(root: Path, relative: str, protected: Sequence[str] = ()) -> str | None:
     """A ``context`` or ``governance`` file: its text goes into prompts sent to the model
     endpoint, so it must be a file inside the repository (a symlink to ``~/.ssh`` or
-    ``/proc/self/environ`` is refused, not read)."""
+    ``/proc/self/environ`` is refused, not read), and neither it nor what it links to may
+    be under ``.git/`` (the config ``actions/checkout`` leaves holds a token) or match a
+    ``protected`` pattern (what the write guard refuses is not read either)."""
     path = os.path.join(root, relative)
     if not os.path.lexists(path):
         return None
@@ -77,7 +80,22 @@ def read_input(root: Path, relative: str) -> str | None:
             f"{relative} leads outside the repository (to {real}); context and governance "
             "files must be inside it"
         )
+    for name in dict.fromkeys([relative, os.path.relpath(real, top).replace(os.sep, "/")]):
+        why = _not_an_input(name, protected)
+        if why is not None:
+            shown = relative if name == relative else f"{relative} (a link to {name})"
+            raise SpecmillError(
+                f"{shown} {why}; specmill never sends it to the model as context or governance"
+            )
     return read_text(root, relative)
+
+
+def _not_an_input(path: str, protected: Sequence[str]) -> str | None:
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    if any(part.casefold() == ".git" for part in parts):  # .GIT is .git on macOS
+        return "is inside .git/"
+    pattern = first_match("/".join(parts).lower(), [p.lower() for p in protected])
+    return None if pattern is None else f"is a protected path ({pattern})"
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -160,7 +178,7 @@ class Project:
         return read_text(self.root, relative)
 
     def read_input(self, relative: str) -> str | None:
-        return read_input(self.root, relative)
+        return read_input(self.root, relative, self.config.protected_patterns)
 
     def probe(self, relative: str) -> Probe | None:
         """The file's header and body check, from the stat cache when unchanged."""

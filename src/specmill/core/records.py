@@ -157,7 +157,8 @@ class CallRecord(_Record):
     cost_usd: float = 0.0
     latency_s: float = 0.0
     attempt: int = 1
-    outcome: Literal["ok", "invalid", "error"] = "ok"
+    # abandoned: its caller stopped waiting (early stop); the answer, if any, went unused
+    outcome: Literal["ok", "invalid", "error", "abandoned"] = "ok"
     candidate: int | None = None  # which candidate of the attempt; None: the planner's
     # prompt part -> tokens (spec, governance, dependencies, context, previous, feedback)
     prompt_parts: dict[str, int] = Field(default_factory=dict)
@@ -168,6 +169,17 @@ class CallRecord(_Record):
     # the response format the endpoint took for this call (json_schema,
     # json_object_schema, json_object or none); None: not an OpenAI-compatible call
     structured_output: str | None = None
+    # requests sent (re-asks, retries and format negotiation included); 0 in records
+    # written before specmill counted them
+    requests: int = 0
+    # tokens and cost are what was reserved for a request still unanswered when the run
+    # was saved (an abandoned call), not what the server reported
+    estimated: bool = False
+    # whether the answers came streamed (None: not an OpenAI-compatible call), seconds
+    # from sending to the first token, and answer tokens a second once they flowed
+    streamed: bool | None = None
+    first_token_s: float | None = None
+    tokens_per_s: float | None = None
 
 
 CandidateStage = Literal["passed", "checks-passed", "checks-failed", "refused", "no-answer"]
@@ -183,6 +195,8 @@ class AttemptRecord(_Record):
     passed: bool = False
     checks_passed: bool | None = None  # None: checks did not run
     verdicts: list[Verdict] = Field(default_factory=list)
+    # the reviewed files' digest, headers left out (core.verifier_stats.code_digest)
+    code: str | None = None
     findings: list[Finding] = Field(default_factory=list)  # what went back to the executor
     approach: str | None = None  # the hint its executor prompt carried (None: a lone candidate)
     seed: int | None = None  # sampling asked of the endpoint (dropped where unsupported)
@@ -205,6 +219,7 @@ class ModuleResult(_Record):
     files: list[str] = Field(default_factory=list)
     plan: Plan | None = None
     verdicts: list[Verdict] = Field(default_factory=list)  # of the winning/last attempt
+    code: str | None = None  # the digest of the code those verdicts are on (verify)
     findings: list[Finding] = Field(default_factory=list)  # aggregated, quorum applied
     disagreement: bool = False  # verifiers did not all agree
     dissent: list[str] = Field(default_factory=list)  # verifiers that voted against the result

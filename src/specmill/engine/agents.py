@@ -1,7 +1,8 @@
 """The three agents (planner, executor, verifiers): prompt in, validated record out.
 
-Every call, answered or failed, lands in the ``Calls`` log with its ``CallRecord``,
-prompt and answer, which the run saves under ``.specmill/runs/<run-id>/``. Each prompt
+Every call that sent a request, answered, failed or abandoned, lands in the ``Calls``
+log with its ``CallRecord``, prompt and answer (``specmill.llm.call_life`` says when),
+which the run saves under ``.specmill/runs/<run-id>/``. Each prompt
 is measured part by part before it is sent, and cut in a stated order when it would
 exceed its limit (``specmill.engine.prompt_parts``); the record says what was cut.
 
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from specmill.core.config import Config, Endpoint
+from specmill.core.config import Config, Endpoint, ModelsConfig
 from specmill.core.records import (
     CallRecord,
     ExecutorEdits,
@@ -34,8 +35,9 @@ from specmill.engine.inputs import Brief
 from specmill.engine.prompt_parts import CUT_ORDER, describe, measure, without
 from specmill.engine.prompts import Prompt, PromptLibrary
 from specmill.errors import SpecmillError
-from specmill.llm.backend import ChatBackend, ChatRequest, ChatResponse, Role
-from specmill.llm.errors import CallCancelled, LLMError
+from specmill.llm.backend import ChatBackend, ChatRequest, Role
+from specmill.llm.call_life import await_answer
+from specmill.llm.events import CallListener
 from specmill.llm.tokens import context_limit, counter
 
 T = TypeVar("T", bound=BaseModel)
@@ -66,9 +68,14 @@ class Calls:
     transcripts: list[Transcript] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, transcript: Transcript) -> None:
+    def add(self, transcript: Transcript, replaces: CallRecord | None = None) -> None:
+        """Log a call; ``replaces``: the record of an abandoned call that now has its own."""
         with self._lock:
-            self.transcripts.append(transcript)
+            old = [i for i, t in enumerate(self.transcripts) if t.record is replaces]
+            if replaces is not None and old:
+                self.transcripts[old[0]] = transcript
+            else:
+                self.transcripts.append(transcript)
 
     @property
     def records(self) -> list[CallRecord]:
@@ -83,6 +90,12 @@ def verifier_names(endpoints: Sequence[Endpoint]) -> list[str]:
         same = [e for e in endpoints if e.model == endpoint.model]
         names.append(endpoint.model if len(same) == 1 else f"{endpoint.model}#{index + 1}")
     return names
+
+
+def key_env_of(endpoint: Endpoint, models: ModelsConfig) -> str:
+    """The variable that holds a verifier's key: its own when it names one, else the
+    models' (``api_key_env``)."""
+    return _own_key(endpoint) or models.api_key_env
 
 
 def _own_key(endpoint: Endpoint | None) -> str | None:
@@ -104,6 +117,7 @@ class Agents:
         # Told of every prompt before it is sent (the progress display): module, role,
         # tokens, parts cut.
         self.on_prompt: Callable[[str, str, int, list[str]], None] | None = None
+        self.listener: CallListener | None = None  # told how each call streams
 
     def prepare(self, role: Role, brief: Brief, model: str, **variables: Any) -> Prepared:
         """The prompt, measured, with parts left out in ``CUT_ORDER`` until it fits."""
@@ -175,6 +189,7 @@ class Agents:
             seed=exploration.seed if exploration else None,
             temperature=exploration.temperature if exploration else None,
             cancel=cancel,
+            listener=self.listener,
         )
 
         def note(record: CallRecord) -> CallRecord:
@@ -186,56 +201,11 @@ class Agents:
             record.edit_problems = list(edit_problems or [])
             return record
 
-        try:
-            response = self._complete(request, messages)
-        except LLMError as exc:
-            if exc.record is not None:
-                self.calls.add(Transcript(note(exc.record), messages, f"error: {exc}"))
-            raise
-        self.calls.add(Transcript(note(response.record), messages, response.text))
+        def log(record: CallRecord, text: str, replaces: CallRecord | None) -> None:
+            self.calls.add(Transcript(note(record), messages, text), replaces)
+
+        response = await_answer(self.backend, request, log)
         return response.value, response.text
-
-    def _complete(self, request: ChatRequest[T], messages: list[dict[str, Any]]) -> ChatResponse[T]:
-        """The backend's answer; with ``request.cancel``, given up on once it is set.
-
-        An HTTP request in flight cannot be taken back: it finishes in the background
-        and is recorded when it does, but nobody waits for it.
-        """
-        if request.cancel is None:
-            return self.backend.complete(request)
-        done = threading.Event()
-        lock = threading.Lock()
-        box: dict[str, Any] = {}
-
-        def call() -> None:
-            try:
-                box["response"] = self.backend.complete(request)
-            except BaseException as exc:  # Ctrl-C from a backend included
-                box["error"] = exc
-            with lock:
-                done.set()
-                late = box.get("abandoned", False)
-            if late:  # nobody waits for it, but it was a call that cost: record it
-                self._record_late(box, messages)
-
-        threading.Thread(target=call, daemon=True).start()
-        while not done.wait(0.05):
-            if request.cancel.is_set():
-                with lock:
-                    if not done.is_set():
-                        box["abandoned"] = True
-                        raise CallCancelled(f"{request.label}: cancelled, no longer needed")
-        if "error" in box:
-            raise box["error"]
-        response: ChatResponse[T] = box["response"]
-        return response
-
-    def _record_late(self, box: dict[str, Any], messages: list[dict[str, Any]]) -> None:
-        if "response" in box:
-            self.calls.add(Transcript(box["response"].record, messages, box["response"].text))
-        elif isinstance(box.get("error"), LLMError) and box["error"].record is not None:
-            error = box["error"]
-            self.calls.add(Transcript(error.record, messages, f"error: {error}"))
 
     def plan(self, brief: Brief) -> Plan:
         return self._ask("planner", brief, self.config.models.planner, Plan)[0]

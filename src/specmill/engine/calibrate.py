@@ -5,8 +5,10 @@ learnt); each mutant runs the checks in a throwaway worktree of a snapshot (neve
 the user's tree), and those the checks kill are the test kill rate. Every configured
 verifier then reviews each surviving mutant and ``clean_runs`` copies of the
 unmutated outputs, with the same template, inputs and fresh context as regeneration
-(``engine.candidate.verify``). Calls go through the run's backend: its budget,
-concurrency and retries. A budget that runs out ends with a partial report.
+(``engine.candidate.verify_each``). Calls go through the run's backend: its budget,
+concurrency and retries. Every verdict paid for is scored; a verifier whose call
+failed has an error for that item. A budget that runs out ends the reviews not yet
+made: the report is partial and says after how many of how many.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from specmill.core.project import Project
 from specmill.core.records import CheckResult, Plan, RunRecord, Verdict
 from specmill.core.spec import Spec
 from specmill.core.status import ModuleStatus
-from specmill.engine.agents import verifier_names
-from specmill.engine.candidate import verify
+from specmill.engine.agents import key_env_of, verifier_names
+from specmill.engine.candidate import verify_each
 from specmill.engine.checks import run_checks
 from specmill.engine.context import Progress, RunContext, parallel
 from specmill.engine.inputs import Brief, gather
@@ -45,10 +47,12 @@ from specmill.engine.runstore import save_run
 from specmill.engine.standalone import last_plan
 from specmill.errors import SpecmillError
 from specmill.llm.backend import ChatBackend
-from specmill.llm.errors import BudgetExceeded, ModelError
+from specmill.llm.errors import BudgetExceeded
 from specmill.repo import Repo
+from specmill.secret_file import secret
 
 T = TypeVar("T")
+UNREACHED = "the budget ran out before this module"
 
 
 @dataclass
@@ -64,7 +68,6 @@ class _Run:
     config: CalibrationConfig
     reviews: list[Review] = field(default_factory=list)
     exhausted: str | None = None  # the budget's message, once it ran out
-    failed: list[str] = field(default_factory=list)  # reviews the endpoint could not give
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -115,22 +118,27 @@ def _review(
     checks: list[CheckResult],
     mutant: Mutant | None,
 ) -> Review | None:
-    """Every verifier on one item; None when the budget is spent (before or during)."""
+    """Every verifier on one item: the verdicts paid for (a failed call is an error
+    verdict); None when the budget let no verifier review it."""
     if run.exhausted:
         return None
     run.ctx.checkpoint()
     shown = dict(files)
     if mutant is not None:
         shown[mutant.path] = mutant.text
-    try:
-        verdicts: list[Verdict] = verify(run.ctx, spec, brief, plan, shown, checks, attempt=1)
-    except BudgetExceeded as exc:
-        with run.lock:
-            run.exhausted = run.exhausted or str(exc)
-        return None
-    except ModelError as exc:  # the endpoint failed after its retries: this item is lost
-        with run.lock:
-            run.failed.append(str(exc).splitlines()[0])
+    given = verify_each(run.ctx, spec, brief, plan, shown, checks, attempt=1)
+    names = verifier_names(run.ctx.project.config.models.verifiers)
+    verdicts: list[Verdict] = []
+    for name, item in zip(names, given, strict=True):
+        if isinstance(item, BudgetExceeded):
+            with run.lock:
+                run.exhausted = run.exhausted or str(item)
+        elif isinstance(item, Verdict):
+            verdicts.append(item)
+        else:  # the endpoint failed after its retries: no review from this verifier
+            summary = str(item).splitlines()[0]
+            verdicts.append(Verdict(verifier=name, verdict="error", summary=summary))
+    if not verdicts:
         return None
     if mutant is None:
         return Review(spec.id, verdicts)
@@ -183,19 +191,25 @@ def calibrate_module(run: _Run, spec: Spec) -> ModuleCalibration:
     reviews = [r for r in parallel(items) if r is not None] if items else []
     with run.lock:
         run.reviews += reviews
+    result.reviews = sum(len(r.verdicts) for r in reviews)
+    result.reviews_planned = len(items) * len(ctx.project.config.models.verifiers)
     ctx.progress.stage(
         spec.id,
-        f"calibrated: {result.killed_by_checks} killed by the checks, {len(reviews)} review(s)",
+        f"calibrated: {result.killed_by_checks} killed by the checks,"
+        f" {result.reviews} of {result.reviews_planned} review(s)",
     )
     return result
 
 
-def _partial(run: _Run) -> str | None:
-    if run.exhausted:
-        return f"the budget ran out: {run.exhausted}"
-    if run.failed:
-        return f"{len(run.failed)} review(s) could not be made: {run.failed[0]}"
-    return None
+def _partial(run: _Run, modules: Sequence[ModuleCalibration]) -> str | None:
+    """Why the report is incomplete: the budget ran out, after how many reviews."""
+    if not run.exhausted:
+        return None
+    done, planned = sum(m.reviews for m in modules), sum(m.reviews_planned for m in modules)
+    unreached = sum(1 for m in modules if m.skipped == UNREACHED)
+    return f"the budget ran out after {done} of {planned} reviews" + (
+        f" ({unreached} module(s) not reached)" if unreached else ""
+    )
 
 
 def calibrate(
@@ -209,6 +223,7 @@ def calibrate(
 ) -> CalibrationOutcome:
     """Calibrate the verifiers on ``modules`` (fresh ones); save the run record."""
     endpoints = require_verifiers(project)
+    require_keys(project)
     specs = [project.spec(m) for m in modules]
     record, calls, worktrees, ctx = start_run(project, repo, backend, "calibrate", progress)
     run = _Run(ctx, settings)
@@ -216,7 +231,7 @@ def calibrate(
     try:
         for spec in specs:
             if run.exhausted:
-                skipped = ModuleCalibration(module=spec.id, skipped="the budget ran out")
+                skipped = ModuleCalibration(module=spec.id, skipped=UNREACHED)
                 per_module.append(skipped)
                 continue
             per_module.append(calibrate_module(run, spec))
@@ -239,7 +254,7 @@ def calibrate(
         seed=settings.seed,
         min_recall=settings.min_recall,
         per_module=per_module,
-        partial=_partial(run),
+        partial=_partial(run, per_module),
     )
     record.calibration = report
     folder = save_run(project.root, record, calls.transcripts)
@@ -255,6 +270,26 @@ def require_verifiers(project: Project) -> list[Endpoint]:
             hint="add models under models.verifiers",
         )
     return endpoints
+
+
+def require_keys(project: Project) -> None:
+    """Stop before anything else when a verifier has no key and OpenAI needs one:
+    otherwise every review would fail, one call at a time."""
+    models = project.config.models
+    if models.backend != "openai":
+        return
+    from specmill.llm.endpoints import DEFAULT_BASE_URL, resolve_base_url
+
+    names = verifier_names(models.verifiers)
+    for name, endpoint in zip(names, models.verifiers, strict=True):
+        key_env = key_env_of(endpoint, models)
+        if resolve_base_url(models, endpoint.base_url) == DEFAULT_BASE_URL and not secret(key_env):
+            raise SpecmillError(
+                f"no API key for verifier {name}: the environment variable {key_env} is"
+                " not set, and OpenAI needs one; nothing was calibrated",
+                hint=f"export {key_env}=…, or point models.base_url (or OPENAI_BASE_URL) at"
+                " a server that needs none; `specmill doctor` checks every role",
+            )
 
 
 def calibration_targets(

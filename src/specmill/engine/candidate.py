@@ -195,9 +195,9 @@ def run_candidate(
     except (Stopped, CallCancelled):
         result.stopped = True
         result.error = "stopped early: another candidate of this attempt passed"
-    except BudgetExceeded as exc:
+    except BudgetExceeded as exc:  # its message starts with "budget exhausted"
         result.budget_exceeded = True
-        result.error = str(exc)  # "budget exhausted: …" says it is the budget
+        result.error = str(exc)
     except InvalidAnswerError as exc:
         result.error = f"no valid answer: {exc}"
     except LLMError as exc:  # the endpoint failed, or a script ran dry
@@ -290,13 +290,40 @@ def verify(
     candidate: int | None = None,
     cancel: threading.Event | None = None,
 ) -> list[Verdict]:
-    """Every verifier, each in a fresh context of its own, concurrently."""
+    """Every verifier, each in a fresh context of its own, concurrently.
+
+    An invalid answer is that verifier's ``error`` verdict; any other failure (the
+    endpoint, the budget) is raised once every verifier is done.
+    """
+    given = verify_each(ctx, spec, brief, plan, files, checks, attempt,
+                        notes=notes, candidate=candidate, cancel=cancel)  # fmt: skip
+    for item in given:
+        if isinstance(item, LLMError):
+            raise item
+    return [item for item in given if isinstance(item, Verdict)]
+
+
+def verify_each(
+    ctx: RunContext,
+    spec: Spec,
+    brief: Brief,
+    plan: Plan | None,
+    files: dict[str, str],
+    checks: list[CheckResult],
+    attempt: int,
+    *,
+    notes: str = "",
+    candidate: int | None = None,
+    cancel: threading.Event | None = None,
+) -> list[Verdict | LLMError]:
+    """Each verifier's verdict, or the error that kept it from giving one, in order:
+    what was paid for is kept even when another verifier's call failed."""
     endpoints = ctx.project.config.models.verifiers
     names = verifier_names(endpoints)
     line_counts = {path: len(text.splitlines()) for path, text in files.items()}
     shown = [{**c.model_dump(), "passed": c.passed} for c in checks]
 
-    def one(endpoint: Endpoint, name: str) -> Verdict:
+    def one(endpoint: Endpoint, name: str) -> Verdict | LLMError:
         try:
             report = ctx.agents.verify(
                 brief, plan, endpoint, files, shown, attempt,
@@ -304,6 +331,8 @@ def verify(
             )  # fmt: skip
         except InvalidAnswerError as exc:
             return Verdict(verifier=name, verdict="error", summary=str(exc).splitlines()[0])
+        except LLMError as exc:
+            return exc
         report.findings = [normalize(f, spec, line_counts) for f in report.findings]
         return verdict_of(name, report)
 

@@ -14,6 +14,7 @@ from specmill.core.records import ModuleResult
 from specmill.engine.agents import Agents
 from specmill.engine.checks import ProcessGroups, check_environment
 from specmill.engine.worktrees import Cancelled, Worktrees
+from specmill.llm.events import CallProgress
 
 T = TypeVar("T")
 
@@ -29,6 +30,10 @@ class Progress(Protocol):
         """A prompt about to be sent: its tokens, and the parts cut to fit its limit."""
         ...
 
+    def call_progress(self, progress: CallProgress) -> None:
+        """A model call streaming its answer (``specmill.llm.events``)."""
+        ...
+
 
 class NoProgress:
     def stage(self, module: str, stage: str) -> None:
@@ -38,6 +43,9 @@ class NoProgress:
         pass
 
     def finished(self, result: ModuleResult) -> None:
+        pass
+
+    def call_progress(self, progress: CallProgress) -> None:
         pass
 
 
@@ -54,6 +62,7 @@ class RunContext:
 
     def __post_init__(self) -> None:
         self.agents.on_prompt = self.progress.prompt
+        self.agents.listener = self.progress
         if not self.check_env:
             self.check_env = check_environment(os.environ, self.project.config)
 

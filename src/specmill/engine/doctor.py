@@ -2,9 +2,11 @@
 
 For each role (planner, the three executor tiers, each verifier) it checks the key
 variable, that the endpoint answers, that it serves the model (``GET /models`` where
-the server offers it), which structured-output mode works (one tiny schema-constrained
-call per model, through the same backend a run uses, so it is priced, counted and
-negotiated the same way), the round trip's latency, and whether the model has a price.
+the server offers it), the model's context window where the server says it
+(``specmill.llm.context_window``), which structured-output mode works and whether
+answers stream (one tiny schema-constrained call per model, through the same backend a
+run uses, so it is priced, counted and negotiated the same way), the round trip's
+latency, and whether the model has a price.
 
 A role ``cannot work`` when its key is missing for OpenAI, its endpoint is down or
 refuses the key, the server does not list the model, or the call fails; each such
@@ -23,20 +25,15 @@ from pydantic import BaseModel, ConfigDict
 
 from specmill.core.config import Config
 from specmill.core.prices import run_prices
+from specmill.core.printable import printable
 from specmill.llm import ChatRequest, LLMError
 from specmill.llm.backend import Role
 from specmill.llm.budget import Budget
-from specmill.llm.openai_backend import (
-    DEFAULT_BASE_URL,
-    Endpoint,
-    OpenAIBackend,
-    host_of,
-    resolve_base_url,
-)
+from specmill.llm.endpoints import DEFAULT_BASE_URL, Endpoint, host_of, resolve_base_url
+from specmill.llm.openai_backend import OpenAIBackend
 
 Status = Literal["ok", "cannot work"]
 MAX_LISTED_MODELS = 8
-MAX_TEXT = 300
 
 
 class DoctorAnswer(BaseModel):
@@ -64,6 +61,9 @@ class RoleCheck:
     reachable: bool | None = None  # None: not checked (no key for OpenAI)
     listed: bool | None = None  # None: the server has no /models, or it was not reached
     mode: str | None = None  # the structured-output mode that worked
+    context_window: int | None = None  # tokens, prompt and answer; None: not said
+    context_source: str | None = None  # where the server said it
+    streaming: str | None = None  # "yes", "yes, without usage", "no"; None: no call
     latency_s: float | None = None  # the tiny call's round trip, else /models'
     priced: bool = False
     cost_usd: float = 0.0
@@ -162,6 +162,11 @@ def diagnose(
             if listing.problem:
                 check.problems.append(listing.problem)
                 continue
+            window = backend.windows.window(
+                backend.endpoint(base_url, target.key_env).client, base_url, target.model
+            )
+            if window is not None:
+                check.context_window, check.context_source = window.tokens, window.source
             if listing.models is not None:
                 check.listed = target.model in listing.models
                 if not check.listed:
@@ -197,6 +202,7 @@ def _list_models(
     try:
         page = endpoint.client.models.list()
         models = [str(getattr(item, "id", "")) for item in page.data]
+        backend.windows.learn_listing(base_url, page.data)  # its context fields
     except openai.APIConnectionError:
         return _Listing(
             reachable=False,
@@ -242,13 +248,23 @@ def _ask(backend: OpenAIBackend, target: _Target, check: RoleCheck, max_output: 
         return
     record = response.record
     check.mode = record.structured_output
+    check.streaming = _streaming(backend, target, record.streamed)
     check.latency_s = record.latency_s
     check.cost_usd = record.cost_usd
     check.tokens = _tokens(record)
 
 
+def _streaming(backend: OpenAIBackend, target: _Target, streamed: bool | None) -> str:
+    """Whether the answer came streamed, and with the server's token counts."""
+    if not streamed:
+        return "no"
+    base_url = resolve_base_url(backend.models, target.base_url)
+    plain = backend.stream_mode_for(base_url, target.model) == "plain"
+    return "yes, without usage" if plain else "yes"
+
+
 def _copy_answer(source: RoleCheck, check: RoleCheck) -> None:
-    check.mode, check.latency_s = source.mode, source.latency_s
+    check.mode, check.latency_s, check.streaming = source.mode, source.latency_s, source.streaming
     check.problems.extend(source.problems)  # same model, same endpoint: same fate
 
 
@@ -260,9 +276,3 @@ def _key_of(target: _Target) -> str:
     if target.kind == "verifier":
         return f"models.verifiers[{int(target.role.split()[-1]) - 1}].model"
     return f"models.{target.role}"
-
-
-def printable(text: str, limit: int = MAX_TEXT) -> str:
-    """One line of text a server or a config sent, safe to print: controls become '?'."""
-    flat = "".join(ch if ch.isprintable() else "?" for ch in " ".join(text.split()))
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from specmill.core.paths import first_match, normalize_relative
 from specmill.core.records import FileContent, Finding
+from specmill.errors import PathSafetyError
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,35 @@ def escapes(root: Path, relative: str) -> bool:
     linked to ``.github/workflows`` or to the specs would land a declared output in a
     protected path (and git refuses to commit a path beyond a symlink anyway).
     """
-    current = root
-    for part in relative.split("/"):
-        current = current / part
-        if current.is_symlink():
-            return True
+    if linked_part(root, relative) is not None:
+        return True
     real_root = os.path.realpath(root)
     target = os.path.realpath(root / relative)
     return os.path.commonpath([real_root, target]) != real_root
+
+
+def linked_part(root: Path, relative: str) -> str | None:
+    """The first part of ``relative`` (itself included) that is a symbolic link, or None."""
+    parts = relative.split("/")
+    for depth in range(1, len(parts) + 1):
+        if (root.joinpath(*parts[:depth])).is_symlink():
+            return "/".join(parts[:depth])
+    return None
+
+
+def refuse_linked_outputs(root: Path, outputs: Iterable[str]) -> None:
+    """A ``PathSafetyError`` for the first output under (or at) a symbolic link: it is
+    neither read (as a previous version, to the model) nor written, before any call."""
+    for path in outputs:
+        link = linked_part(root, path)
+        if link is not None:
+            target = os.readlink(root / link)[:200]
+            raise PathSafetyError(
+                f"{path} is under the symbolic link {link} (to {target!r}): specmill neither "
+                "reads an output through a link (its text would go to the model) nor writes one",
+                path=path,
+                hint=f"make {link} a real folder, or declare the output where it really is",
+            )
 
 
 def guard(

@@ -1,9 +1,11 @@
-"""What the agents of one module see, gathered from files into plain data. Pure.
+"""What the agents of one module see, gathered from files into plain data.
 
 ``gather`` takes a reader (the user's working tree, overlaid with the outputs this run
 already regenerated for the module's dependencies) and returns a ``Brief``: the spec,
 its requirements, the dependencies' specs and public interfaces, the context files,
 the governance files, and the previous generated version of the module's own outputs.
+An output under a symbolic link is refused before anything is read: its text would
+come from wherever the link leads (``specmill.engine.guard.refuse_linked_outputs``).
 
 A dependency's outputs are shown by interface (``specmill.engine.interface``), so a
 module pays for its dependencies' signatures, not their bodies (its test files are not
@@ -22,6 +24,7 @@ from specmill.core.paths import is_test_file
 from specmill.core.project import Project, Reader
 from specmill.core.records import Plan
 from specmill.core.spec import Spec
+from specmill.engine.guard import refuse_linked_outputs
 from specmill.engine.interface import clip_lines, show
 
 FILE_CHARS = 60_000  # per file shown to an agent; longer ones keep their head and tail
@@ -94,6 +97,8 @@ def gather(
     project: Project, spec: Spec, read: Reader, plans: Mapping[str, Plan] | None = None
 ) -> Brief:
     plans = plans or {}
+    read_outputs = [*spec.outputs, *(p for d in spec.depends_on for p in project.by_id[d].outputs)]
+    refuse_linked_outputs(project.root, read_outputs)  # their text would come from elsewhere
     dependencies = []
     whole = set(spec.context)  # a dependency's output named in context: its full text
     for module in spec.depends_on:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from specmill.core.header import style_for
 from specmill.core.records import AttemptRecord, Finding, ModuleResult, Plan
 from specmill.core.spec import Spec
+from specmill.core.verifier_stats import code_digest
 from specmill.engine.candidate import Candidate, run_candidate
 from specmill.engine.context import RunContext, parallel
 from specmill.engine.divergence import Passed, Requirement, divergences
@@ -50,6 +51,7 @@ def _history(candidate: Candidate, changed: int | None) -> AttemptRecord:
         passed=candidate.passed,
         checks_passed=None if candidate.stage in UNCHECKED else candidate.checks_passed,
         verdicts=candidate.verdicts,
+        code=code_digest(candidate.files) if candidate.verdicts else None,
         findings=candidate.blocking,
         approach=exploration.approach if exploration else None,
         seed=exploration.seed if exploration else None,
@@ -170,8 +172,14 @@ def _attempts(
             result.line_requirements = winner.lines
             result.findings += _divergences(spec, candidates)
             return Produced(plan, winner.files)
-        if any(c.budget_exceeded for c in candidates):  # the next attempt would be refused too
-            result.status, result.error = "budget-exceeded", _why(candidates)
+        refused = [c for c in candidates if c.budget_exceeded]
+        if refused:  # the next attempt would be refused too; the budget's message first
+            first = refused[0]
+            others = "; ".join(
+                f"candidate {c.index}: {c.reason}" for c in candidates if c is not first
+            )
+            why = first.error + (f" (candidate {first.index}; {others})" if others else "")
+            result.status, result.error = "budget-exceeded", why
             return None
         if not any(c.answered for c in candidates):  # the endpoint, not the code, failed
             result.error = _why(candidates)

@@ -30,6 +30,7 @@ BLOCKS = ("system", "user")
 AGENT_TEMPLATES = ("planner.j2", "executor.j2", "verifier.j2", "edit_retry.j2")  # prompts
 TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 Loader = Callable[[str], tuple[str, str, Callable[[], bool]]]
+RENDER_ERRORS = (TypeError, ValueError, ArithmeticError, LookupError, RecursionError)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class PromptLibrary:
         self._environment = sandboxed_environment(self._loader)
         self._environment.filters["numbered"] = numbered
         self._cache: dict[str, tuple[jinja2.Template, str]] = {}
+        self._names: dict[str, str] = {}  # where a template came from -> its name
         self._lock = threading.Lock()
 
     def source(self, name: str) -> tuple[str, str]:
@@ -93,10 +95,12 @@ class PromptLibrary:
 
     def _loader(self, name: str) -> tuple[str, str, Callable[[], bool]]:
         text, origin = self.source(name)
+        self._names[origin] = name
         return text, origin, lambda: True
 
-    def digest(self, name: str, seen: frozenset[str] = frozenset()) -> str:
-        """sha256 of a template's text and of the templates it includes."""
+    def digest(self, name: str, chain: tuple[str, ...] = ()) -> str:
+        """sha256 of a template's text and of the templates it includes; an include cycle
+        (which would render forever) is an error naming the file and the cycle."""
         text, origin = self.source(name)
         try:
             parsed = self._environment.parse(text)
@@ -106,8 +110,16 @@ class PromptLibrary:
             ) from None
         parts = [text]
         included = {n for n in meta.find_referenced_templates(parsed) if n is not None}
-        for other in sorted(included - seen):
-            parts.append(self.digest(other, seen | {name}))
+        for other in sorted(included):
+            if other in (*chain, name):
+                cycle = " includes ".join([*chain[chain.index(other) :], name, other]
+                                          if other in chain else [name, other])  # fmt: skip
+                raise SpecmillError(
+                    f"prompt template {name}: an include cycle ({cycle}) would never end",
+                    path=origin,
+                    hint="include each part once, from the agent's template",
+                )
+            parts.append(self.digest(other, (*chain, name)))
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
     def check_overrides(self) -> list[SpecmillError]:
@@ -166,6 +178,24 @@ class PromptLibrary:
                 f"prompt template {name}: {exc.message}",
                 hint="an overridden template uses a variable specmill does not provide",
             ) from None
-        except jinja2.TemplateError as exc:
-            raise SpecmillError(f"prompt template {name}: {exc}") from None
+        except (jinja2.TemplateError, *RENDER_ERRORS) as exc:
+            # A filter given the wrong arguments (`format`), an include of itself through a
+            # variable: the template's error, at its file and line, not an internal one.
+            origin, line = self._located(exc)
+            what = "it includes itself" if isinstance(exc, RecursionError) else exc
+            raise SpecmillError(
+                f"prompt template {name}: {type(exc).__name__}: {what}", path=origin, line=line
+            ) from None
         return Prompt(template=name, sha256=sha, messages=messages)
+
+    def _located(self, exc: BaseException) -> tuple[str | None, int | None]:
+        """The template file and line the error was raised in (the innermost one)."""
+        found: tuple[str | None, int | None] = (None, None)
+        frame = exc.__traceback__
+        while frame is not None:
+            origin = frame.tb_frame.f_code.co_filename
+            if origin in self._names:
+                template = self._environment.get_template(self._names[origin])
+                found = (origin, template.get_corresponding_lineno(frame.tb_lineno))
+            frame = frame.tb_next
+        return found

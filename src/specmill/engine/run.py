@@ -18,6 +18,7 @@ from specmill.core.records import ModuleResult, RunRecord
 from specmill.engine.agents import Agents, Calls
 from specmill.engine.apply import apply_results, refuse_overwrites
 from specmill.engine.context import NoProgress, Progress, RunContext
+from specmill.engine.guard import refuse_linked_outputs
 from specmill.engine.module import Produced, run_module
 from specmill.engine.prompts import PromptLibrary
 from specmill.engine.provenance import new_run_id, utc_now
@@ -87,8 +88,10 @@ def regenerate(
     specs = {m: project.spec(m) for m in modules}
     check_quorum(project.config)
     inputs = {m: project.inputs_hash(spec) for m, spec in specs.items()}
+    outputs = [p for spec in specs.values() for p in spec.outputs]
+    refuse_linked_outputs(project.root, outputs)  # before any model call, not at the write
     if not force:
-        refuse_overwrites(repo, [p for spec in specs.values() for p in spec.outputs])
+        refuse_overwrites(repo, outputs)
     record, calls, worktrees, ctx = start_run(project, repo, backend, "regen", progress)
     produced: dict[str, Produced] = {}
 

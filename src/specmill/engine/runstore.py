@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from specmill.core.paths import bounded_name
 from specmill.core.project import RUNS
 from specmill.core.records import RunRecord
 from specmill.engine.agents import Transcript
@@ -73,7 +74,7 @@ def save_run(
     for number, transcript in enumerate(transcripts, start=1):
         call = transcript.record
         which = f"-c{call.candidate}" if call.candidate is not None else ""
-        name = f"{number:03d}-{call.module}-{call.role}{which}.md"
+        name = f"{number:03d}-{bounded_name(call.module, 120)}-{call.role}{which}.md"
         write_atomic(folder / "calls" / name, _writable(transcript_text(transcript)))
     for path, text in (files or {}).items():
         if refusal(path, [path], ()) is None:  # guarded before; belt and braces

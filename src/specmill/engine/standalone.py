@@ -9,6 +9,7 @@ from __future__ import annotations
 from specmill.core.project import Project
 from specmill.core.quorum import module_passes
 from specmill.core.records import CheckResult, ModuleResult, Plan, RunRecord
+from specmill.core.verifier_stats import code_digest
 from specmill.engine.agents import Agents, Calls
 from specmill.engine.candidate import verify
 from specmill.engine.checks import run_checks
@@ -85,6 +86,7 @@ def verify_module(
         status="failed",
         files=sorted(files),
         plan=plan,
+        code=code_digest(files),
     )
     record.modules = [result]
     worktrees = Worktrees(repo, repo.snapshot())

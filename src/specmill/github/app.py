@@ -51,6 +51,7 @@ class Findings:
     head_sha: str | None = None  # the pull request's head after delivery pushed a commit to it
     unreported: Sequence[str] = ()  # a matrix job's modules whose bundle never arrived
     conflicts: Sequence[str] = ()  # why the matrix's bundles contradict one another
+    refused: Sequence[str] = ()  # why a bundle's code is neither delivered nor offered
 
 
 Work = Callable[[RunDecision], Findings]
@@ -195,6 +196,7 @@ def _found(found: Findings) -> dict[str, Any]:
         "delivery": found.delivery,
         "unreported": found.unreported,
         "conflicts": found.conflicts,
+        "refused": found.refused,
     }
 
 
@@ -226,7 +228,8 @@ def publish_findings(
 
 
 def _calibration(gh: Any, event: CommentEvent, work: Work, decision: RunDecision) -> int:
-    """``/specmill calibrate``: the report as a comment; 1 when a verifier is flagged."""
+    """``/specmill calibrate``: the report as a comment; 1 when a verifier is flagged or
+    the report is partial, as ``specmill calibrate`` exits."""
     command = event.command.text if event.command else ""
     try:
         found = work(decision)
@@ -238,7 +241,8 @@ def _calibration(gh: Any, event: CommentEvent, work: Work, decision: RunDecision
     report = record.calibration if record else None
     reply(gh, event.repository, event.number, "calibration.md.j2", command=command,
           report=report, run_id=record.run_id if record else None, error=None)  # fmt: skip
-    return 0 if report is not None and report.calibrated and not report.flagged else 1
+    untrusted = report is None or not report.calibrated or report.partial or report.flagged
+    return 1 if untrusted else 0
 
 
 def _answer(gh: Any, event: CommentEvent, decision: RunDecision, config: BotConfig) -> int:

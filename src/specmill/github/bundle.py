@@ -158,7 +158,10 @@ def read_bundle(path: str | Path) -> Bundle:
             raise BundleError(f"bundle directory: {detail}", path=str(path))
         bundle = validate_bundle(_read_limited(path / BUNDLE_FILE, MAX_BUNDLE_BYTES))
         if PATCH_FILE in names:
-            patch = _read_limited(path / PATCH_FILE, MAX_PATCH_BYTES).decode("utf-8", "replace")
+            raw = _read_limited(path / PATCH_FILE, MAX_PATCH_BYTES)
+            # Undecodable bytes are kept (as surrogates), not replaced: the patch check
+            # reads the bytes that will be delivered, and refuses what is not UTF-8.
+            patch = raw.decode("utf-8", "surrogateescape")
             bundle = bundle.model_copy(update={"patch": patch})
         return bundle
     return validate_bundle(_read_limited(path, MAX_BUNDLE_BYTES))
@@ -225,10 +228,12 @@ def check_bundle_matches(bundle: Bundle, event: WorkflowRunEvent) -> None:
 
 
 def check_target_matches(bundle: Bundle, target: PullTarget) -> None:
-    """The pull request as the API reports it must still be the one the bundle ran on.
+    """The pull request as the API reports it must still be the one the bundle ran on:
+    its number, head repository and branch, base and head commits, all of them.
 
     A pull request from another branch is a forgery (the bundle names a pull request it
-    did not run on); the same branch at another commit is a race (it moved on since).
+    did not run on), and so is one with another base (two pull requests can come from
+    one branch); the same branch at another commit is a race (it moved on since).
     """
     claimed = bundle.event
     if (target.head_repository, target.head_ref) != (claimed.head_repository, claimed.head_ref):
@@ -239,9 +244,20 @@ def check_target_matches(bundle: Bundle, target: PullTarget) -> None:
             f"{theirs[:200]!r}, not {ours[:200]!r} (refused: a bundle may only report on the "
             "pull request it ran on)"
         )
+    if (target.repository, target.number) != (claimed.repository, claimed.number):
+        raise BundleError(
+            f"the bundle ran on {claimed.repository}#{claimed.number}, not on "
+            f"{target.repository}#{target.number}: refused"
+        )
     if target.head_sha != claimed.head_sha:
         raise BundleError(
             f"pull request #{target.number} is now at {target.head_sha[:12]} "
             f"({target.head_repository}), not the bundle's {bundle.event.head_sha[:12]}: "
             "a newer run will report"
+        )
+    if target.base_sha != claimed.base_sha:
+        raise BundleError(
+            f"pull request #{target.number}'s base is {target.base_sha[:12]}, not the "
+            f"bundle's {claimed.base_sha[:12]}: refused (a bundle reports only on the pull "
+            "request and base it ran on; if the base branch moved, push to run again)"
         )

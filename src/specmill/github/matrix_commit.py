@@ -10,7 +10,8 @@ only if the branch is still at the head SHA.
 
 The patches and the record come from bundles (untrusted): ``git apply`` refuses paths
 outside the work tree and through symbolic links; the paths are checked against the
-specs of the checkout, read before anything is applied; the commit message must have
+specs of the checkout, read before anything is applied, and so are the modes (regular
+files, unchanged: ``git diff --cached --raw``); the commit message must have
 exactly the lines its modules give it (a field with a line break could forge a
 trailer). On any refusal the checkout is reset to the head and nothing is committed.
 """
@@ -54,13 +55,7 @@ def commit_patches(
     try:
         for patch in patches:
             _apply(remote, patch)
-        changed = _git(remote, "diff", "--cached", "--name-only", "-z", "HEAD").split("\0")
-        stray = sorted(path for path in changed if path and path not in allowed)
-        if stray:
-            raise SpecmillError(
-                f"the bundles' patches change {stray[0]!r}, which is not an output of a "
-                "module they regenerated: nothing committed"
-            )
+        _check_staged(remote, allowed)
         message = commit_message(record, passed)
         if "\r" in message or message.count("\n") != 2 * len(passed) + 5:
             raise SpecmillError("the bundles' run record has a line break in a field")
@@ -74,6 +69,24 @@ def commit_patches(
     if said:
         raise SpecmillError(f"git notes add failed: {said}")
     return commit
+
+
+def _check_staged(remote: Remote, allowed: set[str]) -> None:
+    """What the patches staged: declared outputs only, as regular files, modes kept."""
+    raw = _git(remote, "diff", "--cached", "--raw", "--no-renames", "-z", "HEAD").split("\0")
+    for meta, path in zip(raw[0:-1:2], raw[1::2], strict=True):
+        old_mode, new_mode = meta.lstrip(":").split(" ")[:2]
+        if path not in allowed:
+            raise SpecmillError(
+                f"the bundles' patches change {path[:200]!r}, which is not an output of a "
+                "module they regenerated: nothing committed"
+            )
+        kept = "000000" in (old_mode, new_mode) or old_mode == new_mode
+        if new_mode not in ("100644", "100755", "000000") or not kept:
+            raise SpecmillError(
+                f"the bundles' patches give {path[:200]!r} mode {new_mode} (it was "
+                f"{old_mode}): regular files only, modes kept; nothing committed"
+            )
 
 
 def _apply(remote: Remote, patch: str) -> None:

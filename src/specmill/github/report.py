@@ -54,6 +54,7 @@ class Report:
     run_url: str | None = None
     unreported: Sequence[str] = ()  # a matrix job's modules whose bundle never arrived
     conflicts: Sequence[str] = ()  # why the matrix's bundles contradict one another
+    refused: Sequence[str] = ()  # why a bundle's code is neither delivered nor offered
 
     @classmethod
     def for_pull(cls, target: PullTarget, reason: str, **found: object) -> Report:
@@ -120,11 +121,13 @@ def summarise(report: Report, notes: Sequence[Note], outside: Sequence[Note]) ->
             why,
             unreported=report.unreported,
             conflicts=report.conflicts,
+            refused=report.refused,
         ),
         graph=report.graph,
         pending=report.pending,
         unreported=report.unreported,
         conflicts=report.conflicts,
+        refused=report.refused,
         delivery=report.delivery,
         run_url=report.run_url,
     )

@@ -68,6 +68,7 @@ class SummaryInput:
     run_url: str | None = None
     unreported: Sequence[str] = ()  # a matrix job's modules whose bundle never arrived
     conflicts: Sequence[str] = ()  # why the matrix's bundles contradict one another
+    refused: Sequence[str] = ()  # why a bundle's code is neither delivered nor offered
 
 
 def decide_verdict(
@@ -78,7 +79,11 @@ def decide_verdict(
     *,
     unreported: Sequence[str] = (),
     conflicts: Sequence[str] = (),
+    refused: Sequence[str] = (),
 ) -> CheckVerdict:
+    if refused:
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        return CheckVerdict("failure", refused[0] + more)
     if conflicts:
         more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
         return CheckVerdict("failure", conflicts[0] + more)

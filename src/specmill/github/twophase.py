@@ -29,12 +29,12 @@ from specmill.github.app import (
     publish_findings,
     redacted,
 )
+from specmill.github.bundle_patches import check_bundle_patches
 from specmill.github.client import GitHubSettings
 from specmill.github.decide import decide
 from specmill.github.delivery import Delivered, Remote, await_pull_head, deliver
 from specmill.github.events import PullRequestEvent, PullTarget, WorkflowRunEvent, load_event
 from specmill.github.matrix import MatrixMerge, merge_matrix, parse_matrix, read_named_bundles
-from specmill.github.patchguard import check_patch, declared_outputs, refused
 from specmill.github.publish import fetch_pull_target
 from specmill.github.summary import Delivery
 
@@ -98,6 +98,9 @@ def report(
 ) -> int:
     """Validate the bundle(s) against the event, then post one review; runs no PR code.
 
+    A bundle whose patch is refused (``specmill.github.bundle_patches``) is reported as
+    the refusal alone, a failure: none of its findings, nothing committed or offered.
+
     ``matrix`` (the output of ``specmill affected --matrix``) names the groups whose
     bundles are expected: a missing one makes its modules "not reported". ``checkout``
     (the head, checked out in the report job) lets the matrix deliver by commit.
@@ -135,20 +138,25 @@ def report(
         if merged.unreported:
             print(f"specmill: not reported: {', '.join(merged.unreported)}", file=out)
         gh = gh or github(settings)
-        touched = _checked_patch(gh, target, bundle, named) if bundle else ()  # before any post
-        delivered = None
+        checked = check_bundle_patches(gh, target, named, checkout)  # before any post
+        if checked.refused:  # the whole bundle is refused: only the refusal is reported
+            for line in checked.refused:
+                print(f"specmill: refused: {line}", file=out)
+            refusal = Findings(refused=checked.refused)
+            return publish_findings(gh, target, decision.reason, refusal, settings, out, bot_login)
+        delivered, not_committed = None, None
         if bundle is not None and merged.patches:
             commit = isinstance(event, PullRequestEvent) and config.delivery != "patch"
             where = Delivery(
-                "patch", "in this run's bundle artifact(s), file specmill.patch", touched
+                "patch", "in this run's bundle artifact(s), file specmill.patch", checked.files
             )
-            delivered = (
+            delivered, not_committed = (
                 deliver_merged(settings, config, target, merged, checkout, patch_dir, gh, out)
                 if commit
-                else Delivered(where)
+                else (Delivered(where), None)
             )
             if delivered.delivery.mode == "patch":  # the summary lists what a patch touches
-                listed = dataclasses.replace(delivered.delivery, files=touched)
+                listed = dataclasses.replace(delivered.delivery, files=checked.files)
                 delivered = dataclasses.replace(delivered, delivery=listed)
         found = Findings(
             problems=bundle.problems if bundle else [],
@@ -159,6 +167,7 @@ def report(
             delivery=delivered.delivery if delivered else None,
             unreported=merged.unreported,
             conflicts=merged.conflicts,
+            refused=[not_committed] if not_committed else [],
         )
         if delivered is not None and delivered.head_sha:  # report on the pushed commit
             target = target.model_copy(update={"head_sha": delivered.head_sha})
@@ -175,8 +184,9 @@ def deliver_merged(
     patch_dir: Path | None,
     gh: Any,
     out: TextIO,
-) -> Delivered:
-    """The matrix's code as one commit on the pull request's branch (or a companion PR).
+) -> tuple[Delivered, str | None]:
+    """The matrix's code as one commit on the pull request's branch (or a companion PR),
+    and why it could not be committed, if it could not (the verdict then fails).
 
     Like the one-phase mode: pushed only if the branch is still at the head SHA, else
     written to ``patch_dir`` for an artifact; fork pull requests get the patch only.
@@ -187,21 +197,22 @@ def deliver_merged(
     artifacts = "each job's bundle artifact holds its specmill.patch"
     record = merged.bundle.record if merged.bundle else None
     if target.is_fork:
-        return Delivered(Delivery("patch", f"fork pull request: {artifacts}"))
-    if merged.conflicts:
-        return Delivered(Delivery("patch", f"not committed: the bundles conflict; {artifacts}"))
+        return Delivered(Delivery("patch", f"fork pull request: {artifacts}")), None
+    if merged.conflicts:  # nothing committed, and no patch of a module in two bundles offered
+        return Delivered(Delivery("none", "not committed: the bundles conflict")), None
     if checkout is None or record is None:
         why = "the report job has no checkout of the head" if record else "no run record"
-        return Delivered(Delivery("patch", f"not committed: {why}; {artifacts}"))
+        return Delivered(Delivery("patch", f"not committed: {why}; {artifacts}")), None
     ensure_identity(checkout)
     remote = Remote(
         root=checkout, token=settings.token, server_url=settings.server_url, env=dict(os.environ)
     )
     try:
         commit = commit_patches(remote, target, record, merged.patches)
-    except SpecmillError as exc:
+    except SpecmillError as exc:  # nothing committed: its patches are not offered either
         print(f"specmill: not committed: {exc.message}", file=out)
-        return Delivered(Delivery("patch", f"not committed: {exc.message}; {artifacts}"))
+        why = f"the bundles' patches could not be committed: {exc.message}"
+        return Delivered(Delivery("none", f"not committed: {exc.message}")), why
     delivered = deliver(
         config.delivery,
         remote,
@@ -215,27 +226,4 @@ def deliver_merged(
     head = delivered.head_sha
     if head and not await_pull_head(gh, target, head):
         print(f"specmill: GitHub does not show {head[:12]} as the head yet", file=out)
-    return delivered
-
-
-def _checked_patch(
-    gh: Any, target: PullTarget, bundle: bundles.Bundle, named: list[tuple[str, bundles.Bundle]]
-) -> tuple[str, ...]:
-    """The files the merged patch touches, each an output the specs declare for a module
-    of the bundles (those left out of a merge as duplicates included: their patches are
-    in it too)."""
-    if not bundle.patch:
-        return ()
-    results = [m for _, b in named if b.record for m in b.record.modules]
-    modules = list({m.module: m for m in results}.values())
-    if not modules:
-        raise refused("the bundle has a patch but no module that could have made it")
-    # A fork's specs could declare anything: its patch may touch only what the base
-    # commit declares. A same-repository head is the repository's own (its author can
-    # push anyway), so a new module there keeps its patch.
-    if target.is_fork:
-        ref, where = target.base_sha, "the base commit"
-    else:
-        ref, where = target.head_sha, "the pull request's head"
-    allowed, protected = declared_outputs(gh, target.repository, ref, modules, where=where)
-    return check_patch(bundle.patch, allowed, protected)
+    return delivered, None

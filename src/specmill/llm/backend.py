@@ -18,6 +18,8 @@ from pydantic import BaseModel
 from specmill.core.config import BudgetConfig, ModelsConfig
 from specmill.core.records import CallRecord
 from specmill.llm.budget import Budget
+from specmill.llm.call_life import CallMeter
+from specmill.llm.events import CallListener
 
 T = TypeVar("T", bound=BaseModel)
 Role = Literal["planner", "executor", "verifier"]
@@ -30,7 +32,9 @@ class ChatRequest(Generic[T]):
     ``base_url``/``api_key_env`` override the models config for this call (a verifier
     on another provider); None means the config's, then the SDK's environment.
     ``seed``/``temperature`` are sent where the endpoint accepts them. ``cancel``, once
-    set, stops the call before its next exchange (``CallCancelled``).
+    set, stops the call before its next exchange (``CallCancelled``). ``meter``: what
+    the call has sent, spent and holds (``specmill.llm.call_life``); one per request.
+    ``listener`` is told how each exchange streams (``specmill.llm.events``).
     """
 
     role: Role
@@ -48,6 +52,8 @@ class ChatRequest(Generic[T]):
     seed: int | None = None
     temperature: float | None = None
     cancel: threading.Event | None = field(default=None, compare=False, repr=False)
+    meter: CallMeter = field(default_factory=CallMeter, compare=False, repr=False)
+    listener: CallListener | None = field(default=None, compare=False, repr=False)
 
     @property
     def label(self) -> str:

@@ -1,93 +1,83 @@
-"""The adapter to any OpenAI-compatible chat endpoint, through the ``openai`` SDK only.
+"""The transport to any OpenAI-compatible chat endpoint, through the ``openai`` SDK only.
 
-Retries are ours (tenacity), with the SDK's own retries off: the retry count, the
-backoff and its tests stay in our hands, each retry is logged, and the policy in
-``specmill.llm.retry`` honours ``Retry-After`` just as the SDK does.
+This module sends one request and says what its failure means; the call's life around
+it (concurrency slot, budget, retries, usage, record) is ``specmill.llm.call_life``'s.
+The SDK's own retries are off: a failure that may pass (``specmill.llm.retry``'s
+policy, which honours ``Retry-After`` as the SDK does) is raised as ``Transient`` and
+retried there, where the count, the backoff and their tests stay in our hands.
 
 Structured output is negotiated (``structured_output = "auto"``): ``json_schema``, then
 JSON mode with the schema beside it, then JSON mode, then plain prompting, moving down
 whenever the endpoint refuses the response format, whatever status code it uses for
 that (``specmill.llm.refusals``), and remembering per endpoint and model where it
-landed, for the rest of the run. Refusals are never retried; neither is a prompt
-over the model's context window. A candidate's ``seed`` and ``temperature`` are sent
-until the endpoint rejects them (reasoning models take no temperature): then that
-endpoint and model get requests without them.
+landed, for the rest of the run (``specmill.llm.negotiated``). Refusals are never
+retried; neither is a prompt over the model's context window. A candidate's ``seed``
+and ``temperature`` are sent until the endpoint rejects them (reasoning models take no
+temperature): then that endpoint and model get requests without them.
+
+Answers are streamed where the endpoint streams (``specmill.llm.streaming``, settled per
+endpoint and model the same way): the request's listener sees tokens arrive, and an
+answer that loops is stopped while it streams. The output limit is lowered to fit the
+model's context window at the endpoint, where the server says what it is
+(``specmill.llm.context_window``), and an answer cut off names the limit that cut it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
 import logging
-import os
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import openai
-import tenacity
 from pydantic import BaseModel
 
 from specmill.core.config import ModelsConfig
 from specmill.llm.backend import ChatRequest, ChatResponse
 from specmill.llm.budget import Budget
-from specmill.llm.conversation import Answer, converse
-from specmill.llm.errors import CallCancelled, ModelError
+from specmill.llm.call_life import CallLife, Resend, Transient
+from specmill.llm.context_window import (
+    ContextWindows,
+    cut_reason,
+    fit_output,
+    is_openai_host,
+    output_overflowed,
+    prompt_tokens,
+)
+from specmill.llm.conversation import Answer, converse, prompt_chars
+from specmill.llm.endpoints import Endpoint, open_endpoint, resolve_base_url
+from specmill.llm.errors import ModelError
+from specmill.llm.events import ProgressReporter
 from specmill.llm.failures import describe_context_overflow, describe_failure
-from specmill.llm.refusals import Refusal, classify_refusal
-from specmill.llm.retry import backoff, retry_after, should_retry_status
+from specmill.llm.negotiated import Negotiated
+from specmill.llm.refusals import (
+    SAMPLING_WORDS,
+    Refusal,
+    classify_refusal,
+    refused_streaming,
+    refuses_parameter,
+    rejects_sampling,
+)
+from specmill.llm.retry import retry_after, should_retry_status
+from specmill.llm.streaming import StreamMode, send, weaker_stream
 from specmill.llm.structured import (
-    LADDER,
+    Bounds,
     OutputMode,
     format_instruction,
     response_format,
     weaker,
     with_instruction,
 )
-from specmill.secret_file import secret
 
 T = TypeVar("T", bound=BaseModel)
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the SDK's, when OPENAI_BASE_URL is unset
-# Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK refuses to start
-# without one.
-PLACEHOLDER_KEY = "specmill-no-key"
 # The output limit's name: OpenAI's o-series and gpt-5 answer 400 "Unsupported parameter:
 # 'max_tokens' … Use 'max_completion_tokens' instead." (param "max_tokens"); local servers
 # have long known "max_tokens". Start from the host's likely name, swap on that refusal.
 LIMIT_NAMES = ("max_tokens", "max_completion_tokens")
-OPENAI_HOSTS = ("api.openai.com", ".openai.azure.com")
-SAMPLING_WORDS = ("temperature", "seed")
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    client: openai.OpenAI
-    base_url: str
-    host: str  # host[:port] only: URLs may carry credentials
-    key_env: str
-    secret: str = field(repr=False)  # never shown; scrubbed from what servers say
-
-
-def resolve_base_url(models: ModelsConfig, override: str | None = None) -> str:
-    """Where a call goes: the override, models.base_url, OPENAI_BASE_URL, else OpenAI."""
-    return (
-        override
-        or models.base_url
-        or os.environ.get("OPENAI_BASE_URL")  # an empty value (CI's unset secret) is unset
-        or DEFAULT_BASE_URL
-    ).rstrip("/")
-
-
-def host_of(base_url: str) -> str:
-    """host[:port] only: URLs may carry credentials."""
-    parts = urlsplit(base_url)
-    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
 class OpenAIBackend:
@@ -104,15 +94,21 @@ class OpenAIBackend:
     ) -> None:
         self.models = models
         self.budget = budget or Budget(prices=models.prices)
-        self._initial_backoff = initial_backoff
-        self._max_backoff = max_backoff
-        self._sleep = sleep
-        self._slots = threading.BoundedSemaphore(models.concurrency)
+        self.life = CallLife(
+            self.budget,
+            concurrency=models.concurrency,
+            retries=models.max_retries,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+            sleep=sleep,
+        )
         self._lock = threading.Lock()
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
-        self._modes: dict[tuple[str, str], OutputMode] = {}  # (base_url, model)
-        self._limit_names: dict[tuple[str, str], str] = {}  # (base_url, model)
-        self._no_sampling: set[tuple[str, str]] = set()  # rejected seed/temperature
+        self.negotiated = Negotiated()  # per (base_url, model)
+        self.windows = ContextWindows()
+        # the prompt's tokens as a server counted them in a refusal: (base_url, model,
+        # prompt characters) -> tokens, so the request asked again fits its window
+        self._counted: dict[tuple[str, str, int], int] = {}
 
     def complete(self, request: ChatRequest[T]) -> ChatResponse[T]:
         endpoint = self._endpoint(request)
@@ -122,6 +118,7 @@ class OpenAIBackend:
             budget=self.budget,
             reask_limit=self.models.reask_limit,
             added_chars=len(format_instruction(request.response_model)),  # below json_schema
+            life=self.life,
         )
 
     def close(self) -> None:
@@ -148,27 +145,12 @@ class OpenAIBackend:
         key_env = key_env or self.models.api_key_env
         with self._lock:
             cached = self._endpoints.get((base_url, key_env))
-            if cached is not None:
-                return cached
-            host = host_of(base_url)
-            key = secret(key_env) or ""  # handed over in a file by the action, or exported
-            if not key and base_url == DEFAULT_BASE_URL:
-                raise ModelError(
-                    f"{label}: no API key. Set the environment variable {key_env},"
-                    " or point models.base_url (or OPENAI_BASE_URL) at an OpenAI-compatible"
-                    " server that needs none (Ollama, vLLM, llama.cpp).",
-                    model=model,
-                    host=host,
+            if cached is None:
+                cached = open_endpoint(
+                    base_url, key_env, timeout=self.models.timeout, label=label, model=model
                 )
-            client = openai.OpenAI(
-                api_key=key or PLACEHOLDER_KEY,
-                base_url=base_url,
-                timeout=self.models.timeout,
-                max_retries=0,  # ours, in _create
-            )
-            endpoint = Endpoint(client, base_url, host, key_env, key)
-            self._endpoints[(base_url, key_env)] = endpoint
-            return endpoint
+                self._endpoints[(base_url, key_env)] = cached
+            return cached
 
     def _exchange(
         self,
@@ -177,168 +159,176 @@ class OpenAIBackend:
         messages: list[dict[str, Any]],
         max_output: int,
     ) -> Answer:
-        """One answer, moving down the structured-output ladder when the server refuses."""
+        """One request. A refusal of how it was asked (response format, streaming, the
+        output limit's name or size, sampling) is remembered and raised as ``Resend``; a
+        failure that may pass, as ``Transient``."""
         remembered = (endpoint.base_url, request.model)
-        while True:
-            mode = self.mode_for(endpoint.base_url, request.model)
-            sent = messages
-            if mode != "json_schema":
-                sent = with_instruction(messages, format_instruction(request.response_model))
-            extra = response_format(request.response_model, mode)
-            params: dict[str, Any] = {} if extra is None else {"response_format": extra}
-            limit_name = self._limit_name(endpoint, remembered)
-            if max_output:
-                params[limit_name] = max_output
-            sampling = self._sampling(request, remembered)
-            params.update(sampling)
-            try:
-                answer = self._create(endpoint, request, sent, params)
-            except _Failed as failed:
-                if max_output and _refuses_parameter(failed.error, limit_name):
-                    other = LIMIT_NAMES[1 - LIMIT_NAMES.index(limit_name)]
-                    log.info("%s wants %s, not %s", endpoint.host, other, limit_name)
-                    with self._lock:
-                        self._limit_names[remembered] = other
-                    continue
-                refusal = _refusal(failed.error)
-                if refusal is not None and refusal.kind == "context":
-                    raise describe_context_overflow(
-                        refusal,
-                        request=request,
-                        host=endpoint.host,
-                        messages=sent,
-                        status=getattr(failed.error, "status_code", None),
-                    ) from None
-                if sampling and _rejects_sampling(failed.error):
-                    log.warning(
-                        "%s rejected seed/temperature for %s; sending none",
-                        endpoint.host,
-                        request.model,
-                    )
-                    with self._lock:
-                        self._no_sampling.add(remembered)
-                    continue
-                lower = weaker(mode)
-                if refusal is not None and self._negotiates() and lower is not None:
-                    log.warning(
-                        "%s refused response_format %s for %s (HTTP %s); trying %s",
-                        endpoint.host,
-                        mode,
-                        request.model,
-                        getattr(failed.error, "status_code", "?"),
-                        lower,
-                    )
-                    self._settle_mode(remembered, lower)
-                    continue
-                raise describe_failure(
-                    failed.error,
-                    request=request,
-                    host=endpoint.host,
-                    key_env=endpoint.key_env,
-                    secret=endpoint.secret,
-                    timeout=self.models.timeout,
-                    attempts=failed.attempts,
-                    format_refused=mode if refusal is not None else None,
-                ) from None
-            return dataclasses.replace(answer, mode=mode)
+        mode = self.mode_for(endpoint.base_url, request.model)
+        sent = messages
+        if mode != "json_schema":
+            sent = with_instruction(messages, format_instruction(request.response_model))
+        extra = response_format(request.response_model, mode, bounds=_bounds(endpoint, request))
+        params: dict[str, Any] = {} if extra is None else {"response_format": extra}
+        window = self.windows.window(endpoint.client, endpoint.base_url, request.model)
+        size = (*remembered, prompt_chars(sent))
+        with self._lock:
+            prompt = self._counted.get(size)
+        if prompt is None:
+            prompt = prompt_tokens(request.model, sent)
+        limit = fit_output(max_output, window.tokens if window else None, prompt)
+        if limit:
+            params[self._limit_name(endpoint, remembered)] = limit
+        params.update(self._sampling(request, remembered))
+        streaming = self.stream_mode_for(endpoint.base_url, request.model)
+        reporter = ProgressReporter(
+            request.listener, role=request.role, module=request.module, model=request.model
+        )
+        try:
+            answer, ignored = send(
+                endpoint.client,
+                model=request.model,
+                messages=sent,
+                params=params,
+                mode=streaming,
+                reporter=reporter,
+                scrub=endpoint.scrub,
+            )
+        except openai.APIError as error:
+            raise self._failure(error, endpoint, request, sent, mode, params, streaming) from None
+        finally:
+            reporter.done()
+        if ignored:
+            log.info("%s sent one answer, not a stream: not asking it to stream", endpoint.host)
+            self.negotiated.settle_stream(remembered, "off")
+        elif streaming == "usage" and answer.prompt_tokens is None and not answer.stopped:
+            self.negotiated.settle_stream(remembered, "plain")  # stream_options ignored
+        cut_by = None
+        if answer.truncated:
+            cut_by = cut_reason(
+                role=request.role,
+                role_limit=request.max_output_tokens,
+                sent=limit,
+                budget_limit=max_output,
+                window=self.windows.window(None, *remembered),
+                prompt=answer.prompt_tokens,
+                completion=answer.completion_tokens,
+            )
+        return dataclasses.replace(answer, mode=mode, cut_by=cut_by)
+
+    def _failure(
+        self,
+        error: openai.APIError,
+        endpoint: Endpoint,
+        request: ChatRequest[Any],
+        sent: list[dict[str, Any]],
+        mode: OutputMode,
+        params: dict[str, Any],
+        streaming: StreamMode,
+    ) -> Exception:
+        """What a failed request means: ask differently, try again, or give up."""
+        remembered = (endpoint.base_url, request.model)
+        limit_name = next((name for name in LIMIT_NAMES if name in params), None)
+        if limit_name is not None and refuses_parameter(error, limit_name):
+            other = LIMIT_NAMES[1 - LIMIT_NAMES.index(limit_name)]
+            log.info("%s wants %s, not %s", endpoint.host, other, limit_name)
+            self.negotiated.use_limit_name(remembered, other)
+            return Resend()
+        refusal = _refusal(error)
+        status = getattr(error, "status_code", None)
+        if refusal is not None and refusal.kind == "context":
+            size = (*remembered, prompt_chars(sent))
+            with self._lock:
+                refitted = size in self._counted
+            if limit_name is not None and not refitted and output_overflowed(refusal):
+                # the prompt fits; prompt plus the output limit did not (vLLM): ask again
+                # with the room the server's own count of the prompt leaves
+                self.windows.learn_refusal(*remembered, refusal.window or 0)
+                with self._lock:
+                    self._counted[size] = refusal.prompt_tokens or 0
+                return Resend()
+            return describe_context_overflow(
+                refusal, request=request, host=endpoint.host, messages=sent, status=status
+            )
+        refused = refused_streaming(error) if streaming != "off" else None
+        if refused is not None:
+            lower_stream = weaker_stream(streaming, refused)
+            log.warning(
+                "%s refused %s for %s; asking with %s",
+                endpoint.host,
+                refused,
+                request.model,
+                "stream alone" if lower_stream == "plain" else "no streaming",
+            )
+            self.negotiated.settle_stream(remembered, lower_stream)
+            return Resend()
+        if any(word in params for word in SAMPLING_WORDS) and rejects_sampling(error):
+            log.warning(
+                "%s rejected seed/temperature for %s; sending none", endpoint.host, request.model
+            )
+            self.negotiated.refuse_sampling(remembered)
+            return Resend()
+        lower = weaker(mode)
+        if refusal is not None and self._negotiates() and lower is not None:
+            log.warning(
+                "%s refused response_format %s for %s (HTTP %s); trying %s",
+                endpoint.host, mode, request.model, status or "?", lower,
+            )  # fmt: skip
+            self.negotiated.settle_mode(remembered, lower)
+            return Resend()
+
+        def give_up(attempts: int) -> ModelError:
+            return describe_failure(
+                error,
+                request=request,
+                host=endpoint.host,
+                key_env=endpoint.key_env,
+                secret=endpoint.secret,
+                timeout=self.models.timeout,
+                attempts=attempts,
+                format_refused=mode if refusal is not None else None,
+            )
+
+        if _retryable(error):
+            wait = None
+            if isinstance(error, openai.APIStatusError):
+                wait = retry_after(error.response.headers)
+            why = f"{status or type(error).__name__} at {endpoint.host}"
+            if isinstance(error, openai.APITimeoutError):
+                why = f"nothing came within models.timeout = {self.models.timeout:g} s"
+            return Transient(why, wait=wait, give_up=give_up)
+        return give_up(1)
 
     def _limit_name(self, endpoint: Endpoint, remembered: tuple[str, str]) -> str:
-        host = urlsplit(endpoint.base_url).hostname or ""
-        openai_host = host == OPENAI_HOSTS[0] or host.endswith(OPENAI_HOSTS[1])
-        with self._lock:
-            return self._limit_names.get(remembered, LIMIT_NAMES[1 if openai_host else 0])
+        start = LIMIT_NAMES[1 if is_openai_host(endpoint.base_url) else 0]
+        return self.negotiated.limit_name(remembered, start)
 
     def _sampling(self, request: ChatRequest[Any], remembered: tuple[str, str]) -> dict[str, Any]:
+        if not self.negotiated.takes_sampling(remembered):
+            return {}
         wanted = {"seed": request.seed, "temperature": request.temperature}
-        with self._lock:
-            if remembered in self._no_sampling:
-                return {}
         return {key: value for key, value in wanted.items() if value is not None}
 
     def mode_for(self, base_url: str, model: str) -> OutputMode:
         """The structured-output mode the next call to this model will use."""
         configured = self.models.structured_output
         start: OutputMode = "json_schema" if configured == "auto" else configured
-        with self._lock:
-            return self._modes.get((base_url.rstrip("/"), model), start)
+        return self.negotiated.mode((base_url.rstrip("/"), model), start)
+
+    def stream_mode_for(self, base_url: str, model: str) -> StreamMode:
+        """How the next call to this model streams: with usage, plainly, or not at all."""
+        start: StreamMode = "usage" if self.models.stream else "off"
+        return self.negotiated.stream((base_url.rstrip("/"), model), start)
 
     def _negotiates(self) -> bool:
         return self.models.structured_output == "auto"
 
-    def _settle_mode(self, remembered: tuple[str, str], mode: OutputMode) -> None:
-        """Remember a weaker mode; concurrent refusals never move a model back up."""
-        with self._lock:
-            current = self._modes.get(remembered, LADDER[0])
-            if LADDER.index(mode) > LADDER.index(current):
-                self._modes[remembered] = mode
 
-    def _create(
-        self,
-        endpoint: Endpoint,
-        request: ChatRequest[Any],
-        messages: list[dict[str, Any]],
-        extra: dict[str, Any],
-    ) -> Answer:
-        """One HTTP call with retries; raises ``_Failed`` with the last error."""
-
-        def call() -> Answer:
-            with self._slot(request):  # the limit covers requests, not backoff sleeps
-                completion = endpoint.client.chat.completions.create(
-                    model=request.model,
-                    messages=messages,  # type: ignore[arg-type]  # plain dicts, as the API takes
-                    **extra,
-                )
-            return _answer(completion)
-
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.models.max_retries + 1),
-            retry=tenacity.retry_if_exception(_retryable),
-            wait=self._wait,
-            sleep=lambda seconds: self._pause(request, seconds),
-            before_sleep=lambda state: _log_retry(state, endpoint.host, request.label),
-            reraise=True,
-        )
-        try:
-            return retrying(call)
-        except openai.APIError as error:
-            raise _Failed(error, retrying.statistics.get("attempt_number", 1)) from None
-
-    @contextlib.contextmanager
-    def _slot(self, request: ChatRequest[Any]) -> Iterator[None]:
-        """A concurrency slot; a cancelled request stops waiting for one."""
-        while not self._slots.acquire(timeout=0.05):
-            _stop_if_cancelled(request)
-        try:
-            _stop_if_cancelled(request)
-            yield
-        finally:
-            self._slots.release()
-
-    def _pause(self, request: ChatRequest[Any], seconds: float) -> None:
-        """A backoff sleep that a cancelled request cuts short."""
-        if request.cancel is None:
-            self._sleep(seconds)
-        elif request.cancel.wait(seconds):
-            _stop_if_cancelled(request)
-
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, openai.APIStatusError):
-            asked = retry_after(error.response.headers)
-            if asked is not None:
-                return asked
-        return backoff(
-            state.attempt_number, initial=self._initial_backoff, maximum=self._max_backoff
-        )
-
-
-class _Failed(Exception):
-    """The last SDK error of a call, and how many attempts it took."""
-
-    def __init__(self, error: openai.APIError, attempts: int) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.attempts = attempts
+def _bounds(endpoint: Endpoint, request: ChatRequest[Any]) -> Bounds:
+    """Which size bounds the schema carries (``specmill.llm.structured``): OpenAI's
+    strict mode takes maxItems but not maxLength, and neither for fine-tuned models."""
+    if is_openai_host(endpoint.base_url):
+        return "none" if request.model.startswith("ft:") else "items"
+    return "items-and-lengths"
 
 
 def _refusal(error: BaseException) -> Refusal | None:
@@ -347,55 +337,9 @@ def _refusal(error: BaseException) -> Refusal | None:
     return None
 
 
-def _refuses_parameter(error: openai.APIError, name: str) -> bool:
-    """A 400 saying that this parameter is not supported (OpenAI's shape, or its words)."""
-    if not isinstance(error, openai.APIStatusError) or error.status_code != 400:
-        return False
-    body = error.body if isinstance(error.body, dict) else {}
-    if body.get("param") == name:  # the SDK's body is the "error" object itself
-        return True
-    return f"'{name}'" in error.message and "unsupported" in error.message.lower()
-
-
-def _stop_if_cancelled(request: ChatRequest[Any]) -> None:
-    if request.cancel is not None and request.cancel.is_set():
-        raise CallCancelled(f"{request.label}: cancelled, no longer needed")
-
-
-def _rejects_sampling(error: openai.APIError) -> bool:
-    if not isinstance(error, openai.APIStatusError) or error.status_code not in (400, 422):
-        return False
-    said = f"{error.message} {json.dumps(error.body, default=str)}".lower()
-    return any(word in said for word in SAMPLING_WORDS)
-
-
 def _retryable(error: BaseException) -> bool:
     if isinstance(error, openai.APIStatusError):
         if _refusal(error) is not None:  # the same request would be refused again
             return False
         return should_retry_status(error.status_code, error.response.headers, error.body)
     return isinstance(error, openai.APIConnectionError)  # timeouts included
-
-
-def _log_retry(state: tenacity.RetryCallState, host: str, label: str) -> None:
-    error = state.outcome.exception() if state.outcome else None
-    status = getattr(error, "status_code", None) or type(error).__name__
-    wait = state.next_action.sleep if state.next_action else 0.0
-    log.warning("%s at %s: %s; retrying in %.2f s", label, host, status, wait)
-
-
-def _answer(completion: Any) -> Answer:
-    """The text and usage of a chat completion, tolerant of sparse local servers."""
-    choices = getattr(completion, "choices", None) or []
-    message = choices[0].message if choices else None
-    text = (message.content if message else None) or ""
-    refusal = getattr(message, "refusal", None)
-    if not text and refusal:
-        text = f"(the model refused: {refusal})"
-    usage = getattr(completion, "usage", None)
-    return Answer(
-        text=text,
-        prompt_tokens=getattr(usage, "prompt_tokens", None),
-        completion_tokens=getattr(usage, "completion_tokens", None),
-        truncated=bool(choices) and choices[0].finish_reason == "length",
-    )

@@ -12,6 +12,11 @@ Two refusals matter to the caller, because retrying them cannot help:
   moves down the structured-output ladder instead of retrying;
 - ``context``: the prompt does not fit the model's context window; the caller stops
   with a message naming the prompt's size and what to do.
+
+A third, ``refused_streaming``, says whether a 400/422 is about streaming: about
+``stream_options`` (Azure on older api-versions, Groq in 2024, relays that pass it on), or
+about ``stream`` itself (OpenAI's o1 at launch, and models an unverified organization
+may not stream). The caller then asks without it, and remembers.
 """
 
 from __future__ import annotations
@@ -65,7 +70,10 @@ _PROMPT = (
     re.compile(r"keep the first (\d+) tokens"),
 )
 
+SAMPLING_WORDS = ("temperature", "seed")
 RefusalKind = Literal["format", "context"]
+StreamRefusal = Literal["stream_options", "stream"]
+_STREAM = re.compile(r"'stream'|\bstream(ing)? (is )?not supported|\bto stream\b|support streaming")
 
 
 @dataclass(frozen=True)
@@ -119,3 +127,37 @@ def _first_number(patterns: tuple[re.Pattern[str], ...], text: str) -> int | Non
         if found:
             return int(found.group(1))
     return None
+
+
+def refused_streaming(error: object) -> StreamRefusal | None:
+    """``stream_options`` or ``stream``, when a 400/422 refuses that; else None."""
+    status = getattr(error, "status_code", None)
+    if status not in (400, 422):
+        return None
+    body = getattr(error, "body", None)
+    said = f"{getattr(error, 'message', '')} {_flatten(body)}".lower()
+    param = body.get("param") if isinstance(body, dict) else None
+    if param == "stream_options" or "stream_options" in said:
+        return "stream_options"
+    if param == "stream" or _STREAM.search(said):
+        return "stream"
+    return None
+
+
+def refuses_parameter(error: object, name: str) -> bool:
+    """A 400 saying that this parameter is not supported (OpenAI's shape, or its words)."""
+    if getattr(error, "status_code", None) != 400:
+        return False
+    body = getattr(error, "body", None)
+    if isinstance(body, dict) and body.get("param") == name:  # the SDK's body: the "error"
+        return True
+    message = str(getattr(error, "message", ""))
+    return f"'{name}'" in message and "unsupported" in message.lower()
+
+
+def rejects_sampling(error: object) -> bool:
+    """A 400/422 about ``seed`` or ``temperature`` (reasoning models take neither)."""
+    if getattr(error, "status_code", None) not in (400, 422):
+        return False
+    said = f"{getattr(error, 'message', '')} {_flatten(getattr(error, 'body', None))}".lower()
+    return any(word in said for word in SAMPLING_WORDS)

@@ -15,6 +15,18 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 OutputMode = Literal["json_schema", "json_object_schema", "json_object", "none"]
+# Size bounds a schema sent to a server carries: item counts and text lengths that no
+# real plan, edit or verdict needs, so that decoding held to the schema by a grammar
+# cannot run on in an endless array or string. Whole files, searches and replacements
+# are not bounded. Lengths stay within llama.cpp's limit on one grammar repetition
+# (MAX_REPETITION_THRESHOLD, 2,000); OpenAI's strict mode documents maxItems but not
+# maxLength, and neither for fine-tuned models.
+Bounds = Literal["none", "items", "items-and-lengths"]
+MAX_ITEMS = 100
+ITEM_LIMITS = {"approaches": 5, "requirement_lines": 500}
+MAX_TEXT = 1000
+TEXT_LIMITS = {"summary": 2000, "notes": 2000}
+UNBOUNDED_TEXT = frozenset({"content", "search", "replace"})
 # From the strongest guarantee to none: what ``structured_output = "auto"`` tries, in order.
 LADDER: tuple[OutputMode, ...] = ("json_schema", "json_object_schema", "json_object", "none")
 T = TypeVar("T", bound=BaseModel)
@@ -66,7 +78,46 @@ def _strict(node: Any, root: dict[str, Any]) -> Any:
     return node
 
 
-def response_format(model: type[BaseModel], mode: OutputMode) -> dict[str, Any] | None:
+def bounded(schema: dict[str, Any], bounds: Bounds) -> dict[str, Any]:
+    """The schema with size bounds on its properties (in place, and returned)."""
+    if bounds == "none":
+        return schema
+    for node in _objects(schema):
+        for name, prop in node.get("properties", {}).items():
+            for branch in [prop, *prop.get("anyOf", [])]:
+                if branch.get("type") == "array":
+                    branch["maxItems"] = ITEM_LIMITS.get(name, MAX_ITEMS)
+                    branch = branch.get("items", {})  # a list of strings: each one bounded
+                if bounds == "items-and-lengths" and _text(name, branch):
+                    branch["maxLength"] = TEXT_LIMITS.get(name, MAX_TEXT)
+    return schema
+
+
+def _text(name: str, branch: dict[str, Any]) -> bool:
+    """A free-text string to bound (not a whole file, not an enum)."""
+    if branch.get("type") != "string" or name in UNBOUNDED_TEXT:
+        return False
+    return "enum" not in branch and "const" not in branch
+
+
+def _objects(node: Any) -> list[dict[str, Any]]:
+    """Every object schema within ``node`` (properties, items, $defs, anyOf)."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, list):
+        for item in node:
+            found.extend(_objects(item))
+    elif isinstance(node, dict):
+        if isinstance(node.get("properties"), dict):
+            found.append(node)
+        for value in node.values():
+            if isinstance(value, dict | list):
+                found.extend(_objects(value))
+    return found
+
+
+def response_format(
+    model: type[BaseModel], mode: OutputMode, *, bounds: Bounds = "none"
+) -> dict[str, Any] | None:
     """The ``response_format`` argument for a mode, or None to send none.
 
     ``json_object_schema`` is JSON mode with the schema beside it, as llama.cpp's
@@ -79,12 +130,12 @@ def response_format(model: type[BaseModel], mode: OutputMode) -> dict[str, Any] 
             "type": "json_schema",
             "json_schema": {
                 "name": model.__name__[:64],
-                "schema": strict_json_schema(model),
+                "schema": bounded(strict_json_schema(model), bounds),
                 "strict": True,
             },
         }
     if mode == "json_object_schema":
-        return {"type": "json_object", "schema": strict_json_schema(model)}
+        return {"type": "json_object", "schema": bounded(strict_json_schema(model), bounds)}
     if mode == "json_object":
         return {"type": "json_object"}
     return None

@@ -42,12 +42,9 @@ class VerifierRow:
 
     @property
     def flags(self) -> list[str]:
-        found = []
-        s = self.stats
-        if s.verdicts and s.errors == s.verdicts:
-            found.append("unusable")  # it never gave a usable verdict
-        if s.possible_rubber_stamp:
-            found.append("rubber-stamp")
+        """Its ``runs --stats`` flag (the rules: ``core.verifier_flags``), and the last
+        calibration's."""
+        found: list[str] = [] if self.stats.flag == "ok" else [self.stats.flag]
         if self.calibrations and self.calibrations[-1].flag != "ok":
             found.append(f"calibration: {self.calibrations[-1].flag}")
         return found
