@@ -33,6 +33,11 @@ def _isolated_git(
     )
 
 
+def runs_dir(root: Path) -> Path:
+    """Where a run's records are: inside the git directory (specmill.engine.runstore)."""
+    return root / ".git" / "specmill" / "runs"
+
+
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=repo, check=True, capture_output=True, text=True

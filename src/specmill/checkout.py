@@ -19,14 +19,23 @@ from specmill.core.layout import HEADER_MARK
 from specmill.core.paths import under
 from specmill.core.problems import Problem
 from specmill.core.project import Project
-from specmill.core.staleness import RecordReader, local_record
+from specmill.core.staleness import RecordReader, is_run_id, local_record
 from specmill.core.status import find_problems, first_changed_line, project_status
 
 
 def record_reader(project: Project) -> RecordReader:
     """Run records: the local store, else the git note of the run's commit."""
     local = local_record(project)
-    return lambda run: local(run) or gitcli.run_note(project.root, run)
+
+    def read(run: str) -> str | None:
+        found = local(run)
+        if found is None and is_run_id(run):  # a linked worktree: its git dir is elsewhere
+            from specmill.engine.runstore import record_text
+
+            found = record_text(project.root, run)
+        return found or gitcli.run_note(project.root, run)
+
+    return read
 
 
 def collect_problems(project: Project, wanted: list[str] | None = None) -> list[Problem]:

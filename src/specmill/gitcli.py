@@ -7,17 +7,31 @@ uses the GitPython adapter in ``specmill.repo``. Stdlib only.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
+
+# git's full path, found once, when specmill starts: a check (repository code, running as
+# the same user) may put a `git` of its own earlier on PATH (~/.local/bin), and specmill
+# runs git after checks: to commit, and to deliver with the token.
+GIT = shutil.which("git") or "git"
+
+
+def isolated_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """``environ`` for a git command that must read no configuration but its repository's:
+    no ``GIT_*`` variable of the caller's, no system or global config (git >= 2.32)."""
+    env = {key: value for key, value in environ.items() if not key.startswith("GIT_")}
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, GIT_TERMINAL_PROMPT="0")
+    return env
 
 
 def run_git(root: Path, *args: str) -> bytes | None:
     """git's stdout, or None when git fails or is not installed."""
     try:
-        done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, check=False, timeout=120
-        )
+        done = subprocess.run([GIT, *args], cwd=root, capture_output=True, check=False, timeout=120)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout if done.returncode == 0 else None
@@ -107,3 +121,29 @@ def paths_whose_history_changed(root: Path, text: str, paths: list[str]) -> set[
         names = (out or b"").decode("utf-8", "surrogateescape").split("\0")
         found |= {name for name in names if name} & set(chunk)
     return found
+
+
+def common_dir(start: Path) -> Path | None:
+    """The git directory every worktree of ``start``'s repository shares, read from the
+    ``.git`` folder or file (no git process); None outside a repository."""
+    for folder in [start, *start.parents]:
+        dot = folder / ".git"
+        if dot.is_dir():
+            return dot.resolve()
+        if dot.is_file():  # a linked worktree or a submodule: "gitdir: <path>"
+            text = dot.read_text(encoding="utf-8", errors="replace").strip()
+            if not text.startswith("gitdir:"):
+                return None
+            gitdir = (folder / text[len("gitdir:") :].strip()).resolve()
+            common = gitdir / "commondir"
+            if common.is_file():
+                return (gitdir / common.read_text(encoding="utf-8").strip()).resolve()
+            return gitdir
+    return None
+
+
+def state_dir(start: Path) -> Path | None:
+    """Where specmill keeps what it knows about a repository, inside its git directory
+    (no test runner, linter or bundler of the project looks there): None outside one."""
+    found = common_dir(start)
+    return found / "specmill" if found is not None else None

@@ -8,6 +8,9 @@ from pathlib import Path
 import git
 
 from specmill.errors import SpecmillError
+from specmill.gitcli import GIT
+
+git.refresh(GIT)  # GitPython runs the git found when specmill started (gitcli.GIT)
 
 
 class Repo:
@@ -98,25 +101,14 @@ class Repo:
         message = "specmill: snapshot of the working tree"
         return str(self.git.commit_tree(tree, *parents, "-m", message, env=_SNAPSHOT_IDENTITY))
 
-    def add_worktree(self, path: Path, commit: str, *, checkout: bool = True) -> None:
-        """``git worktree add --detach``; without ``checkout`` the files come later
-        (``checkout_worktree``), so that only the registration must not overlap."""
-        try:
-            extra = () if checkout else ("--no-checkout",)
-            self.git.worktree("add", "--detach", "--quiet", *extra, str(path), commit)
-        except git.GitCommandError as exc:
-            raise SpecmillError(
-                f"git worktree add {path} failed: {(exc.stderr or '').strip() or exc}"
-            ) from None
+    def objects_dir(self) -> Path:
+        """The object database every worktree of this repository shares."""
+        return Path(self.git_repo.common_dir).resolve() / "objects"
 
-    def checkout_worktree(self, path: Path) -> None:
-        """Fill a worktree added without checkout (touches only that worktree's state)."""
-        try:
-            git.Git(path).reset("--hard", "--quiet")
-        except git.GitCommandError as exc:
-            raise SpecmillError(
-                f"git checkout in {path} failed: {(exc.stderr or '').strip() or exc}"
-            ) from None
+    def packed_refs(self) -> str:
+        """Every ref and its object, in ``packed-refs`` form (``<sha> <refname>`` lines)."""
+        refs = str(self.git.for_each_ref("--format=%(objectname) %(refname)")).strip()
+        return f"{refs}\n" if refs else ""
 
     def remove_worktree(self, path: Path) -> None:
         # Already gone, or never registered: prune() forgets it.

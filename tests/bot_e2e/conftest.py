@@ -33,7 +33,13 @@ from tests.github.gh_support import API, BASE, DATA, FORK_HEAD, HEAD1, HEAD2, NO
 PY = shlex.quote(sys.executable)
 BRANCH = "invoice-half-even"  # the head ref of tests/data/github/pull_request.*.json
 MODEL_KEY = "sk-e2e-model-key-0123456789abcdef"
-DUMP_ENV = "import json, os, sys; json.dump(dict(os.environ), open(sys.argv[1], 'w'))\n"
+# A check that records its environment, and (so that it can fail: the sensitivity probe)
+# compiles the sources as the other check does.
+DUMP_ENV = """\
+import compileall, json, os, sys
+json.dump(dict(os.environ), open(sys.argv[1], "w"))
+sys.exit(0 if compileall.compile_dir("src", quiet=1) else 1)
+"""
 
 
 class Scenario:

@@ -1,11 +1,13 @@
-"""Issue 11, item 3: no token in any ancestor's ``/proc/<pid>/environ``.
+"""Issue 11, item 3 and issue 18, item 5: nothing secret in any ancestor's environment.
 
 A check runs pull request or model code as the runner's user, and may read the
 environment every ancestor *started* with (``os.environ.pop`` does not change it). It
 found GITHUB_TOKEN, OPENAI_API_KEY, ACTIONS_RUNTIME_TOKEN and
-ACTIONS_ID_TOKEN_REQUEST_TOKEN there. Here the action's own steps, taken from
-action.yml, run the way the runner runs them (``bash --noprofile --norc -eo pipefail``,
-the runner's variables in the environment), and a check walks its ancestors.
+ACTIONS_ID_TOKEN_REQUEST_TOKEN there, then the paths of GITHUB_ENV and GITHUB_OUTPUT
+(through which it set the job's later steps and outputs) and a job-level secret. Here
+the action's own steps, taken from action.yml, run the way the runner runs them
+(``bash --noprofile --norc -eo pipefail``, the runner's variables in the environment),
+and a check walks its ancestors.
 """
 
 from __future__ import annotations
@@ -35,12 +37,16 @@ ACTION = Path(__file__).resolve().parents[2] / "action.yml"
 RUNTIME_TOKEN = "runtime-token-" + "R4nd0m" * 6
 ID_TOKEN = "id-token-request-" + "R4nd0m" * 6
 JOB_TOKEN = "ghp_" + "J0bLevelT0ken" * 3  # a workflow's `env: GITHUB_TOKEN` for the job
+JOB_SECRET = "github_pat_" + "J0bSecretPat" * 4  # `env: GH_PAT: ${{ secrets.GH_PAT }}`
+PROXY_KEY = "sk-proxy-" + "V3rifierKey" * 3  # a verifier's own key, through model-keys
 SECRETS = {
     "github-token": TOKEN,
     "api-key": MODEL_KEY,
     "ACTIONS_RUNTIME_TOKEN": RUNTIME_TOKEN,
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN": ID_TOKEN,
     "job GITHUB_TOKEN": JOB_TOKEN,
+    "job GH_PAT": JOB_SECRET,
+    "model-keys PROXY_KEY": PROXY_KEY,
 }
 WALK = """\
 import json, os, sys
@@ -101,43 +107,10 @@ def test_a_check_finds_no_secret_in_any_ancestors_environment(
     venv.mkdir(parents=True)
     (venv / "specmill").symlink_to(Path(sys.executable).parent / "specmill")
 
-    runner = {  # what the runner puts in every step's environment
-        **os.environ,
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_REPOSITORY": "acme/billing",
-        "GITHUB_EVENT_NAME": "pull_request",
-        "GITHUB_EVENT_PATH": str(event),
-        "GITHUB_API_URL": "http://127.0.0.1:9",  # nothing listens: publishing fails later
-        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-        "RUNNER_TEMP": str(scenario.runner),
-        "TMPDIR": str(tmp_path / "tmp"),
-        "ACTIONS_RUNTIME_TOKEN": RUNTIME_TOKEN,
-        "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.actions.example/",
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": ID_TOKEN,
-        "GITHUB_TOKEN": JOB_TOKEN,
-    }
+    runner = runner_environment(scenario, tmp_path, event)
+    handed = hand_secrets(tmp_path, runner)
+    env = specmill_step_environment(tmp_path, runner, handed)
     found = steps()
-    outputs = tmp_path / "secrets-step-output"
-    handing = run_step(
-        found["secrets"],
-        tmp_path,
-        {
-            **runner,
-            "GITHUB_OUTPUT": str(outputs),
-            "SPECMILL_GITHUB_TOKEN": TOKEN,  # the step's env, as the runner evaluates it
-            "SPECMILL_API_KEY": MODEL_KEY,
-        },
-    )
-    assert handing.wait(timeout=30) == 0
-    (file_line,) = outputs.read_text().splitlines()
-    handed = Path(file_line.removeprefix("file="))
-    assert handed.stat().st_mode & 0o777 == 0o600
-
-    step_env = {"MODE": "run", "SPECMILL_SECRETS_FILE": str(handed), "OPENAI_BASE_URL": ""}
-    for name in ("SPECMILL_CONFIG", "SPECMILL_DELIVERY", "BASE_SHA", "HEAD_SHA"):
-        step_env[name] = ""
-    step_env.update(SPECMILL_BUNDLE="specmill-bundle", SPECMILL_MODULES="")
-    env = {**runner, **step_env, "GITHUB_OUTPUT": str(tmp_path / "specmill-step-output")}
     process = run_step(
         found["specmill"],
         tmp_path,
@@ -163,11 +136,92 @@ def test_a_check_finds_no_secret_in_any_ancestors_environment(
     specmill = [a for a in ancestors.values() if "bot\nrun" in a["cmdline"]]
     assert len(specmill) == 1, ancestors  # the walk reached specmill itself
     assert "GITHUB_REPOSITORY=acme/billing" in specmill[0]["environ"]  # and could read it
-    for what, value in SECRETS.items():
+    files = {name: env[name] for name in ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_PATH")}
+    for what, value in {**SECRETS, **files}.items():
         holders = [pid for pid, a in ancestors.items() if value in a["environ"] + a["cmdline"]]
         assert holders == [], f"{what} in the environment of {holders}"
     assert not handed.exists()  # read once, then deleted
     assert TOKEN not in log and MODEL_KEY not in log
+
+
+def runner_environment(scenario: Scenario, tmp_path: Path, event: Path) -> dict[str, str]:
+    """What the runner puts in every step's environment (a job's `env:` included)."""
+    return {
+        **os.environ,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REPOSITORY": "acme/billing",
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_API_URL": "http://127.0.0.1:9",  # nothing listens: publishing fails later
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        "GITHUB_ENV": str(tmp_path / "set_env_0c1d"),
+        "GITHUB_PATH": str(tmp_path / "add_path_0c1d"),
+        "RUNNER_TEMP": str(scenario.runner),
+        "TMPDIR": str(tmp_path / "tmp"),
+        "ACTIONS_RUNTIME_TOKEN": RUNTIME_TOKEN,
+        "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.actions.example/",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": ID_TOKEN,
+        "GITHUB_TOKEN": JOB_TOKEN,
+        "GH_PAT": JOB_SECRET,
+    }
+
+
+def hand_secrets(tmp_path: Path, runner: dict[str, str]) -> Path:
+    """The step that writes the private file; its path."""
+    outputs = tmp_path / "secrets-step-output"
+    handing = run_step(
+        steps()["secrets"],
+        tmp_path,
+        {
+            **runner,
+            "GITHUB_OUTPUT": str(outputs),
+            "SPECMILL_GITHUB_TOKEN": TOKEN,  # the step's env, as the runner evaluates it
+            "SPECMILL_API_KEY": MODEL_KEY,
+            "SPECMILL_MODEL_KEYS": f"PROXY_KEY={PROXY_KEY}\n",
+        },
+    )
+    assert handing.wait(timeout=30) == 0
+    (file_line,) = outputs.read_text().splitlines()
+    handed = Path(file_line.removeprefix("file="))
+    assert handed.stat().st_mode & 0o777 == 0o600
+    assert f"PROXY_KEY={PROXY_KEY}\n" in handed.read_text()  # secret_file.secret() reads it
+    return handed
+
+
+def specmill_step_environment(
+    tmp_path: Path, runner: dict[str, str], handed: Path
+) -> dict[str, str]:
+    step_env = {"MODE": "run", "SPECMILL_SECRETS_FILE": str(handed), "OPENAI_BASE_URL": ""}
+    for name in ("SPECMILL_CONFIG", "SPECMILL_DELIVERY", "BASE_SHA", "HEAD_SHA"):
+        step_env[name] = ""
+    step_env.update(SPECMILL_BUNDLE="specmill-bundle", SPECMILL_MODULES="", SPECMILL_CHECK_ENV="")
+    return {**runner, **step_env, "GITHUB_OUTPUT": str(tmp_path / "specmill-step-output")}
+
+
+def test_the_action_outputs_and_summary_reach_specmill_by_the_private_file(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    """specmill's environment has no GITHUB_OUTPUT or GITHUB_STEP_SUMMARY: it still
+    writes the action's outputs and the step summary (a fork: checks only, no API)."""
+    scenario.branch("patch-1")
+    scenario.write(INVOICE_MD, INVOICE.replace("sum of the items", "sum of the items, an int"))
+    scenario.commit("invoice: say what total returns")
+    head = scenario.push("refs/pull/57/head")
+    event = scenario.event("pull_request.opened.fork.json", BASE=scenario.base, FORK_HEAD=head)
+    checkout = scenario.checkout(head, "refs/pull/57/head")
+    venv = scenario.runner / "specmill-venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "specmill").symlink_to(Path(sys.executable).parent / "specmill")
+    runner = runner_environment(scenario, tmp_path, event)
+    env = specmill_step_environment(tmp_path, runner, hand_secrets(tmp_path, runner))
+
+    done = run_step(steps()["specmill"], tmp_path, env, cwd=checkout, stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    log = done.communicate(timeout=120)[0]
+
+    assert done.returncode == 1, log  # the fork leaves billing.invoice stale
+    assert "verdict=failure" in Path(env["GITHUB_OUTPUT"]).read_text(encoding="utf-8")
+    assert "billing.invoice" in Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
 
 
 def test_the_secrets_file_is_read_once_deleted_and_must_be_private(tmp_path: Path) -> None:
@@ -192,3 +246,31 @@ def test_the_secrets_file_is_read_once_deleted_and_must_be_private(tmp_path: Pat
         assert TOKEN not in str(caught.value)
     finally:
         secret_file.receive({})
+
+
+def test_specmill_starts_with_the_checks_allow_list_and_check_env_takes_no_secret(
+    tmp_path: Path,
+) -> None:
+    from specmill.engine.checks import CHECK_VARIABLES
+
+    script = steps()["specmill"]["run"]
+    kept = set(script.split("keep=(", 1)[1].split(")", 1)[0].split())
+    assert kept >= CHECK_VARIABLES  # checks still find their toolchains
+    assert not {n for n in kept if n.endswith(("TOKEN", "KEY")) or n in ("GITHUB_ENV", "GH_PAT")}
+    for name in ("GH_TOKEN", "GITHUB_OUTPUT", "MY_API_KEY", "a-b"):
+        env = {**os.environ, "MODE": "run", "SPECMILL_CHECK_ENV": f"DSN {name}"}
+        done = run_step(steps()["specmill"], tmp_path, env, stdout=subprocess.PIPE, text=True)
+        out = done.communicate(timeout=30)[0]
+        assert done.returncode == 2 and "check-env takes variable names" in out, name
+
+
+def test_model_keys_take_one_name_and_value_per_line(tmp_path: Path) -> None:
+    outputs = tmp_path / "out"
+    for keys in ("PROXY KEY=x", "just a secret", "1KEY=x"):
+        env = {**os.environ, "RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(outputs)}
+        env.update(SPECMILL_GITHUB_TOKEN="", SPECMILL_API_KEY="", SPECMILL_MODEL_KEYS=keys)
+        done = run_step(steps()["secrets"], tmp_path, env, stdout=subprocess.PIPE, text=True)
+        out = done.communicate(timeout=30)[0]
+        assert done.returncode == 2 and "model-keys takes one NAME=value per line" in out
+        assert keys not in out  # a line of it may be a secret: never echoed
+        assert list(tmp_path.glob("specmill-secrets.*")) == []  # removed, not left half-written

@@ -14,7 +14,6 @@ import responses
 
 from specmill.core.config import Config
 from specmill.engine.checks import scrubbed_environment
-from specmill.github.delivery import NEUTRALISED_CONFIG, auth_environment
 from specmill.github.render import text
 from tests.bot_e2e.conftest import BRANCH, MODEL_KEY, FakeGitHub, Scenario
 from tests.bot_e2e.test_pull_request import INVOICE_PY, regenerate_answers, spec_change
@@ -91,14 +90,6 @@ def test_delivery_waits_until_github_shows_the_pushed_head() -> None:
 def test_checks_never_see_the_token() -> None:
     env = {"GITHUB_TOKEN": TOKEN, "OPENAI_API_KEY": MODEL_KEY, "PATH": "/usr/bin"}
     assert scrubbed_environment(env, Config()) == {"PATH": "/usr/bin"}
-
-
-def test_the_token_goes_to_git_as_one_header_in_one_process_env() -> None:
-    env = auth_environment({"GIT_CONFIG_COUNT": "1", "PATH": "/bin"}, TOKEN, "https://ghe.acme.io/")
-    assert env["GIT_CONFIG_COUNT"] == str(2 + len(NEUTRALISED_CONFIG))
-    assert env["GIT_CONFIG_KEY_1"] == "http.https://ghe.acme.io/.extraheader"
-    assert env["GIT_CONFIG_VALUE_1"] == f"AUTHORIZATION: basic {BASIC}"
-    assert auth_environment({"PATH": "/bin"}, "", "https://github.com") == {"PATH": "/bin"}
 
 
 class _RefusingGitServer(http.server.BaseHTTPRequestHandler):

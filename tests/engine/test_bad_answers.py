@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from specmill.llm import backend as backends
-from tests.engine.conftest import INVOICE_CODE, PASS, Factory, executor, plan
+from tests.conftest import runs_dir
+from tests.engine.conftest import INVOICE_CODE, PASS, PY, Factory, executor, plan
 from tests.engine.openai_server import Endpoint, Reply
 
 INVOICE_PY = "src/billing/invoice.py"
@@ -62,7 +63,7 @@ def test_paths_outside_the_outputs_or_into_github_are_refused(factory: Factory) 
     err = regen_fails(factory, "refused to write '.github/workflows/steal.yml'")
     assert "protected path (.github/**)" in err
     assert not (factory.root.parent / "outside.py").exists()
-    review = next((factory.root / ".specmill/runs").glob("*/review.md")).read_text()
+    review = next((runs_dir(factory.root)).glob("*/review.md")).read_text()
     for path in ("../outside.py", "/tmp/absolute.py", "src/billing/money.py", ".git/hooks"):
         assert f"refused to write '{path}" in review
     assert "path-refused" in review
@@ -103,7 +104,8 @@ class Interrupting:
 
 
 def test_ctrl_c_mid_run_removes_the_worktrees(factory: Factory, monkeypatch) -> None:
-    factory.configure(candidates=2, checks=["sleep 5"])
+    # fails at once on the sensitivity probe's sabotaged outputs, then takes its time
+    factory.configure(candidates=2, checks=[f"{PY} -m compileall -q src && sleep 5"])
     factory.answers(planner=[plan(INVOICE_PY)], executor=[executor(INVOICE_PY, INVOICE_CODE)])
     scripted = backends.BACKENDS["scripted"]
     seen: list[Interrupting] = []

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import runs_dir
 from tests.engine.conftest import (
     INVOICE_CODE,
     PASS,
@@ -27,7 +28,7 @@ BROKEN = "def total(items):\n    return sum(items\n"  # compileall fails on it
 
 
 def latest_record(factory: Factory) -> dict[str, Any]:
-    records = (factory.root / ".specmill" / "runs").glob("*/record.json")
+    records = runs_dir(factory.root).glob("*/record.json")
     return json.loads(max(records, key=lambda p: p.parent.name).read_text())
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Project
+from tests.conftest import Project, runs_dir
 from tests.engine.conftest import Factory
 from tests.engine.openai_server import Endpoint, Reply, serve
 
@@ -314,7 +314,7 @@ def test_without_a_key_calibrate_says_so_before_anything_else(
         " ENGINE_TEST_KEY is not set, and OpenAI needs one; nothing was calibrated"
     )
     assert "not fresh" not in err
-    assert not (f.root / ".specmill" / "runs").exists()  # no check ran, no call was tried
+    assert not runs_dir(f.root).exists()  # no check ran, no call was tried
 
 
 def test_unknown_calibration_keys_are_errors(project: Project) -> None:
@@ -365,11 +365,15 @@ def test_ctrl_c_leaves_no_worktree_no_temporary_file_and_no_change(
 
 
 def test_checks_failing_on_the_unmutated_outputs_calibrate_nothing(factory: Factory) -> None:
-    factory.configure(checks=["exit 3"])
+    failing = "echo why-it-failed; exit 3"
+    factory.configure(checks=[failing])
     factory.answers(verifier=[])
     code, out, err = factory.main("calibrate", "billing.money")
     assert code == 1
-    assert "billing.money: not calibrated: its checks fail on the unmutated outputs: exit 3" in out
+    assert (
+        f"billing.money: not calibrated: its checks fail on the unmutated outputs: {failing}" in out
+    )
+    assert "    | why-it-failed" in out  # their output, shown (issue 18, item 7)
     assert "specmill: error: nothing could be calibrated" in err
 
 

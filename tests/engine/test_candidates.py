@@ -14,6 +14,7 @@ import pytest
 
 from specmill.llm import backend as backends
 from specmill.llm.errors import BudgetExceeded
+from tests.conftest import runs_dir
 from tests.engine.conftest import (
     INVOICE_CODE,
     PASS,
@@ -33,7 +34,7 @@ NO_CHECK = "def total(items):\n    return sum(items)\n"
 
 
 def run_folder(factory: Factory) -> Path:
-    return sorted((factory.root / ".specmill" / "runs").glob("*/record.json"))[-1].parent
+    return sorted((runs_dir(factory.root)).glob("*/record.json"))[-1].parent
 
 
 def record_of(factory: Factory) -> dict[str, Any]:

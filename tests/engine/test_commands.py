@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.conftest import runs_dir
 from tests.engine.conftest import INVOICE_CODE, PASS, Factory, executor, fail, make_factory, plan
 from tests.engine.openai_server import Endpoint
 
@@ -52,7 +53,7 @@ def test_trace_falls_back_to_the_local_run_record_and_explains_hand_edits(
     regenerated(factory)
     factory.git("update-ref", "-d", "refs/notes/specmill")
     code, out, _ = factory.main("trace", f"{INVOICE_PY}:8", "--json")
-    assert json.loads(out)["record_from"].startswith(".specmill/runs/")
+    assert json.loads(out)["record_from"].startswith(".git/specmill/runs/")
     factory.write(INVOICE_PY, factory.read(INVOICE_PY).replace("negative", "neg"))
     factory.commit("quick fix")
     code, out, _ = factory.main("trace", f"{INVOICE_PY}:8")
@@ -73,14 +74,14 @@ def test_trace_works_after_regen_no_commit_and_a_manual_commit(factory: Factory)
     )
     code, _, err = factory.main("regen", "--no-commit")
     assert code == 0, err
-    run_id = next(p.name for p in (factory.root / ".specmill/runs").iterdir() if p.is_dir())
+    run_id = next(p.name for p in (runs_dir(factory.root)).iterdir() if p.is_dir())
     assert f"run={run_id}" in factory.read(INVOICE_PY).splitlines()[1]
     for moment in ("before the commit", "after a manual commit"):
         code, out, err = factory.main("trace", f"{INVOICE_PY}:8", "--json")
         assert code == 0, err
         trace = json.loads(out)
         assert trace["run_id"] == run_id, moment
-        assert trace["record_from"] == f".specmill/runs/{run_id}"
+        assert trace["record_from"] == f".git/specmill/runs/{run_id}"
         assert [r["id"] for r in trace["requirements"]] == ["R2"], trace["notes"]
         assert trace["plan_steps"] == ["step 1: implement it (R2)"]
         factory.commit("specmill output, reviewed")
@@ -115,8 +116,8 @@ def test_executor_line_claims_are_checked_against_the_spec_and_the_file(
     )
     code, _, err = factory.main("regen")
     assert code == 0, err
-    run_id = next(p.name for p in (factory.root / ".specmill/runs").iterdir() if p.is_dir())
-    record = json.loads((factory.root / ".specmill/runs" / run_id / "record.json").read_text())
+    run_id = next(p.name for p in (runs_dir(factory.root)).iterdir() if p.is_dir())
+    record = json.loads((runs_dir(factory.root) / run_id / "record.json").read_text())
     lines = len(factory.read(INVOICE_PY).splitlines())
     assert record["modules"][0]["line_requirements"][INVOICE_PY] == [
         {"start": 6, "end": 6, "requirements": ["R1"]},
@@ -165,7 +166,7 @@ def test_verify_reviews_the_outputs_as_they_are(factory: Factory) -> None:
     assert "did not pass verification" in err
     assert factory.snapshot() == before
     assert factory.worktrees() == []
-    prompt = next((factory.root / ".specmill/runs").glob("*/calls/*verifier*")).read_text()
+    prompt = next((runs_dir(factory.root)).glob("*/calls/*verifier*")).read_text()
     assert "implement it (R2)" in prompt  # the plan came from the run's git note
     factory.answers(verifier=[PASS, PASS])
     assert factory.main("verify", "billing.invoice")[0] == 0
@@ -251,7 +252,7 @@ def test_a_hostile_run_id_in_a_header_is_not_used_as_a_path(factory: Factory) ->
     factory.commit("a forged header")
     code, out, err = factory.main("trace", f"{INVOICE_PY}:8", "--json")
     assert code == 0, err
-    assert json.loads(out)["record_from"] != ".specmill/runs/../../secret"
+    assert json.loads(out)["record_from"] != ".git/specmill/runs/../../secret"
     factory.write("STYLE.md", factory.read("STYLE.md") + "- More.\n")
     code, out, err = factory.main("check")
     assert code == 1 and "Traceback" not in err

@@ -10,6 +10,7 @@ import pytest
 from specmill.core.header import split_header
 from specmill.core.records import SearchReplace
 from specmill.engine.edits import apply_edits
+from tests.conftest import runs_dir
 from tests.engine.conftest import INVOICE, PASS, Factory, executor, fail, plan
 
 INVOICE_PY = "src/billing/invoice.py"
@@ -40,7 +41,7 @@ def edits(*items: dict[str, str]) -> dict[str, object]:
 
 def last_run(factory: Factory) -> Path:
     """The newest run's folder (run ids of the same second sort by their random part)."""
-    records = (factory.root / ".specmill" / "runs").glob("*/record.json")
+    records = (runs_dir(factory.root)).glob("*/record.json")
     return max(records, key=lambda p: p.stat().st_mtime_ns).parent
 
 

@@ -17,10 +17,12 @@ import pytest
 from specmill.core.config import Config
 from specmill.engine.checks import check_environment
 from tests.cli.test_workflow_commands import obeyed
-from tests.engine.conftest import PASS, Factory, executor, plan
+from tests.conftest import runs_dir
+from tests.engine.conftest import PASS, PY, Factory, executor, plan
 from tests.engine.openai_server import Endpoint
 
 INVOICE_PY = "src/billing/invoice.py"
+COMPILES = f"{PY} -m compileall -q src || exit 1"  # fails at once on sabotaged outputs
 
 
 def test_a_check_command_from_the_config_never_reaches_the_log_as_a_command(
@@ -43,7 +45,7 @@ def test_a_check_command_from_the_config_never_reaches_the_log_as_a_command(
 
 
 def _records(factory: Factory) -> list[dict[str, Any]]:
-    folder = factory.root / ".specmill/runs"
+    folder = runs_dir(factory.root)
     return [json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*/record.json")]
 
 
@@ -135,7 +137,9 @@ def test_checks_get_an_allow_listed_environment(
     monkeypatch.setenv("UNASKED", "x")
     dump = tmp_path / "env.txt"
     write_output = 'if [ -n "$GITHUB_OUTPUT" ]; then echo verdict=success >> "$GITHUB_OUTPUT"; fi'
-    factory.configure(check_env=["MY_FIXTURES"], checks=[f"env > {dump}; {write_output}"])
+    factory.configure(
+        check_env=["MY_FIXTURES"], checks=[f"{COMPILES}; env > {dump}; {write_output}"]
+    )
     factory.answers(
         planner=[plan(INVOICE_PY)],
         executor=[executor(INVOICE_PY, "def total(items):\n    return sum(items)\n")],
@@ -171,7 +175,7 @@ def test_a_cancelled_job_leaves_no_check_and_no_worktree(
     """How a CI runner cancels a job: SIGTERM to specmill while a check runs. It died at
     once, leaving its worktree and the check's process tree (a session of its own)."""
     pids = tmp_path / "pids"
-    factory.configure(checks=[f"sleep 60 & echo $$ $! > {pids}; wait"])
+    factory.configure(checks=[f"{COMPILES}; sleep 60 & echo $$ $! > {pids}; wait"])
     factory.answers(
         planner=[plan(INVOICE_PY)],
         executor=[executor(INVOICE_PY, "def total(items):\n    return sum(items)\n")],
@@ -236,7 +240,7 @@ def test_a_second_regen_waits_for_the_first_or_fails_at_once_with_no_wait(
     """Two regens in one repository both paid for every model call, then the second
     failed with `git commit failed`. Now the second waits, and then finds nothing to do."""
     started = tmp_path / "started"
-    factory.configure(checks=[f"touch {started}; sleep 2"])
+    factory.configure(checks=[f"{COMPILES}; touch {started}; sleep 2"])
     factory.commit("a slow check")
     factory.answers(
         planner=[plan(INVOICE_PY)],

@@ -18,6 +18,7 @@ from specmill.engine.prompts import PromptLibrary
 from specmill.errors import SpecmillError
 from specmill.llm.scripted import ScriptedBackend
 from specmill.llm.tokens import estimate
+from tests.conftest import runs_dir
 from tests.engine.conftest import PASS, Factory, executor, plan
 
 INVOICE_PY = "src/billing/invoice.py"
@@ -155,7 +156,7 @@ def test_the_record_lists_the_parts_and_what_was_cut(factory: Factory) -> None:
     # said on the progress display as well as in the record
     assert "billing.invoice: planner prompt cut to " in err
     assert " tokens to fit its limit: left out context (" in err
-    runs = sorted((factory.root / ".specmill" / "runs").glob("*/record.json"))
+    runs = sorted((runs_dir(factory.root)).glob("*/record.json"))
     calls = json.loads(runs[-1].read_text())["calls"]
     for call in calls:
         assert {"spec", "governance", "dependencies", "context"} <= set(call["prompt_parts"])

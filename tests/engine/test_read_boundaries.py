@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import runs_dir
 from tests.engine.conftest import INVOICE_CODE, PASS, Factory, executor, plan
 from tests.engine.openai_server import Endpoint, Reply
 
@@ -51,7 +52,7 @@ def test_an_output_under_a_linked_folder_is_not_read_as_its_previous_version(
         "neither reads an output through a link" in err
     )
     assert TOKEN not in out + err + everything_written(factory)
-    assert factory.snapshot() == before and not (factory.root / ".specmill" / "runs").exists()
+    assert factory.snapshot() == before and not runs_dir(factory.root).exists()
 
 
 @pytest.mark.parametrize(
@@ -170,12 +171,10 @@ def test_a_250_character_module_id_gets_transcripts_with_names_a_file_system_tak
     code, _, err = factory.main("regen", long_id)
 
     assert code == 0, err
-    calls = sorted((factory.root / ".specmill" / "runs").glob("*/calls/*.md"))
+    calls = sorted(runs_dir(factory.root).glob("*/calls/*.md"))
     names = [p.name for p in calls]
     assert len(names) == 4 == len(set(names))  # planner, executor, two verifiers
     assert all(len(name.encode()) <= 255 for name in names)
     assert all(name.split("-", 1)[1].startswith("billing.xxxx") for name in names)
-    record = json.loads(
-        next((factory.root / ".specmill" / "runs").glob("*/record.json")).read_text()
-    )
+    record = json.loads(next(runs_dir(factory.root).glob("*/record.json")).read_text())
     assert record["modules"][0]["module"] == long_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from tests.conftest import runs_dir
 from tests.engine.conftest import (
     INVOICE,
     INVOICE_CODE,
@@ -20,7 +21,7 @@ MONEY_PY = "src/billing/money.py"
 
 
 def last_record(factory: Factory) -> dict:
-    runs = sorted((factory.root / ".specmill" / "runs").glob("*/record.json"))
+    runs = sorted((runs_dir(factory.root)).glob("*/record.json"))
     return json.loads(runs[-1].read_text())
 
 
@@ -72,9 +73,9 @@ def test_a_blocking_finding_goes_back_to_the_executor_one_tier_up(factory: Facto
     assert module["history"][0]["findings"][0]["message"] == "negative items are summed"
     models = [c["model"] for c in record["calls"] if c["role"] == "executor"]
     assert models == ["gpt-4.1-mini", "gpt-4.1"]
-    second = sorted((factory.root / ".specmill/runs").glob("*/calls/*executor*"))[-1].read_text()
+    second = sorted((runs_dir(factory.root)).glob("*/calls/*executor*"))[-1].read_text()
     assert "negative items are summed" in second and "Your attempt 1 was rejected" in second
-    review = sorted((factory.root / ".specmill/runs").glob("*/review.md"))[-1].read_text()
+    review = sorted((runs_dir(factory.root)).glob("*/review.md"))[-1].read_text()
     assert "attempt 1 (fast tier" in review and "negative items are summed" in review
 
 
@@ -82,7 +83,9 @@ def test_dependencies_first_and_their_new_code_in_the_dependents_worktree(
     factory: Factory,
 ) -> None:
     factory.write("specs/billing/money.md", MONEY.replace("in cents", "in whole cents"))
-    # invoice's check passes only if money's regenerated code is in its worktree
+    # invoice's check passes only if money's regenerated code is in its worktree (a check
+    # that tests its dependency, not its own outputs: accepted as insensitive)
+    factory.configure(insensitive_checks="warn")
     factory.write(
         "specs/billing/invoice.md",
         INVOICE.replace(
@@ -142,7 +145,7 @@ def test_a_fresh_module_costs_no_model_call(factory: Factory) -> None:
     code, out, err = factory.main("regen", "billing.money")
     assert code == 0, err
     assert "billing.money: fresh, nothing to do (no model call)" in out
-    assert not (factory.root / ".specmill" / "runs").exists()
+    assert not (runs_dir(factory.root)).exists()
 
 
 def test_dry_run_lists_and_calls_nothing(factory: Factory) -> None:
@@ -216,7 +219,9 @@ def test_the_users_staged_work_stays_staged(factory: Factory) -> None:
 
 def test_the_worktree_sees_uncommitted_and_untracked_files(factory: Factory) -> None:
     factory.write("data/rates.txt", "untracked and needed by the check\n")
-    factory.configure(checks=["test -f data/rates.txt", "grep -q Keep STYLE.md"])
+    factory.configure(
+        checks=["test -f data/rates.txt", "grep -q Keep STYLE.md"], insensitive_checks="warn"
+    )
     factory.answers(
         planner=[plan(INVOICE_PY)],
         executor=[executor(INVOICE_PY, INVOICE_CODE)],
@@ -234,6 +239,7 @@ def test_failed_checks_go_back_and_checks_run_without_secrets(
     monkeypatch.setenv("MY_SERVICE_TOKEN", "t0k3n")
     monkeypatch.setenv("DEPLOY_PASSWORD_HINT", "kept: not a secret name, and asked for")
     factory.configure(
+        insensitive_checks="warn",  # the first two look at the environment, not the code
         check_env=["DEPLOY_PASSWORD_HINT", "MY_SERVICE_TOKEN"],  # a token is never passed
         checks=[
             'test -z "$OPENAI_API_KEY$MY_SERVICE_TOKEN$GITHUB_TOKEN"',
@@ -254,7 +260,7 @@ def test_failed_checks_go_back_and_checks_run_without_secrets(
     assert code == 0, err
     module = last_record(factory)["modules"][0]
     assert [h["checks_passed"] for h in module["history"]] == [False, True]
-    second = sorted((factory.root / ".specmill/runs").glob("*/calls/*executor*"))[-1].read_text()
+    second = sorted((runs_dir(factory.root)).glob("*/calls/*executor*"))[-1].read_text()
     assert f"Check `grep -q ValueError {INVOICE_PY}` failed (exit code 1)" in second
 
 

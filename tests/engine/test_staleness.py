@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from specmill.hooks.stale import main as stale_hook
+from tests.conftest import runs_dir
 from tests.engine.conftest import INVOICE_CODE, PASS, Factory, executor, plan
 from tests.hooks.support import run_main
 
@@ -59,7 +60,7 @@ def test_check_and_the_hook_name_the_input_that_changed(factory: Factory, what: 
 
 def test_the_git_note_names_it_when_the_local_record_is_gone(factory: Factory) -> None:
     regenerated(factory)
-    shutil.rmtree(factory.root / ".specmill/runs")
+    shutil.rmtree(runs_dir(factory.root))
     CHANGES["governance file STYLE.md changed"](factory)
     code, out, _ = factory.main("check", INVOICE_PY)
     assert code == 1

@@ -9,6 +9,7 @@ from specmill.core.records import RunRecord
 from specmill.github.bundle import Bundle, BundleEvent, read_bundle, write_bundle
 from specmill.github.report import PullState, Report, plan_publish
 from specmill.github.review import collect_notes
+from tests.conftest import runs_dir
 from tests.engine.conftest import INVOICE_CODE, PASS, Factory, executor, fail, plan
 from tests.engine.test_regen import INVOICE_PY, last_record
 
@@ -80,7 +81,7 @@ def test_a_quorum_that_passed_with_one_dissenter_is_a_success_everywhere(
     assert carried.record is not None
     assert status_of(carried.record)[0] == "success"  # the bundle report: the same verdict
 
-    review = sorted((factory.root / ".specmill/runs").glob("*/review.md"))[-1].read_text()
+    review = sorted((runs_dir(factory.root)).glob("*/review.md"))[-1].read_text()
     assert "the quorum passed, so its findings are comments" in review
     shown = factory.main("runs", data["run_id"])[1]
     assert f"dissent (shown, not blocking): {dissenter}" in shown

@@ -96,21 +96,3 @@ def test_a_long_dependency_chain_in_a_bundle_does_not_crash_the_report() -> None
     assert merged.record is not None
     assert [m.module for m in merged.record.modules] == [f"m{i}" for i in reversed(range(count))]
     assert merged.event.head_sha == FORK_HEAD
-
-
-def test_the_authenticated_git_command_neutralises_planted_hooks_and_proxies() -> None:
-    from specmill.github.delivery import auth_environment
-
-    env = auth_environment(
-        {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "a.b", "GIT_CONFIG_VALUE_0": "c"},
-        "tok",
-        "https://github.com",
-    )
-    pairs = {
-        env[f"GIT_CONFIG_KEY_{i}"]: env[f"GIT_CONFIG_VALUE_{i}"]
-        for i in range(int(env["GIT_CONFIG_COUNT"]))
-    }
-    assert pairs["a.b"] == "c"  # what was there stays
-    assert pairs["core.hooksPath"] == "/dev/null"
-    assert pairs["http.proxy"] == ""
-    assert pairs["http.https://github.com/.extraheader"].startswith("AUTHORIZATION: basic ")

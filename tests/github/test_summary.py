@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from specmill.core.records import DiffStat, ModuleResult, RunRecord
+from specmill.core.records import CheckResult, DiffStat, ModuleResult, RunRecord
 from specmill.github.review import Note, collect_notes
 from specmill.github.summary import (
     COMMENT_LIMIT,
@@ -179,3 +179,34 @@ def test_questions_outside_the_diff_get_their_own_section() -> None:
     assert "Is an empty list allowed?" in section
     assert "### Outside the diff" not in body
     assert "1 question(s) the spec leaves open" in body
+
+
+def test_an_insensitive_check_is_named_in_the_summary_and_fails_the_status() -> None:
+    """Issue 18, item 1: a check that passes with the outputs sabotaged is no pass."""
+    record = scenario_record()
+    module = ModuleResult(
+        module="billing.invoice",
+        spec="specs/billing/invoice.md",
+        inputs_hash="0" * 32,
+        status="passed",
+        votes_needed=0,  # no verifiers: the checks alone decide, by the recorded rule
+    )
+    check = CheckResult(
+        command="pytest -q tests/test_invoice.py",
+        exit_code=0,
+        duration_s=1.0,
+        output="",
+        insensitive=True,
+        insensitive_cause="billing is installed editable from /home/runner/work/billing",
+        ended=2,
+    )
+    for accepted, state in ((False, "failure"), (True, "success")):
+        shown = module.model_copy(
+            update={"checks": [check.model_copy(update={"insensitive_accepted": accepted})]}
+        )
+        changed = record.model_copy(update={"modules": [shown]})
+        body = render_summary(summary(record=changed, verdict=decide_verdict(changed, [])))
+        assert "insensitive" in body and "passes with the module's outputs sabotaged" in body
+        assert "likely cause: billing is installed editable from" in body
+        assert "2 process(es) it left running were ended" in body
+        assert decide_verdict(changed, []).state == state

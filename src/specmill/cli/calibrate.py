@@ -12,6 +12,7 @@ import shlex
 import click
 
 from specmill.cli.common import echo_json, open_project, require_graph
+from specmill.cli.verify import tail
 from specmill.core.calibration import CalibrationReport, ModuleCalibration
 from specmill.core.project import find_root
 from specmill.errors import SpecmillError
@@ -30,7 +31,10 @@ def report_json(report: CalibrationReport, run_id: str) -> dict[str, object]:
 def _module_line(module: ModuleCalibration) -> str:
     if module.skipped:
         return f"  {module.module}: not calibrated: {module.skipped}"
-    line = f"  {module.module}: test kill rate {_percent(module.test_kill_rate)}"
+    if module.test_kill_rate is None and module.insensitive_checks:
+        line = f"  {module.module}: no test kill rate: its checks are insensitive"
+    else:
+        line = f"  {module.module}: test kill rate {_percent(module.test_kill_rate)}"
     if module.reviews < module.reviews_planned:
         line += f", {module.reviews} of {module.reviews_planned} reviews made"
     return line
@@ -45,6 +49,12 @@ def print_report(report: CalibrationReport, run_id: str) -> None:
     )
     for module in report.per_module:
         click.echo(_module_line(module))
+        if module.skipped and module.failed_check_output is not None:
+            for line in tail(module.failed_check_output):
+                click.echo(f"    | {line}")
+        for command, cause in module.insensitive_checks.items():
+            click.echo(f"    insensitive check {command}: passes with the outputs sabotaged")
+            click.echo(f"      likely cause: {cause}")
     click.echo(
         f"{'verifier':24} {'reviewed':>8} {'caught':>6} {'recall':>6} {'located':>7}"
         f" {'false blocks':>12} {'errors':>6}  flag"

@@ -200,10 +200,12 @@ def story(
         if code != 0 and scripted:
             raise click.ClickException("the demo expected `specmill regen` to pass")
         step("The review, as the bot would post it on the pull request")
-        from specmill.engine.runstore import list_runs
+        from specmill.engine.runstore import list_runs, run_folder
 
         latest = list_runs(repo)[0]
-        click.echo((repo / ".specmill" / "runs" / latest.run_id / "review.md").read_text())
+        shown = run_folder(repo, latest.run_id)
+        if shown is not None:  # listed just now
+            click.echo((shown / "review.md").read_text())
         if code != 0:
             raise click.ClickException(
                 f"the code of {model} did not pass (the review above says why);"

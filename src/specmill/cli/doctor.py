@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -12,6 +13,7 @@ from specmill.core.config_rules import config_errors
 from specmill.core.problems import Problem
 from specmill.core.project import find_root, load_config, read_text
 from specmill.engine.doctor import RoleCheck, diagnose
+from specmill.errors import SpecmillError
 from specmill.secret_file import with_secrets
 
 
@@ -35,6 +37,10 @@ def doctor(ctx: click.Context, as_json: bool, no_calls: bool) -> None:
         Problem(path, error.line or 1, "invalid", error.message, None, error.hint or "")
         for error in config_errors(config, path=path, text=read_text(root, path) or "")
     ]
+    warnings = _editable_warnings(root)
+    if not as_json:
+        for warning in warnings:
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
     if config.models.backend != "openai":
         if as_json:
             echo_json(
@@ -42,6 +48,7 @@ def doctor(ctx: click.Context, as_json: bool, no_calls: bool) -> None:
                     "ok": not refused,
                     "backend": config.models.backend,
                     "roles": [],
+                    "warnings": warnings,
                     "config": [p.as_dict() for p in refused],
                 }
             )
@@ -59,6 +66,7 @@ def doctor(ctx: click.Context, as_json: bool, no_calls: bool) -> None:
                 "tokens": budget.tokens,
                 "cost_usd": round(budget.cost_usd, 6),
                 "roles": [check.as_json() for check in checks],
+                "warnings": warnings,
                 "config": [p.as_dict() for p in refused],
             }
         )
@@ -83,6 +91,18 @@ def _echo_refused(refused: list[Problem]) -> None:
     for problem in refused:
         click.secho(problem.format(), fg="red", err=True)
         click.echo(f"  fix: {problem.hint}", err=True)
+
+
+def _editable_warnings(root: Path) -> list[str]:
+    """Editable installs that would make checks test your checkout (engine/editable.py)."""
+    from specmill.core.project import load_project
+    from specmill.engine.editable import doctor_warnings
+
+    try:
+        project = load_project(root)
+    except SpecmillError:
+        return []  # `specmill lint` reports a broken project; doctor is about the models
+    return doctor_warnings(project, os.environ)
 
 
 # Short cells, so the table fits 80 columns; `--json` has the long forms.

@@ -1,6 +1,6 @@
 """``specmill monitor``: build the pipeline monitor, one self-contained HTML page.
 
-It reads every run record it can find (``.specmill/runs`` and the git notes under
+It reads every run record it can find (the local run records and the git notes under
 ``refs/notes/specmill``), the modules' current status and their dependencies, and
 writes ``index.html`` into ``--out`` (default: inside the git directory, so nothing
 appears in the working tree). Exit codes: 0 written; 1 a clear error; 2 usage.

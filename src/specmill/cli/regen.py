@@ -157,6 +157,14 @@ def report(outcome: RunOutcome) -> None:
         f"{len(record.calls)} model call(s), {record.tokens:,} tokens, ${record.cost_usd:.4f};"
         f" review: {where}/review.md"
     )
+    for m in record.modules:
+        for c in m.checks:
+            if c.insensitive and c.passed:
+                click.echo(
+                    f"warning: {m.module}: check {c.command} is {c.outcome};"
+                    f" likely cause: {c.insensitive_cause}",
+                    err=True,
+                )
     failed = [m for m in record.modules if m.status not in ("passed", "unchanged")]
     if failed:
         lines = [f"  {m.module}: {m.status}: {m.error or ''}" for m in failed]

@@ -23,7 +23,7 @@ def _summary(record: RunRecord) -> str:
 
 def list_records(records: list[RunRecord]) -> None:
     if not records:
-        click.echo("no runs yet in .specmill/runs/ (specmill regen makes one)")
+        click.echo("no runs yet (specmill regen makes one)")
         return
     for r in records:
         commit = r.commit[:12] if r.commit else "not committed"
@@ -53,6 +53,8 @@ def show_record(record: RunRecord) -> None:
         click.secho(f"  {m.module}: {m.status}{extra}", bold=True)
         if m.error:
             click.echo(f"    {m.error}")
+        for check in m.checks:
+            click.echo(f"    check {check.command}: {check.outcome}")
         for v in m.verdicts:
             click.echo(f"    {v.verifier}: {v.verdict} {v.summary}")
         for f in m.findings:
@@ -93,7 +95,7 @@ def find_record(run_id: str) -> RunRecord:
         if text and f'"{run_id}"' in text:
             return parse_record(text, f"git note on {commit[:12]}")
     raise SpecmillError(
-        f"no run {run_id!r} in .specmill/runs/ or in git notes ({NOTES_REF})",
+        f"no run {run_id!r} among the local run records or in git notes ({NOTES_REF})",
         hint="`specmill runs` lists the runs; fetch notes with"
         " `git fetch origin refs/notes/specmill:refs/notes/specmill`",
     )

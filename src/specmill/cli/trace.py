@@ -42,7 +42,7 @@ def trace(location: str, as_json: bool) -> None:
     """Trace a generated file (or one of its lines) to its spec, requirement and plan step.
 
     Walks git blame to the commit that wrote the line, reads its Specmill-* trailers
-    and the run record (git note refs/notes/specmill, else .specmill/runs/), and maps
+    and the run record (git note refs/notes/specmill, else the local run record), and maps
     the line to the requirement ids the executor reported for it.
     """
     from specmill.engine.trace import trace_line

@@ -7,6 +7,13 @@ import click
 from specmill.cli.common import open_project, require_graph
 from specmill.errors import SpecmillError
 
+TAIL_LINES = 20  # of a failing check's output (the run record keeps more)
+
+
+def tail(output: str, lines: int = TAIL_LINES) -> list[str]:
+    """The last ``lines`` lines of a check's output, as a terminal shows them."""
+    return output.rstrip("\n").splitlines()[-lines:] if output.strip() else ["(no output)"]
+
 
 @click.command()
 @click.argument("module")
@@ -35,7 +42,12 @@ def verify(module: str, no_checks: bool) -> None:
         backend.close()
     result = record.modules[0]
     for check in result.checks:
-        click.echo(f"check {check.command}: {'passed' if check.passed else 'failed'}")
+        click.echo(f"check {check.command}: {check.outcome}")
+        if check.insensitive_cause:
+            click.echo(f"  likely cause: {check.insensitive_cause}")
+        if not check.passed and not check.insensitive:
+            for line in tail(check.output):
+                click.echo(f"  | {line}")
     if not result.checks:
         click.echo("checks: skipped (--no-checks)" if no_checks else "checks: none configured")
     if not result.verdicts and result.error:

@@ -49,6 +49,10 @@ class ModuleCalibration(MutantCounts):
     # verdicts received (errors included) and wanted: (reviewed + clean runs) x verifiers
     reviews: int = 0
     reviews_planned: int = 0
+    # checks that pass with the outputs sabotaged (command -> likely cause): they kill
+    # no mutant, so with only such checks there is no test kill rate, not a 0% one
+    insensitive_checks: dict[str, str] = Field(default_factory=dict)
+    failed_check_output: str | None = None  # skipped for failing checks: their output
 
 
 class VerifierScore(_Record):

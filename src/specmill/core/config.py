@@ -50,6 +50,14 @@ def _variable_name(value: str) -> str:
     return value
 
 
+def _inside(path: str) -> str:
+    """A path inside the repository, outside its git directory (checks must not reach it)."""
+    clean = normalize_relative(path)
+    if clean.split("/")[0].lower() == ".git":
+        raise ValueError(f"{path!r} is in the git directory, which checks never get")
+    return clean
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -216,6 +224,15 @@ class Config(_Strict):
     check_timeout: float = Field(default=600.0, gt=0)
     secret_env: list[str] = Field(default_factory=list)
     check_env: list[str] = Field(default_factory=list)  # passed to checks besides the defaults
+    # Folders of the check's tree put first on PYTHONPATH and NODE_PATH, so that checks
+    # import the code under test, not an editable install of your checkout ("src").
+    check_import_roots: list[str] = Field(default_factory=list)
+    # Git-ignored paths of your checkout that checks need (node_modules, a generated
+    # src/pkg/_version.py): folders are linked, files copied, into each check's tree.
+    check_ignored_paths: list[str] = Field(default_factory=list)
+    # A check that passes with the module's outputs sabotaged is no evidence: "fail"
+    # (the module does not pass on it) or "warn" (it counts, and every report says so).
+    insensitive_checks: Literal["fail", "warn"] = "fail"
     max_attempts: int = Field(default=3, ge=1, le=20)
     candidates: int = Field(default=1, ge=1, le=8)
     early_stop: bool = True  # stop an attempt's other candidates once one has passed
@@ -237,6 +254,16 @@ class Config(_Strict):
             return normalize_relative(value)
         except ValueError:
             raise ValueError("must be a folder inside the repository, e.g. 'specs'") from None
+
+    @field_validator("check_import_roots")
+    @classmethod
+    def _import_roots(cls, value: list[str]) -> list[str]:
+        return ["." if root.strip() in (".", "./") else _inside(root) for root in value]
+
+    @field_validator("check_ignored_paths")
+    @classmethod
+    def _ignored_paths(cls, value: list[str]) -> list[str]:
+        return [_inside(path) for path in value]
 
     @field_validator("secret_env", "check_env")
     @classmethod

@@ -130,13 +130,15 @@ def under(path: str, wanted: Iterable[str]) -> bool:
 # *_test.py), go test (*_test.go), Jest/Vitest/node --test/Mocha (*.test.js, *.spec.ts,
 # __tests__/), RSpec (*_spec.rb), Maven/Gradle (src/test/), and test(s)/ folders.
 _TEST_NAME = re.compile(
-    r"test_.*\.pyi?|.*_test\.(py|go)|.*[._-](test|spec)\.[cm]?[jt]sx?|.*_spec\.rb|.*Tests?\.java"
+    r"test_.*|.*_test\.(py|go)|.*[._-](test|spec)\.[cm]?[jt]sx?|.*_spec\.rb|.*Tests?\.java"
 )
 _TEST_FOLDERS = {"tests", "test", "__tests__", "spec"}
 
 
 def is_test_file(path: str) -> bool:
-    """Whether ``path`` is a test file: the checks' side of a module, not its interface."""
+    """Test files are the checks' side of a module: mutating or sabotaging them says
+    nothing about the code under test (``calibrate``'s mutants, the checks' sensitivity
+    probe), and they are no part of the interface a dependent module is shown."""
     pure = PurePosixPath(path)
     folders = pure.parts[:-1]
     in_src_test = any(folders[i : i + 2] == ("src", "test") for i in range(len(folders)))

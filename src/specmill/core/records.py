@@ -140,10 +140,32 @@ class CheckResult(_Record):
     duration_s: float
     output: str  # captured, truncated
     timed_out: bool = False
+    ended: int = 0  # processes it left running, which specmill ended after it
+    # It passed with the module's outputs sabotaged: it cannot tell their good code from
+    # broken code, so its pass is no evidence (``specmill.engine.sensitivity``).
+    insensitive: bool = False
+    insensitive_accepted: bool = False  # counted anyway: insensitive_checks = "warn"
+    insensitive_cause: str = ""  # the likely reason, when specmill can tell
 
     @property
     def passed(self) -> bool:
+        if self.insensitive and not self.insensitive_accepted:
+            return False
         return self.exit_code == 0 and not self.timed_out
+
+    @property
+    def outcome(self) -> str:
+        """One phrase for every place a check is shown: terminal, review, summary."""
+        if self.insensitive:
+            accepted = (
+                ' (accepted: insensitive_checks = "warn")' if self.insensitive_accepted else ""
+            )
+            return f"insensitive{accepted}: it passes with the module's outputs sabotaged"
+        if self.timed_out:
+            return "timed out"
+        if self.exit_code == 0:
+            return "passed"
+        return "failed" if self.exit_code is None else f"failed (exit {self.exit_code})"
 
 
 class CallRecord(_Record):

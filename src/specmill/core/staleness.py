@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from specmill.core import hashing
 from specmill.core.header import Header
+from specmill.core.layout import RUNS_IN_GIT_DIR
 from specmill.core.project import RUNS, Project
 from specmill.core.spec import Spec
 
@@ -22,8 +23,17 @@ RecordReader = Callable[[str], "str | None"]  # run id -> the run record's JSON 
 
 
 def local_record(project: Project) -> RecordReader:
-    """Run records from ``.specmill/runs/<run-id>/record.json``."""
-    return lambda run: project.read(f"{RUNS}/{run}/record.json") if is_run_id(run) else None
+    """Run records kept in the repository: ``.git/specmill/runs/<run-id>/record.json``
+    (when the project's root holds the git directory), else the older ``.specmill/runs``.
+    ``specmill.engine.runstore.record_text`` finds them from a linked worktree too."""
+
+    def read(run: str) -> str | None:
+        if not is_run_id(run):
+            return None
+        found = project.read(f".git/{RUNS_IN_GIT_DIR}/{run}/record.json")
+        return found if found is not None else project.read(f"{RUNS}/{run}/record.json")
+
+    return read
 
 
 def changed_inputs(

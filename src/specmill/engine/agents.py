@@ -2,7 +2,7 @@
 
 Every call that sent a request, answered, failed or abandoned, lands in the ``Calls``
 log with its ``CallRecord``, prompt and answer (``specmill.llm.call_life`` says when),
-which the run saves under ``.specmill/runs/<run-id>/``. Each prompt
+which the run saves with its record (``engine.runstore``). Each prompt
 is measured part by part before it is sent, and cut in a stated order when it would
 exceed its limit (``specmill.engine.prompt_parts``); the record says what was cut.
 

@@ -29,7 +29,7 @@ from specmill.core.calibration import (
     score_verifiers,
     total,
 )
-from specmill.core.config import CalibrationConfig, Config, Endpoint
+from specmill.core.config import CalibrationConfig, Endpoint
 from specmill.core.header import split_header
 from specmill.core.project import Project
 from specmill.core.records import CheckResult, Plan, RunRecord, Verdict
@@ -37,13 +37,14 @@ from specmill.core.spec import Spec
 from specmill.core.status import ModuleStatus
 from specmill.engine.agents import key_env_of, verifier_names
 from specmill.engine.candidate import verify_each
-from specmill.engine.checks import run_checks
+from specmill.engine.checks import OUTPUT_CHARS
 from specmill.engine.context import Progress, RunContext, parallel
-from specmill.engine.inputs import Brief, gather
+from specmill.engine.inputs import Brief, clip, gather
 from specmill.engine.mutants import Mutant, mutable_outputs, seed_mutants
 from specmill.engine.provenance import utc_now
 from specmill.engine.run import start_run
 from specmill.engine.runstore import save_run
+from specmill.engine.sensitivity import check_commands, checks_in, probe
 from specmill.engine.standalone import last_plan
 from specmill.errors import SpecmillError
 from specmill.llm.backend import ChatBackend
@@ -92,21 +93,14 @@ def _header_lines(files: dict[str, str]) -> dict[str, int]:
     return lines
 
 
-def _commands(spec: Spec, config: Config) -> list[str]:
-    return spec.front.checks if spec.front.checks is not None else config.checks
-
-
 def _checks(run: _Run, spec: Spec, files: dict[str, str]) -> list[CheckResult]:
     ctx = run.ctx
-    config = ctx.project.config
-    commands = _commands(spec, config)
+    commands = check_commands(spec, ctx.project.config)
     if not commands:
         return []
     ctx.checkpoint()
     with ctx.worktrees.checkout(files) as tree:
-        return run_checks(
-            commands, tree, env=ctx.check_env, timeout=config.check_timeout, groups=ctx.groups
-        )
+        return checks_in(ctx, commands, tree)
 
 
 def _review(
@@ -162,22 +156,31 @@ def calibrate_module(run: _Run, spec: Spec) -> ModuleCalibration:
     if not mutants:
         result.skipped = "no place to seed a defect in its outputs (test files are not mutated)"
         return result
+    commands = check_commands(spec, project.config)
+    ctx.progress.stage(spec.id, "probing its checks on sabotaged outputs")
+    result.insensitive_checks = probe(ctx, spec, commands, {}).insensitive
     ctx.progress.stage(spec.id, "checks on the unmutated outputs")
     baseline = _checks(run, spec, files)
     if not all(c.passed for c in baseline):
-        failed = ", ".join(c.command for c in baseline if not c.passed)
-        result.skipped = f"its checks fail on the unmutated outputs: {failed}"
+        failed = [c for c in baseline if not c.passed]
+        result.skipped = "its checks fail on the unmutated outputs: " + ", ".join(
+            c.command for c in failed
+        )
+        shown = "\n".join(f"$ {c.command}\n{c.output}" for c in failed)
+        result.failed_check_output = clip(shown, OUTPUT_CHARS)
         return result
     live = [m for m in mutants if not m.discarded]
+    # Checks that cannot fail would let every mutant through: they are not run on them.
+    sensitive = [c for c in commands if c not in result.insensitive_checks]
     ctx.progress.stage(spec.id, f"checks on {len(live)} mutant(s)")
     checked = bounded(
         [functools.partial(_checks, run, spec, {**files, m.path: m.text}) for m in live],
         workers=os.cpu_count() or 2,
-    )
+    ) if sensitive else [[] for _ in live]  # fmt: skip
     survivors = [(m, c) for m, c in zip(live, checked, strict=True) if all(x.passed for x in c)]
     result.killed_by_checks = len(live) - len(survivors)
     result.reviewed = len(survivors)
-    result.test_kill_rate = kill_rate(result) if _commands(spec, project.config) else None
+    result.test_kill_rate = kill_rate(result) if sensitive else None
     brief = gather(project, spec, project.read)
     plan = last_plan(project, Repo(project.root), spec.outputs[0], spec.id)
     items = [functools.partial(_review, run, spec, brief, plan, files, c, m) for m, c in survivors]

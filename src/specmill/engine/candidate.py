@@ -26,13 +26,14 @@ from specmill.core.records import (
     Tier,
     Verdict,
 )
+from specmill.core.sensitivity import mark
 from specmill.core.spec import Spec
 from specmill.engine.agents import verifier_names
-from specmill.engine.checks import run_checks
 from specmill.engine.context import RunContext, parallel
 from specmill.engine.exploration import Exploration
 from specmill.engine.guard import guard, missing_outputs
 from specmill.engine.inputs import Brief
+from specmill.engine.sensitivity import ModuleProbe, check_commands, checks_in
 from specmill.engine.verdicts import Decision, decide, normalize, verdict_of
 from specmill.engine.worktrees import Pending
 from specmill.files import write_atomic
@@ -92,9 +93,11 @@ class Candidate:
             return self.error
         if self.refused:
             return "; ".join(f.message for f in self.refused)
-        failed = [c.command for c in self.checks if not c.passed]
+        failed = [c for c in self.checks if not c.passed]
         if failed:
-            return "checks failed: " + ", ".join(failed)
+            return "checks failed: " + ", ".join(
+                f"{c.command} ({c.outcome})" if c.insensitive else c.command for c in failed
+            )
         reason = self.decision.reason if self.decision else "not verified"
         return f"the verifiers rejected it ({reason})"
 
@@ -180,8 +183,12 @@ def run_candidate(
     feedback: dict[str, Any] | None,
     ready: Pending | None = None,
     stop: threading.Event | None = None,
+    probe: ModuleProbe | None = None,
 ) -> Candidate:
-    """The candidate, failed or passed; raises only when the whole run must stop."""
+    """The candidate, failed or passed; raises only when the whole run must stop.
+
+    ``probe``: the sensitivity of the module's checks, asked once its checks pass; an
+    insensitive check is marked in its results (no pass unless the config accepts it)."""
     result = Candidate(attempt, exploration.index, tier, exploration.model, exploration)
 
     def checkpoint() -> None:
@@ -191,7 +198,7 @@ def run_candidate(
 
     try:
         _run(ctx, spec, brief, plan, inputs_hash, dependency_files, result, feedback, ready,
-             stop, checkpoint)  # fmt: skip
+             stop, checkpoint, probe)  # fmt: skip
     except (Stopped, CallCancelled):
         result.stopped = True
         result.error = "stopped early: another candidate of this attempt passed"
@@ -219,6 +226,7 @@ def _run(
     ready: Pending | None,
     stop: threading.Event | None,
     checkpoint: Callable[[], None],
+    probe: ModuleProbe | None,
 ) -> None:
     config = ctx.project.config
     module, tier, way = spec.id, result.tier, result.exploration
@@ -254,17 +262,14 @@ def _run(
             ranges = shift_ranges(item.requirement_lines, text, item.path)
             result.lines[item.path] = valid_ranges(ranges, spec, text)
             write_atomic(tree / item.path, text)
-        commands = spec.front.checks if spec.front.checks is not None else config.checks
+        commands = check_commands(spec, config)
         if commands:
             checkpoint()
             ctx.progress.stage(module, f"checking ({attempt})")
-            result.checks = run_checks(
-                commands,
-                tree,
-                env=ctx.check_env,
-                timeout=config.check_timeout,
-                groups=ctx.groups,
-            )
+            result.checks = checks_in(ctx, commands, tree)
+    if probe is not None and result.checks_passed and result.checks:  # evidence only if
+        accept = config.insensitive_checks == "warn"  # they could have failed
+        result.checks = mark(result.checks, probe.result(result.files), accept)
     if not result.checks_passed:
         return  # reviewers are not asked about code that fails its own checks
     checkpoint()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from specmill.core.header import style_for
 from specmill.core.records import AttemptRecord, Finding, ModuleResult, Plan
+from specmill.core.sensitivity import Sensitivity
 from specmill.core.spec import Spec
 from specmill.core.verifier_stats import code_digest
 from specmill.engine.candidate import Candidate, run_candidate
@@ -25,6 +26,7 @@ from specmill.engine.divergence import Passed, Requirement, divergences
 from specmill.engine.exploration import explorations
 from specmill.engine.inputs import Brief, gather, overlay
 from specmill.engine.ranking import Standing, changed_lines, explain, rank
+from specmill.engine.sensitivity import ModuleProbe
 from specmill.engine.verdicts import escalate, first_tier
 from specmill.engine.worktrees import Cancelled, Pending
 from specmill.errors import SpecmillError
@@ -97,9 +99,11 @@ def run_module(
 ) -> tuple[ModuleResult, Produced | None]:
     result = ModuleResult(module=spec.id, spec=spec.path, inputs_hash=inputs_hash, status="error")
     spare = None
+    # Both made while the planner thinks: a worktree, and the checks' sensitivity.
+    probe = ModuleProbe(ctx, spec, dependency_files)
     try:
-        spare = ctx.worktrees.start(dependency_files)  # made while the planner thinks
-        produced = _attempts(ctx, spec, inputs_hash, dependency_files, plans, result, spare)
+        spare = ctx.worktrees.start(dependency_files)
+        produced = _attempts(ctx, spec, inputs_hash, dependency_files, plans, result, spare, probe)
     except BudgetExceeded as exc:
         result.status, result.error = "budget-exceeded", str(exc)
         produced = None
@@ -112,6 +116,7 @@ def run_module(
     finally:
         if spare is not None:
             spare.release()
+        probe.wait()  # never leave the probe's checks running after the module
     ctx.progress.finished(result)
     return result, produced
 
@@ -124,6 +129,7 @@ def _attempts(
     plans: Mapping[str, Plan],
     result: ModuleResult,
     spare: Pending,
+    probe: ModuleProbe,
 ) -> Produced | None:
     config = ctx.project.config
     for path in spec.outputs:  # a format without comments fails now, before any call
@@ -134,6 +140,11 @@ def _attempts(
     ctx.progress.stage(spec.id, "planning")
     plan = ctx.agents.plan(brief)
     result.plan = plan
+    accept = config.insensitive_checks == "warn"
+    if probe.early:
+        ctx.progress.stage(spec.id, "probing its checks on sabotaged outputs")
+        if _cannot_pass(result, probe.result(), accept):  # no executor is paid for
+            return None
     tier = first_tier(spec.front.tier, plan.complexity)
     feedback = None
     candidates: list[Candidate] = []
@@ -156,6 +167,7 @@ def _attempts(
                 feedback=feedback,
                 ready=spare if (attempt, way.index) == (1, 1) else None,
                 stop=stop,
+                probe=probe,
             )
             for way in ways
         ]
@@ -172,6 +184,9 @@ def _attempts(
             result.line_requirements = winner.lines
             result.findings += _divergences(spec, candidates)
             return Produced(plan, winner.files)
+        known = probe.known()
+        if known is not None and _cannot_pass(result, known, accept):  # nor would the next
+            return None
         refused = [c for c in candidates if c.budget_exceeded]
         if refused:  # the next attempt would be refused too; the budget's message first
             first = refused[0]
@@ -194,6 +209,15 @@ def _attempts(
     result.status = "failed"
     result.error = _why(candidates)
     return None
+
+
+def _cannot_pass(result: ModuleResult, sensitivity: Sensitivity, accept: bool) -> bool:
+    """Whether an insensitive check ends the module; if so, ``result`` says why."""
+    if not sensitivity.blocks(accept):
+        return False
+    result.status, result.error = "failed", sensitivity.reason()
+    result.checks = sensitivity.evidence(accept)
+    return True
 
 
 def _divergences(spec: Spec, candidates: list[Candidate]) -> list[Finding]:

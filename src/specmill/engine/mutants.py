@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from specmill.core.paths import is_test_file
+from specmill.core.paths import is_test_file as is_test_file
 
 OPERATORS = (
     "comparison",

@@ -33,7 +33,8 @@ def new_run_id(now: datetime | None = None) -> str:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # Milliseconds: a scripted run takes well under a second, and its duration must not read 0.
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def commit_message(record: RunRecord, modules: Sequence[ModuleResult]) -> str:

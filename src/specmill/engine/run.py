@@ -3,12 +3,13 @@
 ``regenerate`` is what ``specmill regen`` and the bot call. It snapshots the working
 tree, runs each module's pipeline in worktrees of that snapshot (dependencies' new
 outputs written in), writes the passing modules' files into the working tree, commits
-them with trailers, and saves the run record (git note and ``.specmill/runs/``).
+them with trailers, and saves the run record (git note and ``engine.runstore``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,9 @@ from specmill.core.project import Project
 from specmill.core.records import ModuleResult, RunRecord
 from specmill.engine.agents import Agents, Calls
 from specmill.engine.apply import apply_results, refuse_overwrites
+from specmill.engine.checks import check_environment
 from specmill.engine.context import NoProgress, Progress, RunContext
+from specmill.engine.gitguard import git_state, require_unchanged
 from specmill.engine.guard import refuse_linked_outputs
 from specmill.engine.module import Produced, run_module
 from specmill.engine.prompts import PromptLibrary
@@ -67,7 +70,13 @@ def start_run(
     )
     calls = Calls()
     Worktrees.prune_stale(repo)
-    worktrees = Worktrees(repo, repo.snapshot())
+    config = project.config
+    worktrees = Worktrees(
+        repo,
+        repo.snapshot(),
+        provide=config.check_ignored_paths,
+        env=check_environment(os.environ, config),
+    )
     agents = Agents(project.config, backend, PromptLibrary(project.root), calls)
     ctx = RunContext(project, agents, worktrees, progress or NoProgress(), run_id=record.run_id)
     return record, calls, worktrees, ctx
@@ -93,6 +102,7 @@ def regenerate(
     if not force:
         refuse_overwrites(repo, outputs)
     record, calls, worktrees, ctx = start_run(project, repo, backend, "regen", progress)
+    git_before = git_state(project.root)  # before any check runs (engine.gitguard)
     produced: dict[str, Produced] = {}
 
     def work(module: str) -> ModuleResult:
@@ -160,6 +170,7 @@ def regenerate(
     record.finished_at = utc_now()
     try:
         if passed:
+            require_unchanged(project.root, git_before)
             files = {p: t for r in passed for p, t in produced[r.module].files.items()}
             outcome.written = apply_results(
                 project, repo, record, passed, files, commit=commit, force=force

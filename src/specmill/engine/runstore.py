@@ -1,7 +1,13 @@
-"""Run records on disk: ``.specmill/runs/<run-id>/`` (git-ignored by its own .gitignore).
+"""Run records on disk, and the one place that knows where they live.
 
-Each run folder holds ``record.json`` (the ``RunRecord``), ``calls/`` (every prompt
-and answer), ``files/`` (the files the run generated, written or not) and ``review.md``.
+A run's folder is ``<git dir>/specmill/runs/<run-id>/``: inside the repository's git
+directory, as the stat cache is, where no test runner, linter or bundler of the
+project looks (``node --test`` collected ``.specmill/runs/*/files/**/*.test.js`` and
+failed on them). It holds ``record.json`` (the ``RunRecord``), ``calls/`` (every prompt
+and answer), ``files.json`` (the files the run generated, written or not, as one JSON
+object: no tool takes it for source) and ``review.md``. Records that older versions
+kept in the work tree, ``.specmill/runs/<run-id>/`` (with a ``files/`` folder), are still
+read and listed; nothing new is written there, except outside a git repository.
 """
 
 from __future__ import annotations
@@ -9,26 +15,62 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from specmill.core.layout import RUNS_IN_GIT_DIR
 from specmill.core.paths import bounded_name
-from specmill.core.project import RUNS
+from specmill.core.project import RUNS as LEGACY_RUNS
 from specmill.core.records import RunRecord
-from specmill.engine.agents import Transcript
-from specmill.engine.guard import refusal
 from specmill.errors import SpecmillError
 from specmill.files import write_atomic
+from specmill.gitcli import common_dir
+
+if TYPE_CHECKING:
+    from specmill.engine.agents import Transcript
 
 RECORD = "record.json"
+FILES = "files.json"
 
 
 def runs_folder(root: Path) -> Path:
-    folder = root / RUNS
+    """Where new run records go (made if missing)."""
+    git_dir = common_dir(root)
+    if git_dir is not None:
+        folder = git_dir / RUNS_IN_GIT_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    folder = root / LEGACY_RUNS
     if not (folder / ".gitignore").exists():
         folder.mkdir(parents=True, exist_ok=True)
         (folder / ".gitignore").write_text("# specmill run records: local only\n*\n")
     return folder
+
+
+def _folders(root: Path) -> list[Path]:
+    """Every place records may be, newest layout first."""
+    git_dir = common_dir(root)
+    places = [git_dir / RUNS_IN_GIT_DIR] if git_dir is not None else []
+    return [*places, root / LEGACY_RUNS]
+
+
+def run_folder(root: Path, run_id: str) -> Path | None:
+    """The folder of run ``run_id`` that holds its record, wherever it is."""
+    if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
+        return None
+    for folder in _folders(root):
+        if (folder / run_id / RECORD).is_file():
+            return folder / run_id
+    return None
+
+
+def shown(root: Path, folder: Path) -> str:
+    """``folder`` as messages show it: relative to the project when inside it."""
+    try:
+        return folder.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return folder.as_posix()
 
 
 def transcript_text(transcript: Transcript) -> str:
@@ -69,6 +111,8 @@ def save_run(
     files: dict[str, str] | None = None,
     review: str | None = None,
 ) -> Path:
+    from specmill.engine.guard import refusal
+
     folder = runs_folder(root) / record.run_id
     write_atomic(folder / RECORD, record.model_dump_json(indent=2) + "\n")
     for number, transcript in enumerate(transcripts, start=1):
@@ -76,9 +120,10 @@ def save_run(
         which = f"-c{call.candidate}" if call.candidate is not None else ""
         name = f"{number:03d}-{bounded_name(call.module, 120)}-{call.role}{which}.md"
         write_atomic(folder / "calls" / name, _writable(transcript_text(transcript)))
-    for path, text in (files or {}).items():
-        if refusal(path, [path], ()) is None:  # guarded before; belt and braces
-            write_atomic(folder / "files" / path, text)
+    # guarded before; belt and braces. ASCII JSON keeps any text, lone surrogates too.
+    kept = {p: text for p, text in sorted((files or {}).items()) if refusal(p, [p], ()) is None}
+    if kept:
+        write_atomic(folder / FILES, json.dumps(kept, indent=1) + "\n")
     if review is not None:
         write_atomic(folder / "review.md", review)
     return folder
@@ -91,20 +136,62 @@ def parse_record(text: str, where: str) -> RunRecord:
         raise SpecmillError(f"unreadable run record: {exc}", path=where) from None
 
 
-def load_run(root: Path, run_id: str) -> RunRecord | None:
-    path = root / RUNS / run_id / RECORD
-    if not path.is_file():
+def record_text(root: Path, run_id: str) -> str | None:
+    """The JSON text of run ``run_id``'s record, or None when there is none here."""
+    folder = run_folder(root, run_id)
+    if folder is None:
         return None
-    return parse_record(path.read_text(encoding="utf-8"), str(path.relative_to(root)))
+    try:
+        return (folder / RECORD).read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def load_run(root: Path, run_id: str) -> RunRecord | None:
+    folder = run_folder(root, run_id)
+    if folder is None:
+        return None
+    text = (folder / RECORD).read_text(encoding="utf-8")
+    return parse_record(text, shown(root, folder / RECORD))
+
+
+def run_ids(root: Path) -> list[str]:
+    """Every local run's id (folders holding a record), newest first."""
+    found = {
+        path.parent.name
+        for folder in _folders(root)
+        if folder.is_dir()
+        for path in folder.glob(f"*/{RECORD}")
+    }
+    return sorted(found, reverse=True)
 
 
 def list_runs(root: Path) -> list[RunRecord]:
     """Every readable local run record, newest first."""
-    folder = root / RUNS
     records = []
-    for path in sorted(folder.glob(f"*/{RECORD}")) if folder.is_dir() else []:
+    for run_id in run_ids(root):
         try:
-            records.append(parse_record(path.read_text(encoding="utf-8"), str(path)))
-        except SpecmillError:
+            record = load_run(root, run_id)
+        except (OSError, SpecmillError):
             continue  # a half-written or foreign folder is not a run
+        if record is not None:
+            records.append(record)
     return sorted(records, key=lambda r: r.started_at, reverse=True)
+
+
+def generated_file(root: Path, run_id: str, path: str) -> str | None:
+    """The text run ``run_id`` generated for ``path``, as it recorded it."""
+    folder = run_folder(root, run_id)
+    if folder is None:
+        return None
+    if (folder / FILES).is_file():
+        try:
+            files = json.loads((folder / FILES).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        text = files.get(path) if isinstance(files, dict) else None
+        return text if isinstance(text, str) else None
+    legacy = folder / "files" / path  # records of older versions: one file each
+    if legacy.is_file() and legacy.resolve().is_relative_to(folder.resolve()):
+        return legacy.read_text(encoding="utf-8", errors="surrogateescape")
+    return None

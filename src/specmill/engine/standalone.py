@@ -1,24 +1,28 @@
 """``plan`` and ``verify`` on their own: one agent stage for one module, nothing written.
 
-Both record their calls as a run in ``.specmill/runs/`` so ``specmill runs`` shows
+Both record their calls as a run (``engine.runstore``) so ``specmill runs`` shows
 what they cost.
 """
 
 from __future__ import annotations
 
+import os
+
 from specmill.core.project import Project
 from specmill.core.quorum import module_passes
 from specmill.core.records import CheckResult, ModuleResult, Plan, RunRecord
+from specmill.core.sensitivity import mark
 from specmill.core.verifier_stats import code_digest
 from specmill.engine.agents import Agents, Calls
 from specmill.engine.candidate import verify
-from specmill.engine.checks import run_checks
+from specmill.engine.checks import check_environment
 from specmill.engine.context import RunContext
 from specmill.engine.inputs import gather
 from specmill.engine.prompts import PromptLibrary
 from specmill.engine.provenance import new_run_id, utc_now
 from specmill.engine.report import render_review
 from specmill.engine.runstore import save_run
+from specmill.engine.sensitivity import check_commands, checks_in, probe
 from specmill.engine.trace import find_generation, read_generated
 from specmill.engine.verdicts import check_quorum, decide
 from specmill.engine.worktrees import Worktrees
@@ -89,20 +93,21 @@ def verify_module(
         code=code_digest(files),
     )
     record.modules = [result]
-    worktrees = Worktrees(repo, repo.snapshot())
+    worktrees = Worktrees(
+        repo,
+        repo.snapshot(),
+        provide=project.config.check_ignored_paths,
+        env=check_environment(os.environ, project.config),
+    )
     ctx = RunContext(project, agents, worktrees)
     try:
-        commands = spec.front.checks if spec.front.checks is not None else project.config.checks
+        commands = check_commands(spec, project.config)
         results: list[CheckResult] = []
         if checks and commands:
+            accept = project.config.insensitive_checks == "warn"
+            sensitivity = probe(ctx, spec, commands, {})
             with worktrees.checkout() as tree:
-                results = run_checks(
-                    commands,
-                    tree,
-                    env=ctx.check_env,
-                    timeout=project.config.check_timeout,
-                    groups=ctx.groups,
-                )
+                results = mark(checks_in(ctx, commands, tree), sensitivity, accept)
         result.checks = results
         brief = gather(project, spec, project.read)
         try:
@@ -116,7 +121,8 @@ def verify_module(
         passed = module_passes(all(c.passed for c in results), decision)
         result.status = "passed" if passed else "failed"
         if not passed:
-            result.error = decision.reason if all(c.passed for c in results) else "checks failed"
+            failed = [f"{c.command} ({c.outcome})" for c in results if not c.passed]
+            result.error = "checks failed: " + ", ".join(failed) if failed else decision.reason
     except SpecmillError as exc:
         result.status, result.error = "error", str(exc)
         raise

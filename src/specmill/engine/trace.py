@@ -1,11 +1,12 @@
 """``trace``: from a generated line back to the requirement and plan step behind it.
 
-blame -> commit -> trailers and run record (git note, else ``.specmill/runs/``) ->
-the module's line ranges -> requirement ids -> the spec's lines and the plan's steps.
+blame -> commit -> trailers and run record (git note, else the local run record of
+``engine.runstore``) -> the module's line ranges -> requirement ids -> the spec's lines
+and the plan's steps.
 
 Files committed by hand (``regen --no-commit``, then ``git commit``) have no trailers:
 their header's ``run=`` field (or, for older headers, the inputs hash) leads to the
-run record in ``.specmill/runs/``, and the file the run wrote there places the line.
+local run record, and the file the run recorded there places the line.
 """
 
 from __future__ import annotations
@@ -16,12 +17,18 @@ from pathlib import Path
 
 from specmill.core.hashing import content_matches
 from specmill.core.header import Header, split_header
-from specmill.core.project import RUNS
 from specmill.core.records import ModuleResult, RunRecord
 from specmill.core.spec import parse_requirements
 from specmill.core.staleness import is_run_id
 from specmill.engine.provenance import NOTES_REF, parse_trailers
-from specmill.engine.runstore import load_run, parse_record
+from specmill.engine.runstore import (
+    generated_file,
+    load_run,
+    parse_record,
+    run_folder,
+    run_ids,
+    shown,
+)
 from specmill.errors import SpecmillError
 from specmill.repo import Repo
 
@@ -64,8 +71,9 @@ def _record(
         return parse_record(text, f"git note {NOTES_REF} on {commit[:12]}"), "git note"
     if run_id:
         record = load_run(root, run_id)
-        if record is not None:
-            return record, f".specmill/runs/{run_id}"
+        folder = run_folder(root, run_id)
+        if record is not None and folder is not None:
+            return record, shown(root, folder)
     return None, ""
 
 
@@ -171,7 +179,7 @@ def find_generation(
     if found.record is not None:
         found.module = next((m for m in found.record.modules if m.module == module), None)
     if found.module is None:
-        found.notes.append(f"no run record for {module} in a git note or .specmill/runs/")
+        found.notes.append(f"no run record for {module} in a git note or the local run records")
     return found
 
 
@@ -182,9 +190,7 @@ def _run_record_for(root: Path, header: Header) -> tuple[RunRecord, ModuleResult
         record = _quiet_load(root, header.run) if is_run_id(header.run) else None
         candidates = [record] if record is not None else []
     else:
-        folder = root / RUNS
-        names = sorted((p.name for p in folder.iterdir() if p.is_dir()), reverse=True)
-        candidates = [r for name in names if (r := _quiet_load(root, name)) is not None]
+        candidates = [r for name in run_ids(root) if (r := _quiet_load(root, name)) is not None]
     for record in candidates:
         for module in record.modules:
             if module.module == header.module and module.inputs_hash == header.inputs:
@@ -202,22 +208,21 @@ def _quiet_load(root: Path, run_id: str) -> RunRecord | None:
 def from_run_store(root: Path, path: str, text: str, header: Header, line: int) -> Generation:
     """The generation of a file whose header no specmill commit wrote (``--no-commit``)."""
     found = Generation(path=path)
-    runs = root / RUNS
-    record_and_module = _run_record_for(root, header) if runs.is_dir() else None
+    record_and_module = _run_record_for(root, header)
     if record_and_module is None:
         where = f"run {header.run}" if header.run else f"inputs {header.inputs}"
         found.notes.append(
-            f"no run record for {header.module} ({where}) in {RUNS}/: it was generated "
-            "on another machine, or the record was deleted"
+            f"no run record for {header.module} ({where}) among the local run records: it"
+            " was generated on another machine, or the record was deleted"
         )
         return found
     found.record, found.module = record_and_module
     found.run_id = found.record.run_id
     found.inputs_hash = header.inputs
-    found.record_from = f"{RUNS}/{found.run_id}"
-    written = root / RUNS / found.run_id / "files" / path
-    if written.is_file():
-        generated = written.read_text(encoding="utf-8", errors="surrogateescape")
+    folder = run_folder(root, found.run_id)
+    found.record_from = shown(root, folder) if folder else found.run_id
+    generated = generated_file(root, found.run_id, path)
+    if generated is not None:
         found.line = line_in(generated, text, line) or 0
     elif content_matches(header.content, split_header(text, path).outside):
         found.line = line  # the body is as generated

@@ -39,7 +39,7 @@ from specmill.core.status import first_changed_line, project_status
 from specmill.errors import SpecmillError
 from specmill.github.app import Findings
 from specmill.github.decide import RunDecision
-from specmill.github.delivery import Delivered, Remote, await_pull_head, deliver
+from specmill.github.delivery import Delivered, Remote, await_pull_head, deliver, remote_url
 from specmill.github.events import PullTarget
 
 # Actions' own identity: GitHub shows such commits with the Actions avatar.
@@ -185,9 +185,10 @@ class CheckoutWork:
             self.say("nothing to regenerate")
             return findings(project, problems, adoption_record(project, span))
         self.say(f"regenerating {', '.join(modules)}")
+        url = origin_url(project.root)  # before any check runs: delivery pushes there
         record = self.run_engine(project, modules, unchanged)
         record.base = target.base_sha
-        delivered = self.deliver(project, decision, target, record)
+        delivered = self.deliver(project, decision, target, record, url)
         if delivered is not None and delivered.head_sha:  # report on the pushed head
             project = load_project(project.root, cache=False)
             span = pull_span(project.root, target, head=delivered.head_sha)
@@ -227,7 +228,12 @@ class CheckoutWork:
         return outcome.record
 
     def deliver(
-        self, project: Project, decision: RunDecision, target: PullTarget, record: RunRecord
+        self,
+        project: Project,
+        decision: RunDecision,
+        target: PullTarget,
+        record: RunRecord,
+        url: str | None = None,
     ) -> Delivered | None:
         from specmill.engine.checks import scrubbed_environment
 
@@ -241,6 +247,7 @@ class CheckoutWork:
             token=self.token,
             server_url=self.server_url,
             env=scrubbed_environment(os.environ, project.config),  # git runs no checks, still
+            url=url,
         )
         delivered = deliver(
             mode,
@@ -257,6 +264,14 @@ class CheckoutWork:
         if head and self.github is not None and not await_pull_head(self.github(), target, head):
             self.say(f"GitHub does not show {head[:12]} as the head yet: the report may not post")
         return delivered
+
+
+def origin_url(root: Path) -> str | None:
+    """The checkout's ``origin`` URL as its configuration says, or None without one."""
+    try:
+        return remote_url(Remote(root=root, token=SecretStr("")))
+    except SpecmillError:
+        return None
 
 
 def valid(project: Project) -> bool:
