@@ -16,7 +16,9 @@ every dependency (functions, classes, public methods, constants) is still in the
 prompt: the bench fails if one is missing. Functions' docstrings are cut to their
 summary (first paragraph); the figure with whole docstrings is printed too, and the same
 measure on modules of the Python standard library, as a check that the generated code
-is not kinder than real code. Then, for a 600-line module and a spec
+is not kinder than real code, and on npm's JavaScript modules (exports and public
+members with one-line doc summaries, against the file with bodies cut and every comment
+kept, as JavaScript was shown before). Then, for a 600-line module and a spec
 change that touches one function, the executor's answer as one minimal search/replace
 edit against the same answer as a whole file; the edit is applied to check that it
 gives the same file.
@@ -268,6 +270,39 @@ def standard_library(count: Counter) -> str:
     )
 
 
+def javascript(count: Counter, most: int = 60) -> str:
+    """The same measure on real JavaScript: npm's own modules, where npm is installed.
+
+    Against the file with its bodies cut and every comment kept (how JavaScript was
+    shown before public names and one-line summaries), and against the whole file."""
+    import shutil
+
+    from specmill.engine.interface import tree_sitter_interface
+    from specmill.engine.js_interface import js_interface
+
+    npm = shutil.which("npm")
+    lib = Path(npm).resolve().parent.parent / "lib" if npm else None
+    files = sorted(lib.rglob("*.js"))[:most] if lib is not None and lib.is_dir() else []
+    if not files:
+        return "real JavaScript: npm is not installed here, skipped"
+    whole = cut = public = 0
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        bodies_cut, exported = (
+            tree_sitter_interface(text, "javascript"),
+            js_interface(text, "javascript"),
+        )
+        if bodies_cut is None or exported is None:
+            continue
+        whole += count.count(text)
+        cut += count.count(bodies_cut)
+        public += count.count(exported)
+    return (
+        f"real JavaScript, {len(files)} modules of npm ({lib}): public interface"
+        f" {public / whole:.1%} of the files ({cut / whole:.1%} with bodies cut only)"
+    )
+
+
 def long_module() -> str:
     rng = random.Random(600)
     lines = ['"""Invoices."""', ""]
@@ -321,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
             f" ({full_docs / bodies:.1%} with functions' whole docstrings)"
         )
     print(standard_library(count))
+    print(javascript(count))
 
     previous = long_module()
     old = "def total(items: list[int]) -> int:\n    return sum(items)\n"

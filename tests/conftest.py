@@ -144,3 +144,12 @@ def billing(project: Project) -> Project:
 
 
 MakeProject = Callable[..., Project]
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def docs_example(page: str, after: str) -> str:
+    """The first plain code block (a command's output, shown as users see it) in the docs
+    page ``page`` after the text ``after``: tests compare what specmill prints with it."""
+    following = (DOCS / page).read_text(encoding="utf-8").split(after, 1)[1]
+    return following.split("\n```\n", 2)[1] + "\n"

@@ -22,6 +22,7 @@ from specmill.core.header import (
     style_for,
 )
 from specmill.errors import SpecmillError, UnsupportedFormatError
+from tests.conftest import Project
 
 INPUTS = "sha256:" + "a" * 32
 LEGACY_INPUTS = "sha256:" + "a" * 64
@@ -144,17 +145,19 @@ def test_json_is_refused_with_what_to_do(path: str) -> None:
         style_for(path)
     assert caught.value.path == path
     assert caught.value.message == (
-        "JSON has no comment syntax, so specmill cannot mark it as generated; generate it"
-        " from a .py/.yaml source or declare comment_styles for it"
+        "JSON has no comment syntax, so specmill cannot mark it as generated: keep it "
+        "hand-written (remove it from `outputs:`, and name it under `context:` for the agents "
+        "to read), or generate the code that writes it"
     )
+    assert "comment_styles" not in caught.value.message  # a `//` would break the JSON
 
 
 @pytest.mark.parametrize(
     ("path", "words", "what_to_do"),
     [
         ("nb/analysis.ipynb", "Jupyter notebooks are JSON", "jupytext"),
-        ("data.csv", "CSV has no comment syntax", "declare comment_styles"),
-        ("notes.txt", "plain text has no comment syntax", "declare comment_styles"),
+        ("data.csv", "CSV has no comment syntax", "keep it hand-written"),
+        ("notes.txt", "plain text has no comment syntax", "declare the comment style"),
         ("logo.png", "binary files cannot carry a text header", "generate the text source"),
         ("mod.unknownext", "the comment syntax of '.unknownext' files", '".unknownext" = "hash"'),
         ("bin/tool", "does not know the comment syntax of 'tool'", '"tool" = "hash"'),
@@ -577,3 +580,25 @@ def test_split_never_raises_on_garbage(text: str, path: str) -> None:
         removed = text.count("\n") - split.outside.count("\n")
         assert removed in (split.header.size - 1, split.header.size)
     assert parse_header(text, path) == split.header
+
+
+def test_following_the_json_hint_keeps_the_project_valid(project: Project) -> None:
+    """The issue's trap: the old hint sent users to comment_styles, which wrote `//` into
+    package.json. The new one names `context:`, which works; comment_styles for JSON is
+    refused with the reason."""
+    project.write("package.json", '{"name": "h"}\n')
+    spec = "---\noutputs:\n  - src/h.js\n  - package.json\n---\n# H\n- **R1** Hi.\n"
+    project.write("specs/h.md", spec)
+    code, out, _ = project.main("lint")
+    assert code == 1 and "specs/h.md:4: invalid: JSON has no comment syntax" in out
+    assert "comment_styles" not in out
+    project.write("specs/h.md", spec.replace("  - package.json\n", "context: [package.json]\n"))
+    assert project.main("lint") == (0, "", "")
+    project.write("specmill.toml", '[specmill]\ncomment_styles = { ".json" = "slash" }\n')
+    code, out, _ = project.main("lint")
+    assert (code, out) == (
+        1,
+        "specmill.toml:2: invalid: comment_styles: '.json' files have no comment syntax: a "
+        "header in one would break it (JSON parsers refuse comments; npm fails with "
+        "EJSONPARSE). Keep such files out of `outputs:` (name them under `context:`) instead\n",
+    )

@@ -7,11 +7,15 @@ edit on its first changed line.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 from specmill import gitcli
+from specmill.core import advice
+from specmill.core.advice import HeaderHistory
 from specmill.core.header import is_hand_edited, split_header
+from specmill.core.layout import HEADER_MARK
 from specmill.core.paths import under
 from specmill.core.problems import Problem
 from specmill.core.project import Project
@@ -44,8 +48,25 @@ def collect_problems(project: Project, wanted: list[str] | None = None) -> list[
     if wanted is not None:
         problems = [p for p in problems if _selected(p, wanted, project)]
     if tracked is not None:
-        problems = [_locate_hand_edit(p, project) for p in problems]
+        problems = _with_history([_locate_hand_edit(p, project) for p in problems], project)
     return problems
+
+
+def _with_history(problems: list[Problem], project: Project) -> list[Problem]:
+    """Say whether each headerless output lost its header or never had one: one git call
+    for them all (a new project may declare hundreds of outputs not adopted yet)."""
+    headerless = [p.path for p in problems if p.kind == "header-missing" and p.module]
+    if not headerless:
+        return problems
+    had = gitcli.paths_whose_history_changed(project.root, HEADER_MARK, headerless)
+    told = []
+    for problem in problems:
+        spec = project.by_id.get(problem.module or "")
+        if problem.kind == "header-missing" and spec is not None:
+            history: HeaderHistory = "removed" if problem.path in had else "never"
+            problem = advice.header_missing(problem.path, spec.path, spec.id, history)
+        told.append(problem)
+    return told
 
 
 def _selected(problem: Problem, wanted: list[str], project: Project) -> bool:
@@ -80,7 +101,7 @@ def _locate_hand_edit(problem: Problem, project: Project) -> Problem:
     line = first_changed_line(before, now, problem.path)
     if line is None:
         return problem
-    return Problem(problem.path, line, problem.kind, problem.message, problem.module)
+    return dataclasses.replace(problem, line=line)
 
 
 def _as_generated(project: Project, path: str, now: str) -> str | None:

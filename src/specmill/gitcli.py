@@ -8,6 +8,7 @@ uses the GitPython adapter in ``specmill.repo``. Stdlib only.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -91,6 +92,35 @@ def file_history(root: Path, path: str, limit: int = 50) -> list[str]:
     """The last ``limit`` commits that changed ``path``, newest first."""
     out = run_git(root, "log", f"-{limit}", "--format=%H", "--", path)
     return out.decode().split() if out else []
+
+
+def files_matching(root: Path, patterns: list[str], exclude: str = "") -> dict[str, list[int]]:
+    """Text files (tracked, or untracked and not ignored; not under ``exclude``) with
+    lines matching any of ``patterns`` (POSIX extended regular expressions): the numbers
+    of those lines, by path."""
+    if not patterns:
+        return {}
+    args = ["grep", "-z", "-n", "-I", "-E", "--untracked", "--no-color"]
+    where = ["--", ".", *([f":(exclude){exclude}"] if exclude else [])]
+    out = run_git(root, *args, *(f"-e{pattern}" for pattern in patterns), *where)
+    found: dict[str, list[int]] = {}
+    # -z: "path NUL line NUL text LF", the path unquoted (a newline in it included)
+    for match in re.finditer(rb"([^\0]*)\0(\d+)\0[^\n]*\n", out or b""):
+        path = match.group(1).decode("utf-8", "surrogateescape")
+        found.setdefault(path, []).append(int(match.group(2)))
+    return found
+
+
+def paths_whose_history_changed(root: Path, text: str, paths: list[str]) -> set[str]:
+    """Those of ``paths`` where some commit added or removed ``text`` (``git log -S``):
+    a file that ever held it in a commit. In chunks, to keep command lines short."""
+    found: set[str] = set()
+    for start in range(0, len(paths), 200):
+        chunk = paths[start : start + 200]
+        out = run_git(root, "log", "--format=", "--name-only", "-z", "-S", text, "--", *chunk)
+        names = (out or b"").decode("utf-8", "surrogateescape").split("\0")
+        found |= {name for name in names if name} & set(chunk)
+    return found
 
 
 def common_dir(start: Path) -> Path | None:

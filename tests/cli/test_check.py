@@ -16,10 +16,14 @@ def test_hand_edit_names_file_and_first_changed_line(billing: Project) -> None:
     assert code == 1
     # header (5 lines) + "def total():" -> the edited line is 7
     assert out.splitlines() == [
-        "src/billing/invoice.py:7: hand-edited: edited by hand since specmill generated it "
-        "from specs/billing/invoice.md"
+        "src/billing/invoice.py:7: hand-edited: edited since `specmill adopt` recorded it for "
+        "specs/billing/invoice.md (module billing.invoice)"
     ]
-    assert "hint: hand-edited: generated files are compiler output" in err
+    assert err.splitlines() == [
+        "  fix: edit specs/billing/invoice.md and run `specmill regen billing.invoice`, adopt "
+        "the edited code with `specmill adopt --force src/billing/invoice.py`, or take the "
+        "file over by hand with `specmill eject src/billing/invoice.py`"
+    ]
 
 
 def test_a_hand_edit_committed_with_skip_points_at_its_line_as_the_hook_did(
@@ -57,15 +61,15 @@ def test_header_removed_missing_and_orphan(billing: Project) -> None:
     assert code == 1
     lines = out.splitlines()
     assert (
-        "src/billing/money.py:1: header-missing: declared by specs/billing/money.md but has "
-        "no specmill header (removed by hand?)" in lines
+        "src/billing/money.py:1: header-missing: its specmill header was removed; "
+        "specs/billing/money.md (module billing.money) declares it" in lines
     )
     assert (
         "specs/billing/invoice.md:4: missing: tests/billing/test_invoice.py is declared but "
         "does not exist" in lines
     )
     assert any(
-        line.startswith("src/old.py:1: orphan: generated from specs/billing/invoice.md")
+        line.startswith("src/old.py:1: orphan: adopted for specs/billing/invoice.md")
         for line in lines
     )
 

@@ -26,10 +26,21 @@ def test_status_json_matches_the_contract(billing: Project) -> None:
     ]
 
 
-def test_status_table(billing: Project) -> None:
-    result = billing.run("status")
-    assert result.exit_code == 0
-    assert "billing.invoice" in result.output and "fresh" in result.output
+def test_status_reads_at_80_columns_one_line_per_output(
+    billing: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    billing.write("src/billing/money.py", billing.read("src/billing/money.py") + "x = 1\n")
+    code, out, _ = billing.main("status")
+    assert code == 0
+    assert out.splitlines() == [
+        "specmill status (2 modules)",
+        "billing.money  specs/billing/money.md",
+        "  hand-edited     src/billing/money.py",
+        "billing.invoice  specs/billing/invoice.md",
+        "  fresh           src/billing/invoice.py",
+        "  fresh           tests/billing/test_invoice.py",
+    ]
 
 
 def test_lint_ok_and_errors(billing: Project) -> None:

@@ -176,7 +176,8 @@ def test_hostile_model_names_and_server_text_are_shown_not_interpreted(project, 
 
 
 def test_the_scripted_backend_has_nothing_to_check(project):
-    project.write("specmill.toml", '[specmill]\n[specmill.models]\nbackend = "scripted"\n')
+    models = '[specmill.models]\nbackend = "scripted"\nscript = "answers.yaml"\n'
+    project.write("specmill.toml", "[specmill]\n" + models)
 
     code, out, _ = project.main("doctor")
 
@@ -193,6 +194,46 @@ def test_a_server_without_a_model_list_is_asked_anyway(project, server):
     assert code == 0
     roles = json.loads(out)["roles"]
     assert all(role["listed"] is None and role["mode"] == "json_schema" for role in roles)
+
+
+def test_no_key_is_said_once_for_every_role_it_stops(project):
+    project.write("specmill.toml", "[specmill]\n")
+
+    code, _, err = project.main("doctor", "--no-calls")
+
+    assert code == 1
+    assert err.splitlines() == [
+        "planner, fast, standard, strong, verifier 1, verifier 2: cannot work: set the "
+        "environment variable OPENAI_API_KEY (OpenAI needs a key), or point models.base_url "
+        "at a server that needs none"
+    ]
+
+
+def test_the_table_fits_80_columns_one_line_per_role(project, server):
+    import io
+
+    from rich.console import Console
+
+    from specmill.cli.doctor import print_checks
+    from specmill.core.project import load_config
+    from specmill.engine.doctor import diagnose
+
+    configure(project, server.url, verifier_url=closed_port_url())
+    answer_all(server)
+    checks, _ = diagnose(load_config(project.root)[0], environ={})
+    out = io.StringIO()
+    print_checks(checks, calls=True, console=Console(file=out, width=80, highlight=False))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    roles = ("planner", "fast", "standard", "strong", "verifier 1", "verifier 2")
+    rows = [line.split() for line in lines if line.startswith(roles)]
+    assert [row[:3] for row in rows[:2]] == [
+        ["planner", "m-plan", "[1]"],
+        ["fast", "m-fast", "[1]"],
+    ]
+    assert rows[1][3] == "json_schema" and rows[1][-1] == "ok"
+    assert rows[-1][:4] == ["verifier", "2", "m-review", "[2]"] and rows[-1][-1] == "fail"
+    assert len(rows) == 6  # one line per role: no cell wrapped onto a second line
 
 
 def test_each_role_shows_its_context_window_and_whether_it_streams(project, server):
@@ -214,7 +255,8 @@ def test_each_role_shows_its_context_window_and_whether_it_streams(project, serv
     assert all(request.get("stream") is True for request in server.requests)
     answer_all(server)
     code, out, _ = project.main("doctor")
-    assert "8,192 (llama.cpp" in out and "yes" in out
+    row = next(line.split() for line in out.splitlines() if line.startswith("planner"))
+    assert row[2:4] == ["json_schema", "yes"] and row[4] == "8k"  # the table's short form
 
 
 def test_a_server_that_does_not_stream_or_say_its_window_is_shown_as_such(project, server):
@@ -230,3 +272,21 @@ def test_a_server_that_does_not_stream_or_say_its_window_is_shown_as_such(projec
     roles = json.loads(out)["roles"]
     assert {r["streaming"] for r in roles} == {"no"}
     assert {r["context_window"] for r in roles} == {None}
+
+
+@pytest.mark.parametrize(
+    ("window", "shown"),
+    [
+        (None, "-"),
+        (512, "512"),
+        (8192, "8k"),
+        (128_000, "128k"),
+        (1_000_000, "1M"),
+        (1_047_576, "1M"),
+        (2_097_152, "2.1M"),
+    ],
+)
+def test_a_context_window_is_shown_short_in_the_table(window, shown):
+    from specmill.cli.doctor import _tokens
+
+    assert _tokens(window) == shown

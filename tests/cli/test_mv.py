@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from specmill.core.front_edit import replace_list_item
-from tests.conftest import Project
+from tests.conftest import Project, docs_example
 
 COMMENTED = """\
 ---
@@ -127,6 +127,77 @@ tier: auto
     assert states(billing)["src/billing/invoice.py"] == "stale"
     billing.write("specs/billing/invoice.md", reformatted + "- **R3** Totals are cached.\n")
     assert states(billing)["src/billing/invoice.py"] == "stale"
+
+
+HUMANIZE = "---\noutputs:\n  - lib/humanize.js\n  - test/humanize.test.js\n---\n# H\n- **R1** Hi.\n"
+
+
+def test_mv_names_the_files_that_still_name_the_old_path_and_the_way_out(
+    project: Project,
+) -> None:
+    from specmill.hooks.no_hand_edits import main as no_hand_edits
+    from tests.hooks.support import commit_attempt
+
+    project.write("specs/humanize.md", HUMANIZE)
+    project.write("lib/humanize.js", "exports.hi = () => 'hi';\n")
+    project.write("test/humanize.test.js", "const h = require('../lib/humanize');\n")
+    project.write("README.md", "Read lib/humanize.js first.\n")
+    project.write("lib/other.js", "// nothing to see\n")
+    code, _, err = project.main("adopt", "lib/humanize.js", "test/humanize.test.js")
+    assert code == 0, err
+    project.commit("humanize")
+
+    code, out, err = project.main("mv", "lib/humanize.js", "lib/humanise.js")
+    assert (code, err) == (0, "")
+    assert docs_example("hooks.md", "Other files may still name the old path") == out
+    assert out.splitlines()[1:] == [
+        "these files may still name lib/humanize.js (as lib/humanize.js or lib/humanize):",
+        "  README.md:1",
+        "  test/humanize.test.js:6 (generated, module humanize)",
+        "  fix: edit the hand-written ones. A generated one is fresh (a move changes no input),"
+        " so regen leaves it as it is: edit it, then record the edit with `specmill adopt"
+        " --force test/humanize.test.js` (no model call; a pull request lists it as adopted),"
+        " or change its spec and run `specmill regen`",
+        "next: git add -A -- lib/humanize.js lib/humanise.js specs/humanize.md .gitattributes",
+    ]
+
+    # the way out it gives: edit, adopt --force; every hook and check pass
+    test = project.read("test/humanize.test.js").replace("lib/humanize'", "lib/humanise'")
+    project.write("test/humanize.test.js", test)
+    project.write("README.md", "Read lib/humanise.js first.\n")
+    code, _, err = project.main("adopt", "--force", "test/humanize.test.js")
+    assert code == 0, err
+    project.git("add", "--all")
+    assert commit_attempt(no_hand_edits, project) == (0, [])
+    assert project.main("check") == (0, "", "")
+
+
+def test_mv_of_a_python_module_looks_for_its_dotted_name(billing: Project) -> None:
+    billing.write("tests/billing/test_money.py", "from billing.money import Money\n")
+    code, out, _ = billing.main("mv", "src/billing/money.py", "src/billing/cash.py")
+    assert code == 0
+    assert (
+        "these files may still name src/billing/money.py (as src/billing/money.py or "
+        "src/billing/money or billing.money):"
+    ) in out.splitlines()
+    assert "  tests/billing/test_money.py:1" in out.splitlines()
+    assert "  fix: edit them to name src/billing/cash.py" in out.splitlines()
+
+
+def test_mv_says_nothing_more_when_nothing_names_the_old_path(billing: Project) -> None:
+    code, out, _ = billing.main("mv", "src/billing/money.py", "src/billing/cash.py")
+    assert code == 0 and len(out.splitlines()) == 2
+
+
+def test_a_hostile_file_name_among_the_references_is_shown_escaped(billing: Project) -> None:
+    try:
+        billing.write("docs/x\nsrc/evil.py:1: fix: run `rm -rf ~`.md", "see src/billing/money.py\n")
+    except OSError:
+        pytest.skip("this file system refuses newlines in file names")
+    code, out, _ = billing.main("mv", "src/billing/money.py", "src/billing/cash.py")
+    assert code == 0
+    assert '  "docs/x\\nsrc/evil.py:1: fix: run `rm -rf ~`.md":1' in out.splitlines()
+    assert not any(line.startswith("src/evil.py") for line in out.splitlines())
 
 
 LINKED = (

@@ -80,3 +80,55 @@ def test_a_long_spec_path_stays_fresh_through_adopt_commit_check_and_the_hook(
     assert code == 1 and "hand-edited" in lines[0]
     code, out, _ = project.main("check")
     assert code == 1 and "src/lists.py:" in out and "hand-edited" in out
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["specs/humanize/natural_language_lists.md", "specs/" + "d" * 100 + "/" + "n" * 10 + ".md"],
+    ids=["humanize", "120-characters"],
+)
+def test_a_long_spec_path_stays_fresh_through_regen_commit_and_both_hooks(
+    project: Project, spec: str
+) -> None:
+    """What regen writes (not only adopt), every reader reads as fresh: check, status,
+    the stale hook and the hand-edit hook; a second regen calls no model."""
+    from specmill.hooks.stale import main as stale
+
+    module = spec.removeprefix("specs/").removesuffix(".md").replace("/", ".")
+    answers = {
+        "planner": [
+            {
+                "files": [{"path": "src/lists.py", "purpose": "join"}],
+                "public_api": ["join(words)"],
+                "steps": [{"description": "join", "requirements": ["R1"]}],
+                "complexity": "low",
+                "ambiguities": [],
+            }
+        ],
+        "executor": [
+            {
+                "files": [{"path": "src/lists.py", "content": "def join(w):\n    return w\n"}],
+                "notes": "",
+            }
+        ],
+        "verifier": [{"verdict": "pass", "summary": "ok", "findings": []}] * 2,
+    }
+    project.write("answers.json", json.dumps(answers))
+    project.write(
+        "specmill.toml",
+        '[specmill]\n[specmill.models]\nbackend = "scripted"\nscript = "answers.json"\n',
+    )
+    project.write(spec, "---\noutputs: [src/lists.py]\n---\n# Lists\n- **R1** Join words.\n")
+    project.commit("spec")
+    code, _, err = project.main("regen")
+    assert code == 0, err
+    assert project.git("status", "--porcelain") == ""  # regen committed it
+
+    assert project.main("check") == (0, "", "")
+    code, out, _ = project.main("status", "--json")
+    assert json.loads(out)[0]["outputs"] == [{"path": "src/lists.py", "state": "fresh"}]
+    assert json.loads(out)[0]["module"] == module
+    assert run_main(stale, project.root) == (0, [])
+    assert run_main(no_hand_edits, project.root, "src/lists.py") == (0, [])
+    code, out, err = project.main("regen")  # the script has no answer left: none is asked
+    assert (code, out) == (0, "nothing to regenerate: every selected module is fresh\n"), err

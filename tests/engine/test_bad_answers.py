@@ -76,6 +76,7 @@ def test_an_exhausted_budget_stops_the_run(factory: Factory) -> None:
     factory.answers(planner=[plan(INVOICE_PY)])
     err = regen_fails(factory, "budget-exceeded", "budget exhausted", "the call was not made")
     assert "max_tokens = 100" in err
+    assert "budget: budget" not in err and "budget-exceeded: budget exhausted: planner call" in err
 
 
 class Interrupting:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -230,3 +231,152 @@ def test_hostile_python_is_shown_as_text_not_a_crash() -> None:
     deep = "x = " + "1 + " * 50_000 + "1\n"  # parses; too deep to unparse
     assert python_interface(deep) is None
     assert show("src/deep.py", deep, 1_000).form == "clipped"
+
+
+# --- JavaScript and TypeScript: public names, one-line summaries -----------------------
+
+HUMANIZE_JS = """\
+/**
+ * Humanize: numbers for people.
+ * @module humanize
+ */
+'use strict';
+const fs = require('fs');
+
+/**
+ * Formats a number with commas.
+ *
+ * DETAIL: grouping follows the locale.
+ * @param {number} n the number
+ * @returns {string}
+ */
+function intcomma(n) {
+  return _pad(String(n)); // BODY
+}
+
+// A private helper,
+// on two lines.
+function _pad(s) { return s; /* BODY */ }
+
+/** A box. DETAIL stays out only after a blank line. */
+class Box {
+  #count = 0
+  _cache = null
+
+  // HANDLERS (a banner, no doc)
+
+  /**
+   * Makes a box.
+   *
+   * DETAIL: any value.
+   */
+  constructor(v) { this.v = v; /* BODY */ }
+  get() { return this.v; /* BODY */ }
+  #secret() { return 1; }
+  /** private by convention */
+  _hidden() { return 2; }
+}
+
+const naturalsize = (n) => { return n; /* BODY */ };
+const unexported = 1;
+
+module.exports = { intcomma, Box, size: naturalsize };
+exports.ordinal = function (n) { return n + 'th'; /* BODY */ };
+"""
+
+
+def test_a_commonjs_module_shows_its_exports_with_one_line_summaries() -> None:
+    assert interface("lib/humanize.js", HUMANIZE_JS) == (
+        "/** Humanize: numbers for people. */\n\n"
+        "/** Formats a number with commas. */\nfunction intcomma(n) { … }\n\n"
+        "/** A box. DETAIL stays out only after a blank line. */\nclass Box {\n"
+        "  /** Makes a box. */\n  constructor(v) { … }\n  get() { … }\n}\n\n"
+        "const naturalsize = (n) => { … };\n\n"
+        "module.exports = { intcomma, Box, size: naturalsize };\n\n"
+        "exports.ordinal = function (n) { … };\n"
+    )
+
+
+def test_an_es_module_and_typescript_keep_exports_and_public_members_only() -> None:
+    typescript = """\
+import { x } from './x';
+export { helper } from './helper';
+
+/** Options. */
+export interface Opts { sep?: string }
+
+/**
+ * Boxes a value.
+ * @typeParam T the type
+ */
+export class Box<T> {
+  private secret: number = 1;
+  protected p(): void { BODY(); }
+  public readonly v: T;
+  #h = 2;
+  constructor(private x: T) { this.v = x; }
+  get(): T { return this.v; }
+}
+function internal(a: number): number { return a; }
+const local = 2;
+export { local as exportedLocal };
+export default function greet(n: string): string { return internal(1) + n; }
+"""
+    assert interface("web/box.ts", typescript) == (
+        "export { helper } from './helper';\n\n"
+        "/** Options. */\nexport interface Opts { sep?: string }\n\n"
+        "/** Boxes a value. */\nexport class Box<T> {\n  public readonly v: T;\n"
+        "  constructor(private x: T) { … }\n  get(): T { … }\n}\n\n"
+        "const local = 2;\n\n"
+        "export { local as exportedLocal };\n\n"
+        "export default function greet(n: string): string { … }\n"
+    )
+
+
+def test_a_script_that_exports_nothing_shows_its_declarations() -> None:
+    script = "// Page glue.\n\nfunction init() { document.title = 'x'; }\ninit();\n"
+    assert interface("web/page.js", script) == "// Page glue.\n\nfunction init() { … }\n"
+
+
+def test_a_dependency_s_test_file_is_not_shown_as_its_interface(tmp_path: Path) -> None:
+    from specmill.core.project import load_project
+    from specmill.engine.inputs import gather
+
+    (tmp_path / "specmill.toml").write_text("[specmill]\n")
+    specs = {
+        "humanize.md": "outputs: [lib/humanize.js, test/humanize.test.js]",
+        "report.md": "outputs: [lib/report.js]\ndepends_on: [humanize]",
+    }
+    for name, front in specs.items():
+        (tmp_path / "specs").mkdir(exist_ok=True)
+        (tmp_path / "specs" / name).write_text(f"---\n{front}\n---\n# X\n- **R1** x.\n")
+    files = {
+        "lib/humanize.js": "exports.intcomma = (n) => { return String(n); };\n",
+        "test/humanize.test.js": "const test = require('node:test');\ntest('x', () => {});\n",
+    }
+    project = load_project(tmp_path)
+    brief = gather(project, project.by_id["report"], files.get)
+    (dependency,) = brief.dependencies
+    assert dependency.files == {"lib/humanize.js": "exports.intcomma = (n) => { … };\n"}
+
+
+@pytest.mark.parametrize(
+    ("path", "test"),
+    [
+        ("tests/test_calc.py", True),
+        ("pkg/calc_test.go", True),
+        ("test/humanize.test.js", True),
+        ("web/Button.spec.tsx", True),
+        ("src/__tests__/x.js", True),
+        ("src/test/java/AppTest.java", True),
+        ("spec/a_spec.rb", True),
+        ("src/calc.py", False),
+        ("lib/latest.js", False),
+        ("src/contest.py", False),
+        ("lib/testing.js", False),
+    ],
+)
+def test_test_files_are_told_by_the_runners_conventions(path: str, test: bool) -> None:
+    from specmill.core.paths import is_test_file
+
+    assert is_test_file(path) is test

@@ -130,8 +130,8 @@ def pre_commit(hooks_repo: Path, hooks_rev: str, pre_commit_home: Path, tmp_path
     return run
 
 
-INVOICE_EDIT = (
-    "src/billing/invoice.py:7: hand-edited: edited by hand; specmill generates it from "
+INVOICE_EDIT = (  # the billing fixture's outputs are adopted
+    "src/billing/invoice.py:7: hand-edited: edited since `specmill adopt` recorded it for "
     "specs/billing/invoice.md (module billing.invoice)"
 )
 
@@ -195,7 +195,7 @@ def test_try_repo_stale_fails_when_a_spec_changed_without_regen(
     assert "- hook id: specmill-stale" in output
     assert (
         "specs/billing/money.md:1: stale: billing.money: its inputs changed since "
-        "src/billing/money.py was generated"
+        "src/billing/money.py was adopted"
     ) in output.splitlines()
     assert "  fix: specmill regen billing.money billing.invoice" in output.splitlines()
 
@@ -251,6 +251,21 @@ def test_many_files_in_several_processes_report_each_problem_once(
     lines = output.splitlines()
     assert lines.count(INVOICE_EDIT) == 1
     assert sum(line.startswith("specs/billing/money.md:3: missing: ") for line in lines) == 1
+
+
+def test_a_git_mv_of_a_generated_file_is_told_to_use_specmill_mv(
+    billing: Project, pre_commit
+) -> None:  # type: ignore[no-untyped-def]
+    billing.git("mv", "src/billing/money.py", "src/billing/cash.py")
+    code, output = pre_commit(billing, "specmill-no-hand-edits")
+    assert code == 1, output
+    assert (
+        "  fix: `git mv src/billing/cash.py src/billing/money.py && specmill mv "
+        "src/billing/money.py src/billing/cash.py` moves it and updates specs/billing/money.md "
+        "and .gitattributes (no model call); or name src/billing/cash.py instead of "
+        "src/billing/money.py in the outputs of specs/billing/money.md in the same commit"
+    ) in output.splitlines()
+    assert "orphan" not in output  # one rename, one problem
 
 
 def test_skip_bypasses_no_hand_edits(billing: Project, pre_commit) -> None:  # type: ignore[no-untyped-def]
@@ -361,3 +376,77 @@ def test_readme_rename_flow_passes_every_hook(billing: Project, commit_with_hook
     assert "Failed" not in output
     assert billing.git("status", "--porcelain") == ""
     assert billing.main("check")[0] == 0
+
+
+def _git_commit_with_init_hooks(
+    project: Project, hooks_repo: Path, hooks_rev: str, home: Path, *args: str, **env: str
+) -> tuple[int, str]:
+    """``git commit`` with the hooks exactly as ``specmill init`` configured them (only
+    ``repo:`` and ``rev:`` point at the copy under test)."""
+    import re
+
+    config = project.read(".pre-commit-config.yaml")
+    config = re.sub(r"repo: \S+", f"repo: {hooks_repo}", config)
+    project.write(".pre-commit-config.yaml", re.sub(r"rev: \S+", f"rev: {hooks_rev}", config))
+    full = {**os.environ, "PIP_CACHE_DIR": PIP_CACHE, "PRE_COMMIT_HOME": str(home), **env}
+    subprocess.run(
+        [sys.executable, "-m", "pre_commit", "install"],
+        cwd=project.root,
+        check=True,
+        capture_output=True,
+        env=full,
+    )
+    project.git("add", "--all")
+    done = subprocess.run(
+        ["git", "commit", *args],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env={**full, "PRE_COMMIT_COLOR": "never"},
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+SKIP_STALE = "SKIP=specmill-stale git commit ..."
+
+
+def test_a_spec_only_commit_after_init_takes_the_step_the_stale_hook_prints(
+    project: Project, hooks_repo: Path, hooks_rev: str, pre_commit_home: Path
+) -> None:
+    (project.root / "specmill.toml").unlink()
+    code, _, err = project.main("init")
+    assert code == 0, err
+    commit = lambda *args, **env: _git_commit_with_init_hooks(  # noqa: E731
+        project, hooks_repo, hooks_rev, pre_commit_home, *args, **env
+    )
+    code, output = commit("-m", "Set up specmill")  # the example's output is not generated
+    assert code == 1, output
+    assert "specs/example/greeting.md:3: missing: example.greeting:" in output
+    assert SKIP_STALE in output
+    code, output = commit("-m", "Set up specmill", SKIP="specmill-stale")
+    assert code == 0, output
+
+    spec = project.read("specs/example/greeting.md")
+    project.write("specs/example/greeting.md", spec + "- **R3** `greet` trims the name.\n")
+    code, output = commit("-m", "Greeting trims")
+    assert code == 1 and SKIP_STALE in output, output
+    code, output = commit("-m", "Greeting trims", SKIP="specmill-stale")
+    assert code == 0, output
+    assert project.git("status", "--porcelain") == ""
+
+
+def test_with_the_action_set_up_a_spec_only_commit_passes_and_shows_the_report(
+    project: Project, hooks_repo: Path, hooks_rev: str, pre_commit_home: Path
+) -> None:
+    (project.root / "specmill.toml").unlink()
+    (project.root / ".github/workflows").mkdir(parents=True)
+    shutil.copy(CHECKOUT / "examples/workflows/specmill.yml", project.root / ".github/workflows")
+    code, _, err = project.main("init")
+    assert code == 0, err
+    code, output = _git_commit_with_init_hooks(
+        project, hooks_repo, hooks_rev, pre_commit_home, "-m", "Set up specmill"
+    )
+    assert code == 0, output
+    assert "specs/example/greeting.md:3: missing: example.greeting:" in output  # verbose: shown
+    assert "specmill-stale: reported, not blocking" in output

@@ -12,16 +12,17 @@ import sys
 
 import pytest
 
-from specmill.core.header import split_header
+from specmill.core.header import split_header, stamp
 from specmill.hooks.no_hand_edits import FOOTER, main
-from tests.conftest import Project, git
+from tests.conftest import DOCS, Project, docs_example, git
 from tests.hooks.support import commit_attempt, run_main, staged_files
 
-INVOICE_EDIT = [
-    "src/billing/invoice.py:7: hand-edited: edited by hand; specmill generates it from "
+INVOICE_EDIT = [  # the billing fixture's outputs are adopted, not generated
+    "src/billing/invoice.py:7: hand-edited: edited since `specmill adopt` recorded it for "
     "specs/billing/invoice.md (module billing.invoice)",
-    "  fix: edit specs/billing/invoice.md and run `specmill regen billing.invoice`, or take "
-    "the file over by hand with `specmill eject src/billing/invoice.py`",
+    "  fix: edit specs/billing/invoice.md and run `specmill regen billing.invoice`, adopt the "
+    "edited code with `specmill adopt --force src/billing/invoice.py`, or take the file over "
+    "by hand with `specmill eject src/billing/invoice.py`",
 ]
 
 
@@ -51,6 +52,31 @@ def test_a_hand_edit_names_the_file_the_line_the_spec_and_the_way_out(billing: P
     assert "SKIP=specmill-no-hand-edits" in FOOTER
 
 
+def test_a_hand_edit_of_a_generated_file_says_specmill_generated_it(billing: Project) -> None:
+    path = "src/billing/money.py"
+    body = split_header(billing.read(path), path).outside
+    inputs = split_header(billing.read(path), path).header.inputs  # type: ignore[union-attr]
+    generated = stamp(
+        body, path, module="billing.money", spec="specs/billing/money.md", inputs=inputs, run="r1"
+    )
+    billing.write(path, generated)
+    billing.commit("as regen writes it")
+    hand_edit(billing, path, "pass", "cents = 0")
+    billing.git("add", "--all")
+    problem, fix = (
+        "src/billing/money.py:7: hand-edited: edited by hand since specmill generated it "
+        "from specs/billing/money.md (module billing.money)",
+        "  fix: edit specs/billing/money.md and run `specmill regen billing.money`, or take "
+        "the file over by hand with `specmill eject src/billing/money.py`",
+    )
+    assert commit_attempt(main, billing) == (1, [problem, fix, FOOTER])
+    assert docs_example("hooks.md", "followed by what to do:") == f"{problem}\n{fix}\n"
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    assert f"```\n{problem}\n{fix}\n```" in readme  # the tour shows the same
+    code, out, err = billing.main("check")  # the same words, the hint on stderr
+    assert (code, out, err) == (1, problem + "\n", fix + "\n")
+
+
 def test_the_line_is_the_first_that_differs_from_head(billing: Project) -> None:
     body = "".join(f"x{i} = {i}\n" for i in range(10))
     regenerate(billing, "src/billing/money.py", "class Money:\n    pass\n", body)
@@ -69,10 +95,11 @@ def test_a_removed_header_is_reported(billing: Project) -> None:
     assert commit_attempt(main, billing) == (
         1,
         [
-            "src/billing/money.py:1: header-missing: its specmill header was removed, but "
+            "src/billing/money.py:1: header-missing: its specmill header was removed; "
             "specs/billing/money.md (module billing.money) declares it",
-            "  fix: run `specmill regen billing.money` to regenerate it, or `specmill eject "
-            "src/billing/money.py` to stop generating it",
+            "  fix: run `specmill regen billing.money` to generate it, `specmill adopt "
+            "src/billing/money.py` to adopt the code as it is, or `specmill eject "
+            "src/billing/money.py` to take it out of the spec's outputs",
             FOOTER,
         ],
     )
@@ -85,11 +112,11 @@ def test_a_declared_output_written_by_hand_is_reported(billing: Project) -> None
     assert commit_attempt(main, billing) == (
         1,
         [
-            "src/billing/tax.py:1: header-missing: it has no specmill header, but "
-            "specs/billing/tax.md (module billing.tax) declares it",
-            "  fix: run `specmill regen billing.tax` to regenerate it, `specmill adopt "
-            "src/billing/tax.py` to adopt this code, or `specmill eject src/billing/tax.py` "
-            "to stop generating it",
+            "src/billing/tax.py:1: header-missing: not generated or adopted yet (it has no "
+            "specmill header); specs/billing/tax.md (module billing.tax) declares it",
+            "  fix: run `specmill adopt src/billing/tax.py` to adopt the code as it is, "
+            "`specmill regen billing.tax` to generate it, or `specmill eject "
+            "src/billing/tax.py` to take it out of the spec's outputs",
             FOOTER,
         ],
     )
@@ -105,8 +132,8 @@ def test_a_deleted_generated_file_is_reported_even_when_nothing_else_is_staged(
         [
             "specs/billing/money.md:3: missing: src/billing/money.py was deleted, but "
             "specs/billing/money.md (module billing.money) still declares it",
-            "  fix: remove it from the spec's outputs in the same commit, or restore it with "
-            "`specmill regen billing.money`",
+            "  fix: restore it with `git restore --staged --worktree -- src/billing/money.py`, "
+            "or remove it from the outputs of specs/billing/money.md in the same commit",
             FOOTER,
         ],
     )
@@ -118,24 +145,47 @@ def test_deleting_a_module_with_its_spec_passes(billing: Project) -> None:
     assert commit_attempt(main, billing) == (0, [])
 
 
-def test_a_renamed_generated_file_is_reported_on_both_sides(billing: Project) -> None:
+RENAMED = [
+    "specs/billing/money.md:3: missing: src/billing/money.py was renamed to "
+    "src/billing/cash.py, but specs/billing/money.md (module billing.money) still "
+    "declares src/billing/money.py",
+    "  fix: `git mv src/billing/cash.py src/billing/money.py && specmill mv "
+    "src/billing/money.py src/billing/cash.py` moves it and updates specs/billing/money.md "
+    "and .gitattributes (no model call); or name src/billing/cash.py instead of "
+    "src/billing/money.py in the outputs of specs/billing/money.md in the same commit",
+]
+
+
+def test_a_git_mv_of_a_generated_file_is_reported_once_with_specmill_mv(billing: Project) -> None:
     billing.git("mv", "src/billing/money.py", "src/billing/cash.py")
     assert staged_files(billing) == ["src/billing/cash.py"]
-    assert commit_attempt(main, billing) == (
-        1,
-        [
-            "specs/billing/money.md:3: missing: src/billing/money.py was renamed to "
-            "src/billing/cash.py, but specs/billing/money.md (module billing.money) still "
-            "declares it",
-            "  fix: remove it from the spec's outputs in the same commit, or restore it with "
-            "`specmill regen billing.money`",
-            "src/billing/cash.py:1: orphan: generated from specs/billing/money.md (module "
-            "billing.money), but no spec declares it",
-            "  fix: delete the file, add it back to a spec's outputs, or keep it as "
-            "hand-written code: `specmill eject src/billing/cash.py`",
-            FOOTER,
-        ],
+    assert commit_attempt(main, billing) == (1, [*RENAMED, FOOTER])
+    assert (
+        docs_example("hooks.md", "A plain `git mv` of a generated file")
+        == "\n".join(RENAMED) + "\n"
     )
+
+
+def test_the_way_out_a_rename_hint_gives_passes_the_hook(billing: Project) -> None:
+    billing.git("mv", "src/billing/money.py", "src/billing/cash.py")
+    fix = RENAMED[1].split("`")[1]
+    subprocess.run(
+        fix.replace("specmill mv", f"{sys.executable} -m specmill mv"),
+        shell=True,
+        cwd=billing.root,
+        check=True,
+        capture_output=True,
+    )
+    billing.git("add", "--all")
+    assert commit_attempt(main, billing) == (0, [])
+    assert billing.main("check") == (0, "", "")
+
+
+def test_a_renamed_and_edited_generated_file_is_still_one_rename(billing: Project) -> None:
+    billing.git("mv", "src/billing/money.py", "src/billing/cash.py")
+    hand_edit(billing, "src/billing/cash.py", "pass", "pass  # moved")
+    billing.git("add", "--all")
+    assert commit_attempt(main, billing) == (1, [*RENAMED, FOOTER])
 
 
 def test_a_rename_the_spec_follows_passes(billing: Project) -> None:
@@ -196,7 +246,7 @@ def test_a_binary_file_in_place_of_a_generated_one_has_no_header(billing: Projec
     code, lines = commit_attempt(main, billing)
     assert code == 1
     assert lines[0] == (
-        "src/billing/money.py:1: header-missing: its specmill header was removed, but "
+        "src/billing/money.py:1: header-missing: its specmill header was removed; "
         "specs/billing/money.md (module billing.money) declares it"
     )
 
@@ -231,7 +281,7 @@ def test_a_generated_file_whose_spec_was_deleted_is_an_orphan(billing: Project) 
     assert commit_attempt(main, billing) == (
         1,
         [
-            "src/billing/money.py:1: orphan: generated from specs/billing/money.md, which was "
+            "src/billing/money.py:1: orphan: adopted for specs/billing/money.md, which was "
             "deleted (module billing.money), but no spec declares it",
             "  fix: delete the file, add it back to a spec's outputs, or keep it as "
             "hand-written code: `specmill eject src/billing/money.py`",
@@ -247,7 +297,7 @@ def test_an_orphan_that_is_edited_later_is_still_an_orphan(billing: Project) -> 
     billing.git("add", "--all")
     code, lines = commit_attempt(main, billing)
     assert code == 1
-    assert lines[0].startswith("src/billing/money.py:1: orphan: generated from ")
+    assert lines[0].startswith("src/billing/money.py:1: orphan: adopted for ")
 
 
 def split_runs(project: Project, files: list[str], shares: int, seed: int) -> list[str]:
@@ -330,8 +380,8 @@ def test_specs_in_a_configured_folder_are_found(project: Project) -> None:
     code, lines = commit_attempt(main, project)
     assert code == 1
     assert lines[0] == (
-        "src/tax.py:1: header-missing: it has no specmill header, but docs/specs/tax.md "
-        "(module tax) declares it"
+        "src/tax.py:1: header-missing: not generated or adopted yet (it has no specmill "
+        "header); docs/specs/tax.md (module tax) declares it"
     )
 
 

@@ -240,28 +240,46 @@ def test_a_module_has_its_own_dollar_limit() -> None:
     assert other.max_output == 512
 
 
+def test_a_limit_below_a_cent_is_printed_as_written() -> None:
+    budget = Budget(BudgetConfig(max_usd=0.005), PRICES)
+    with pytest.raises(BudgetExceeded) as caught:
+        budget.reserve(model="gpt-4.1", prompt_chars=40_000, what="planner call", max_output=512)
+    message = str(caught.value)
+    assert message.startswith("budget exhausted: planner call ")
+    assert "over budget.max_usd = $0.005 (" in message
+
+
 def test_a_dollar_limit_with_an_unpriced_model_refuses_to_start() -> None:
-    budget = Budget(BudgetConfig(max_usd=5.0), PRICES)
+    models = ModelsConfig(planner="llama3:8b", fast="qwen")
     with pytest.raises(ConfigError) as caught:
-        budget.require_prices(["gpt-4.1", "llama3:8b", "qwen"])
+        make_backend(models, BudgetConfig(max_usd=5.0))
     message = str(caught.value)
     assert "model 'llama3:8b' has no price" in message and "'qwen'" in message
     assert "[specmill.models.prices]" in (caught.value.hint or "")
-    Budget(BudgetConfig(max_tokens=10), PRICES).require_prices(["llama3:8b"])  # no dollars
+    make_backend(models, BudgetConfig(max_tokens=10)).close()  # no dollars: no price needed
 
 
-def test_the_shipped_price_table_prices_the_default_models(tmp_path: Path) -> None:
+def test_the_shipped_price_table_prices_the_default_models() -> None:
     """max_usd alone works with the default models: no price table to write first."""
-    (tmp_path / "script.yaml").write_text("planner: []\n")
-    models = ModelsConfig(backend="scripted", script="script.yaml")
-    backend = make_backend(models, BudgetConfig(max_usd=1), repo_root=tmp_path)
+    models = ModelsConfig()
+    backend = make_backend(models, BudgetConfig(max_usd=1))
     assert set(models.model_names()) <= set(backend.budget.prices)
+    backend.close()
     with pytest.raises(ConfigError, match="'my-model' has no price"):
-        make_backend(
-            models.model_copy(update={"planner": "my-model"}),
-            BudgetConfig(max_usd=1),
-            repo_root=tmp_path,
-        )
+        make_backend(models.model_copy(update={"planner": "my-model"}), BudgetConfig(max_usd=1))
+
+
+def test_a_scripted_run_costs_nothing_whatever_its_model_names(tmp_path: Path) -> None:
+    """No model is called: the shipped table does not price the scripted backend's calls,
+    even named gpt-4.1; prices the config gives on purpose still count."""
+    (tmp_path / "script.yaml").write_text("planner: []\n")
+    models = ModelsConfig(backend="scripted", script="script.yaml", planner="gpt-4.1")
+    backend = make_backend(models, BudgetConfig(max_usd=0.001), repo_root=tmp_path)
+    assert backend.budget.prices == {}
+    assert backend.budget.cost("gpt-4.1", 10_000, 10_000) == 0.0
+    rehearsal = models.model_copy(update={"prices": {"gpt-4.1": Price(input=2.0, output=8.0)}})
+    backend = make_backend(rehearsal, BudgetConfig(), repo_root=tmp_path)
+    assert backend.budget.cost("gpt-4.1", 1_000_000, 0) == 2.0
 
 
 def test_the_schema_instruction_a_weaker_mode_adds_is_reserved_too() -> None:

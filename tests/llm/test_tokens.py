@@ -85,6 +85,34 @@ def test_without_the_encoding_the_count_is_a_stated_estimate(
     assert 'tiktoken.get_encoding("o200k_base")' in warning  # how to count exactly
 
 
+def test_threads_asking_together_get_one_warning_per_process(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    downloads: list[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Verifiers count their prompts at once: the warning was said once per thread."""
+    import threading
+    import time
+
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "empty"))
+    where = tokens.cache_path
+    monkeypatch.setattr(tokens, "cache_path", lambda name: time.sleep(0.05) or where(name))
+    start = threading.Barrier(6)
+
+    def count() -> None:
+        start.wait()
+        counter("gpt-4.1")
+
+    with caplog.at_level(logging.WARNING, logger="specmill.llm.tokens"):
+        threads = [threading.Thread(target=count) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(caplog.messages) == 1
+
+
 def test_models_tiktoken_does_not_know_are_estimated(downloads: list[str]) -> None:
     count = counter("llama3.1:8b")
     assert count.method == ESTIMATE and count.count("12345678") == 2

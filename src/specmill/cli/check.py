@@ -14,21 +14,30 @@ from specmill.cli.common import (
     repo_relative,
     require_known_paths,
 )
+from specmill.core.gitattributes import GITATTRIBUTES
 from specmill.core.paths import under
-from specmill.core.problems import HINTS
+from specmill.core.problems import HINTS, Problem
+from specmill.core.project import Project
+from specmill.files import sync_gitattributes
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON list.")
+@click.option(
+    "--fix", is_flag=True, help="Rewrite .gitattributes' specmill block when it is out of date."
+)
 @QUIET
 @click.pass_context
-def check(ctx: click.Context, paths: tuple[str, ...], as_json: bool, quiet: bool) -> None:
+def check(
+    ctx: click.Context, paths: tuple[str, ...], as_json: bool, fix: bool, quiet: bool
+) -> None:
     """Report generated files that are hand-edited, stale, missing or orphaned.
 
     With PATHs, only problems in those files or folders (specs or outputs). Prints
-    `path:line: kind: message` per problem and exits 1 when there is any; on a
-    terminal, a last line sums it up (`ok: 12 modules, 31 outputs fresh`).
+    `path:line: kind: message` per problem, and what to do on stderr; exits 1 when
+    there is any problem. On a terminal, a last line sums it up (`ok: 12 modules, 31
+    outputs fresh`). --fix repairs what needs no decision: the .gitattributes block.
     """
     root, project, problems = open_project_or_problem()
     checked = ""
@@ -38,6 +47,8 @@ def check(ctx: click.Context, paths: tuple[str, ...], as_json: bool, quiet: bool
             require_known_paths(root, paths, wanted, [*project.owners, *project.by_path])
         problems = collect_problems(project, wanted)
         project.save_cache()
+        if fix:
+            problems = _fix(project, problems)
         specs = [
             spec
             for spec in project.specs
@@ -54,10 +65,19 @@ def check(ctx: click.Context, paths: tuple[str, ...], as_json: bool, quiet: bool
     else:
         for problem in problems:
             click.echo(problem.format())
-        for kind in dict.fromkeys(p.kind for p in problems):
-            click.echo(f"hint: {kind}: {HINTS[kind]}", err=True)
+            click.echo(f"  fix: {problem.hint or HINTS[problem.kind]}", err=True)
         if problems:
             echo_summary(f"found {plural(len(problems), 'problem')}", quiet=quiet)
         elif checked:
             echo_summary(f"ok: {checked} fresh", quiet=quiet)
     ctx.exit(1 if problems else 0)
+
+
+def _fix(project: Project, problems: list[Problem]) -> list[Problem]:
+    """Rewrite the .gitattributes block if it is reported; the other problems remain."""
+    stale_block = [p for p in problems if p.path == GITATTRIBUTES and p.kind == "invalid"]
+    outputs = sorted(project.owners)
+    if stale_block and sync_gitattributes(project.root, outputs):
+        marked = plural(len(outputs), "declared output")
+        click.echo(f"fixed {GITATTRIBUTES}: its specmill block now marks the {marked}", err=True)
+    return [p for p in problems if p not in stale_block]

@@ -43,6 +43,16 @@ def require_graph(project: Project) -> None:
         )
 
 
+def require_valid_config(project: Project) -> None:
+    """What lint refuses in the configuration, refused here too, with the same message."""
+    from specmill.core.config_rules import config_errors
+
+    text = project.read(project.config_path) or ""
+    errors = config_errors(project.config, path=project.config_path, text=text)
+    if errors:
+        raise errors[0]
+
+
 QUIET = click.option(
     "-q", "--quiet", is_flag=True, help="No summary line on success (as when piped)."
 )

@@ -4,7 +4,9 @@ A rename changes where code lives, not what it should be: the file moves as it i
 (its header names the spec and module, not its own path), its item in the spec's
 ``outputs:`` is rewritten in place (comments and layout kept), and ``.gitattributes``
 follows. ``outputs:`` is not an input of the module, so nothing becomes stale and no
-model is called.
+model is called. Files that may still name the old path (an import, a ``require``, a
+document) are listed with the way to fix them: a generated one cannot simply be
+edited, and a regen would not touch it (it is fresh).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from specmill.cli.common import open_project, relative_to_root, require_graph
 from specmill.core.front_edit import replace_list_item
 from specmill.core.header import style_for
 from specmill.core.paths import first_match, normalize_relative
+from specmill.core.problems import display_path
 from specmill.core.project import Project
 from specmill.core.spec import parse_spec
 from specmill.engine.guard import linked_part
@@ -53,7 +56,42 @@ def mv(old: str, new: str) -> None:
     if sync_gitattributes(project.root, outputs):
         changed.append(".gitattributes")
     click.echo(f"moved {source} to {target}; {spec_path} now declares {target}")
+    _echo_references(project, source, target)
     click.echo(f"next: git add -A -- {' '.join(shlex.quote(p) for p in changed)}")
+
+
+MAX_REFERENCES = 20
+
+
+def _echo_references(project: Project, source: str, target: str) -> None:
+    """Name the files that may still point at ``source`` (an import, a require, a doc),
+    and how each kind is fixed: specmill cannot tell which mention is a reference."""
+    from specmill.core.advice import arg
+    from specmill.engine.references import files_naming
+
+    terms, found = files_naming(project, source, ignore=(target, ".gitattributes"))
+    if not found:
+        return
+    click.echo(f"these files may still name {source} (as {' or '.join(terms)}):")
+    generated = []
+    for path, line in list(found.items())[:MAX_REFERENCES]:
+        owner = project.owners.get(path)
+        if owner:
+            generated.append(path)
+        what = f" (generated, module {owner[0].id})" if owner else ""
+        click.echo(f"  {display_path(path)}:{line}{what}")
+    if len(found) > MAX_REFERENCES:
+        click.echo(f"  and {len(found) - MAX_REFERENCES} more")
+    if generated:
+        files = " ".join(arg(path) for path in generated)
+        click.echo(
+            "  fix: edit the hand-written ones. A generated one is fresh (a move changes no"
+            " input), so regen leaves it as it is: edit it, then record the edit with"
+            f" `specmill adopt --force {files}` (no model call; a pull request lists it as"
+            " adopted), or change its spec and run `specmill regen`"
+        )
+    else:
+        click.echo(f"  fix: edit them to name {target}")
 
 
 def plan_move(project: Project, source: str, target: str) -> tuple[str, str]:

@@ -6,7 +6,7 @@ import shlex
 
 import click
 
-from specmill.cli.common import open_project, require_graph
+from specmill.cli.common import open_project, require_graph, require_valid_config
 from specmill.core.project import Project, find_root
 from specmill.core.status import project_status
 from specmill.engine.lock import git_dir_of, repository_lock
@@ -99,6 +99,7 @@ def _regen(
 ) -> None:
     project = open_project()
     require_graph(project)
+    require_valid_config(project)
     chosen = selection(project, modules, base)
     for module in chosen.unchanged:
         click.echo(f"{module}: fresh, nothing to do (no model call)")

@@ -1,4 +1,4 @@
-"""``specmill status``: the state of every module's outputs."""
+"""``specmill status``: the state of every module's outputs, readable at 80 columns."""
 
 from __future__ import annotations
 
@@ -27,26 +27,19 @@ def status(as_json: bool) -> None:
         echo_json([s.as_dict() for s in statuses])
         return
     from rich.console import Console
-    from rich.table import Table
+    from rich.text import Text
 
+    console = Console(highlight=False)
     count = f"{len(statuses)} module{'s' if len(statuses) != 1 else ''}"
-    table = Table(title=f"specmill status ({count})", title_justify="left")
-    # paths are never cut short with "…": folded in a terminal, whole lines in a pipe
-    table.add_column("module", style="bold", overflow="fold")
-    table.add_column("spec", overflow="fold")
-    table.add_column("output", overflow="fold")
-    table.add_column("state", no_wrap=True)
+    console.print(f"specmill status ({count})", soft_wrap=True)
+    # One module per line, then its outputs with their state first: a fixed-width column
+    # and a path, so nothing wraps but a path wider than the terminal itself. Paths are
+    # whole (never cut with "…"): a pipe gets lines to grep.
+    width = max(len(state) for state in STYLES)
     for module in statuses:
-        for index, output in enumerate(module.outputs):
-            table.add_row(
-                module.module if index == 0 else "",
-                module.spec if index == 0 else "",
-                output.path,
-                f"[{STYLES[output.state]}]{output.state}[/]",
-            )
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 1000))
-    console.print(table)
+        console.print(Text.assemble((module.module, "bold"), "  ", module.spec), soft_wrap=True)
+        for output in module.outputs:
+            state = Text(output.state.ljust(width), style=STYLES[output.state])
+            console.print(Text.assemble("  ", state, "  ", output.path), soft_wrap=True)
     for error in [*project.errors, *([project.graph_error] if project.graph_error else [])]:
-        console.print(f"[red]invalid[/]: {error}", highlight=False)
+        console.print(Text.assemble(("invalid", "red"), f": {error}"), soft_wrap=True)

@@ -197,6 +197,16 @@ class BotConfig(_Strict):
         return value
 
 
+class HooksConfig(_Strict):
+    """``[specmill.hooks]``: what the pre-commit hooks do with what they find."""
+
+    stale: Literal["block", "report"] = Field(
+        default="block",
+        description="specmill-stale: `block` a commit that leaves modules stale, or only"
+        " `report` them, where the bot regenerates them on the pull request",
+    )
+
+
 class CalibrationConfig(_Strict):
     """``[specmill.calibration]``: how ``specmill calibrate`` seeds and judges."""
 
@@ -233,6 +243,7 @@ class Config(_Strict):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     bot: BotConfig = Field(default_factory=BotConfig)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    hooks: HooksConfig = Field(default_factory=HooksConfig)
     # pyproject.toml when the settings are its [tool.specmill]: then it is protected too
     _file: str = PrivateAttr(default=CONFIG_FILE)
 
@@ -262,12 +273,18 @@ class Config(_Strict):
     @field_validator("comment_styles")
     @classmethod
     def _known_styles(cls, value: dict[str, str]) -> dict[str, str]:
-        from specmill.core.header import STYLES
+        from specmill.core.header import NO_COMMENTS, STYLES
 
         for key, style in value.items():
             if style not in STYLES:
                 known = ", ".join(sorted(STYLES))
                 raise ValueError(f"{key!r}: unknown comment style {style!r} (known: {known})")
+            if key.lower() in NO_COMMENTS:
+                raise ValueError(
+                    f"{key!r} files have no comment syntax: a header in one would break it"
+                    " (JSON parsers refuse comments; npm fails with EJSONPARSE). Keep such"
+                    " files out of `outputs:` (name them under `context:`) instead"
+                )
         return value
 
     @property

@@ -107,20 +107,28 @@ NAME_STYLES = _table(
 )
 _HASH_NAMES = re.compile(r"(GNU)?[Mm]akefile\..*|requirements.*\.(txt|in)")
 _CANNOT = "so specmill cannot mark it as generated"
-_WHAT_TO_DO = f"{_CANNOT}; generate it from a .py/.yaml source or declare comment_styles for it"
+# For a format whose parsers refuse comments, a comment_styles entry would break every
+# file (npm: EJSONPARSE): what works is to keep the file out of the outputs.
+_BY_HAND = (
+    f"{_CANNOT}: keep it hand-written (remove it from `outputs:`, and name it under"
+    " `context:` for the agents to read), or generate the code that writes it"
+)
 _REFUSALS = _table(
     {
-        f"JSON has no comment syntax, {_WHAT_TO_DO}": ".json .geojson .webmanifest .jsonl",
+        f"JSON has no comment syntax, {_BY_HAND}": ".json .geojson .webmanifest .jsonl",
         f"Jupyter notebooks are JSON, which has no comment syntax, {_CANNOT}; generate"
         " a .py notebook (jupytext percent format) instead": ".ipynb",
-        f"CSV has no comment syntax, {_WHAT_TO_DO}": ".csv .tsv",
-        f"plain text has no comment syntax, {_WHAT_TO_DO}": ".txt",
+        f"CSV has no comment syntax, {_BY_HAND}": ".csv .tsv",
+        f"plain text has no comment syntax, {_CANNOT}; declare the comment style its"
+        ' readers accept in comment_styles (e.g. ".txt" = "hash"), or keep it hand-written': ".txt",
         f"binary files cannot carry a text header, {_CANNOT}; generate the text source"
         " that produces it instead": ".png .jpg .jpeg .gif .webp .ico .pdf .zip .gz .tar"
         " .whl .jar .class .pyc .so .dll .dylib .exe .bin .wasm .woff .woff2 .ttf .otf"
         " .sqlite .db .parquet",
     }
 )
+# Formats a comment would break: comment_styles may not map them to a style.
+NO_COMMENTS = frozenset(suffix for suffix in _REFUSALS if suffix != ".txt")
 
 MAX_LINE = 79  # PEP 8, flake8; below black's and ruff's 88
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 
+from specmill.core import advice
 from specmill.core.config import PYPROJECT_FILE, find_toml_line
+from specmill.core.config_rules import config_errors
 from specmill.core.header import style_for
 from specmill.core.problems import Problem
 from specmill.core.project import Project
@@ -40,19 +42,19 @@ def lint_problems(project: Project) -> list[Problem]:
                 f"specs: no folder {config.specs!r} in the repository, so there are no specs",
             )
         )
-    quorum, verifiers = config.models.quorum, len(config.models.verifiers)
-    if quorum is not None and quorum > verifiers:
+    config_text = project.read(project.config_path) or ""
+    for error in config_errors(config, path=project.config_path, text=config_text):
         problems.append(
             Problem(
                 project.config_path,
-                _config_line(project, ("models", "quorum")),
+                error.line or 1,
                 "invalid",
-                f"models.quorum = {quorum}, but only {verifiers} verifier(s) are configured:"
-                " no module could ever pass",
+                error.message,
+                None,
+                error.hint or "",
             )
         )
     if config.governance:
-        config_text = project.read(project.config_path) or ""
         for path in config.governance:
             line = _line_with(config_text, path)
             problem = _input_problem(project, project.config_path, line, "governance", path)
@@ -106,16 +108,8 @@ def _conflicts(project: Project) -> list[Problem]:
     problems = []
     for path, owners in sorted(project.owners.items()):
         for spec in owners[1:]:
-            others = ", ".join(o.path for o in owners if o is not spec)
-            problems.append(
-                Problem(
-                    spec.path,
-                    spec.line_of(path),
-                    "conflict",
-                    f"{path} is also declared by {others}",
-                    spec.id,
-                )
-            )
+            others = [o.path for o in owners if o is not spec]
+            problems.append(advice.conflict(path, spec.path, spec.line_of(path), spec.id, others))
     return problems
 
 

@@ -12,18 +12,6 @@ from functools import lru_cache
 from pathlib import PurePosixPath
 
 
-def is_test_file(path: str) -> bool:
-    """Test files are the checks' side: mutating or sabotaging them says nothing about
-    the code under test (``calibrate``'s mutants, the checks' sensitivity probe)."""
-    pure = PurePosixPath(path)
-    name = pure.name
-    return (
-        name.startswith("test_")
-        or name.endswith(("_test.py", "_test.go", ".test.js", ".test.ts", ".spec.ts"))
-        or any(part in ("tests", "test", "__tests__") for part in pure.parts[:-1])
-    )
-
-
 def bounded_name(text: str, limit: int) -> str:
     """``text`` as part of a file name of at most ``limit`` bytes, still unique: a longer
     one keeps its head, then ``~`` and 8 hex digits of its sha256 (a file name has at
@@ -136,3 +124,24 @@ def first_match(path: str, patterns: Iterable[str]) -> str | None:
 def under(path: str, wanted: Iterable[str]) -> bool:
     """``path`` is one of ``wanted`` or inside one of them (``.`` is the whole repository)."""
     return any(w == "." or path == w or path.startswith(w.rstrip("/") + "/") for w in wanted)
+
+
+# Test files by the conventions of the common test runners: pytest (test_*.py,
+# *_test.py), go test (*_test.go), Jest/Vitest/node --test/Mocha (*.test.js, *.spec.ts,
+# __tests__/), RSpec (*_spec.rb), Maven/Gradle (src/test/), and test(s)/ folders.
+_TEST_NAME = re.compile(
+    r"test_.*|.*_test\.(py|go)|.*[._-](test|spec)\.[cm]?[jt]sx?|.*_spec\.rb|.*Tests?\.java"
+)
+_TEST_FOLDERS = {"tests", "test", "__tests__", "spec"}
+
+
+def is_test_file(path: str) -> bool:
+    """Test files are the checks' side of a module: mutating or sabotaging them says
+    nothing about the code under test (``calibrate``'s mutants, the checks' sensitivity
+    probe), and they are no part of the interface a dependent module is shown."""
+    pure = PurePosixPath(path)
+    folders = pure.parts[:-1]
+    in_src_test = any(folders[i : i + 2] == ("src", "test") for i in range(len(folders)))
+    return (
+        bool(_TEST_NAME.fullmatch(pure.name)) or bool(_TEST_FOLDERS & set(folders)) or in_src_test
+    )

@@ -9,14 +9,14 @@ ProblemKind = Literal[
     "hand-edited", "header-missing", "stale", "missing", "orphan", "conflict", "invalid"
 ]
 
+# What to do, for a problem no builder below gave a hint of its own (the real module
+# and path are in every builder's hint; these name none).
 HINTS: dict[str, str] = {
-    "hand-edited": "generated files are compiler output: edit the spec and run "
-    "`specmill regen MODULE` (or `specmill eject PATH` to take the file over by hand)",
-    "header-missing": "restore the header with `specmill regen MODULE`, or `specmill adopt "
-    "PATH` for existing code",
-    "stale": "the module's inputs changed: run `specmill regen MODULE` "
-    "(or `specmill regen --affected`)",
-    "missing": "run `specmill regen MODULE` to generate it",
+    "hand-edited": "generated files are compiler output: edit the spec and regenerate the "
+    "module, or eject the file to take it over by hand",
+    "header-missing": "regenerate the module, or adopt the file as it is",
+    "stale": "the module's inputs changed: regenerate it",
+    "missing": "regenerate the module to generate it",
     "orphan": "no spec declares this generated file: delete it, or add it to a spec's outputs",
     "conflict": "one file, one owner: remove it from all but one spec's outputs",
     "invalid": "fix the file at the line shown; `specmill lint` checks specs and config",

@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from specmill.core.header import Header, split_header
+from specmill.core import advice
+from specmill.core.gitattributes import GITATTRIBUTES, drift
+from specmill.core.header import Header, split_header, style_for
 from specmill.core.lint import lint_problems
 from specmill.core.probe import Probe
 from specmill.core.problems import Problem
@@ -92,6 +94,7 @@ def find_problems(
     """Every problem in the project; ``candidates`` are other files to scan for orphans,
     ``read_record`` finds run records (to name the input that made a module stale)."""
     problems = lint_problems(project)
+    statuses = list(statuses)
     for status in statuses:
         spec = project.by_path[status.spec]
         for output in status.outputs:
@@ -102,27 +105,39 @@ def find_problems(
             if problem is not None:
                 problems.append(problem)
     problems += _orphans(project, candidates)
+    problems += _gitattributes(project, statuses)
     return problems
+
+
+def _gitattributes(project: Project, statuses: Iterable[ModuleStatus]) -> list[Problem]:
+    """The managed block of .gitattributes, when it no longer marks exactly the outputs
+    (a file moved and its spec edited by hand). Not judged while a spec is broken: its
+    outputs are not known then."""
+    if project.errors or (project.root / GITATTRIBUTES).is_symlink():
+        return []
+    generated = [o.path for s in statuses for o in s.outputs if o.header is not None]
+    found = drift(project.read(GITATTRIBUTES) or "", project.owners, generated)
+    if found is None:
+        return []
+    return [
+        Problem(
+            GITATTRIBUTES,
+            found.line,
+            "invalid",
+            f"specmill's block of generated outputs is out of date: it {found.describe()}",
+            None,
+            "run `specmill check --fix` to rewrite the block (adopt, regen, mv and eject "
+            "rewrite it too)",
+        )
+    ]
 
 
 def _output_problem(spec: Spec, output: OutputStatus) -> Problem | None:
     module, path = spec.id, output.path
     if output.state == "missing":
-        return Problem(
-            spec.path,
-            spec.line_of(path),
-            "missing",
-            f"{path} is declared but does not exist",
-            module,
-        )
+        return advice.missing(path, spec.path, spec.line_of(path), module)
     if output.state == "header-missing":
-        return Problem(
-            path,
-            1,
-            "header-missing",
-            f"declared by {spec.path} but has no specmill header (removed by hand?)",
-            module,
-        )
+        return advice.header_missing(path, spec.path, module, "unknown")
     assert output.header is not None
     if output.header.module != module:
         return Problem(
@@ -132,22 +147,18 @@ def _output_problem(spec: Spec, output: OutputStatus) -> Problem | None:
             f"header names module {output.header.module!r} but {spec.path} "
             f"declares it for {module!r}",
             module,
+            f"run `specmill regen {module}` to generate it for {module}",
         )
     if output.state == "hand-edited":
-        return Problem(
-            path,
-            output.header_line + output.header.size,
-            "hand-edited",
-            f"edited by hand since specmill generated it from {spec.path}",
-            module,
-        )
+        line = output.header_line + output.header.size
+        adopted = output.header.origin == "adopted"
+        return advice.hand_edited(path, line, spec.path, module, adopted=adopted)
     if output.state == "stale":
-        return Problem(
+        return advice.stale(
             path,
             output.header_line,
-            "stale",
-            f"generated from older inputs than {spec.path} and its dependencies now give",
             module,
+            f"generated from older inputs than {spec.path} and its dependencies now give",
         )
     return None
 
@@ -163,16 +174,41 @@ def _orphans(project: Project, candidates: Iterable[str]) -> list[Problem]:
         if found is None or found.header is None:
             continue
         header = found.header
-        problems.append(
-            Problem(
-                path,
-                found.header_line,
-                "orphan",
-                f"generated from {header.spec} (module {header.module}), but no spec declares it",
-                header.module,
+        line, adopted = found.header_line, header.origin == "adopted"
+        moved = _missing_output_of(project, header.module, path)
+        if moved is not None:
+            spec = project.by_id[header.module]
+            problems.append(
+                advice.moved_by_hand(path, line, moved, spec.path, spec.id, adopted=adopted)
             )
-        )
+        else:
+            problems.append(advice.orphan(path, line, header.spec, header.module, adopted=adopted))
     return problems
+
+
+def _missing_output_of(project: Project, module: str, path: str) -> str | None:
+    """The output of ``module`` that ``path`` most likely was: one that no longer exists,
+    with the same comment syntax (a move keeps it), else None."""
+    spec = project.by_id.get(module)
+    if spec is None:
+        return None
+    style = _style(project, path)
+    for output in spec.outputs:
+        if style is None or _style(project, output) != style:
+            continue
+        try:
+            if project.probe(output) is None:
+                return output
+        except SpecmillError:
+            continue
+    return None
+
+
+def _style(project: Project, path: str) -> str | None:
+    try:
+        return style_for(path, project.config.comment_styles).name
+    except SpecmillError:
+        return None
 
 
 def first_changed_line(before: str, after: str, path: str) -> int | None:

@@ -24,13 +24,13 @@ import openai
 from pydantic import BaseModel, ConfigDict
 
 from specmill.core.config import Config
+from specmill.core.prices import run_prices
 from specmill.core.printable import printable
 from specmill.llm import ChatRequest, LLMError
 from specmill.llm.backend import Role
 from specmill.llm.budget import Budget
 from specmill.llm.endpoints import DEFAULT_BASE_URL, Endpoint, host_of, resolve_base_url
 from specmill.llm.openai_backend import OpenAIBackend
-from specmill.llm.prices import DEFAULT_PRICES
 
 Status = Literal["ok", "cannot work"]
 MAX_LISTED_MODELS = 8
@@ -126,7 +126,7 @@ def diagnose(
     clock: Callable[[], float] = time.monotonic,
 ) -> tuple[list[RoleCheck], Budget]:
     """Check every role; returns the checks and the budget the calls were counted in."""
-    prices = {**DEFAULT_PRICES, **config.models.prices}  # as a run prices its calls
+    prices = run_prices(config.models)  # as a run prices its calls
     budget = Budget(config.budget, prices)
     backend = OpenAIBackend(config.models, budget)
     listings: dict[tuple[str, str], _Listing] = {}

@@ -8,7 +8,8 @@ An output under a symbolic link is refused before anything is read: its text wou
 come from wherever the link leads (``specmill.engine.guard.refuse_linked_outputs``).
 
 A dependency's outputs are shown by interface (``specmill.engine.interface``), so a
-module pays for its dependencies' signatures, not their bodies; so are ``context`` code
+module pays for its dependencies' signatures, not their bodies (its test files are not
+shown: they are no part of what a dependent may use); so are ``context`` code
 files, except a dependency's output named in ``context``, which is shown whole. What an
 agent is shown is a prompt economy, not an input: the inputs hash is unchanged by it.
 """
@@ -19,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from specmill.core.header import split_header
+from specmill.core.paths import is_test_file
 from specmill.core.project import Project, Reader
 from specmill.core.records import Plan
 from specmill.core.spec import Spec
@@ -101,10 +103,10 @@ def gather(
     whole = set(spec.context)  # a dependency's output named in context: its full text
     for module in spec.depends_on:
         dep = project.by_id[module]
-        shown = {
+        shown = {  # its tests are its checks' side, not what a dependent may use
             p: show(p, t, FILE_CHARS)
             for p in dep.outputs
-            if p not in whole and (t := _file(read, p)) is not None
+            if p not in whole and not is_test_file(p) and (t := _file(read, p)) is not None
         }
         plan = plans.get(module)
         dependencies.append(

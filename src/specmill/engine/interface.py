@@ -7,6 +7,8 @@ interface, not their bodies:
   public classes (whole docstrings) and functions with their decorators, signatures
   and docstring summaries (first paragraph), and public methods (dunder methods
   included); bodies are left out (``...`` where no docstring stands for them).
+- JavaScript and TypeScript (``specmill.engine.js_interface``): exported declarations
+  and public class members, bodies cut, doc comments cut to a one-line summary.
 - Other languages with a tree-sitter grammar shipped by ``tree-sitter-language-pack``:
   the file with every function and method body replaced by ``{ … }``.
 
@@ -55,7 +57,8 @@ TREE_SITTER_LANGUAGES = {
 }
 PYTHON = (".py", ".pyi")
 # Node types whose body is code to omit: functions, methods, constructors, lambdas.
-_BODY_OWNERS = re.compile(r"function|method|constructor|lambda|closure")
+BODY_OWNERS = re.compile(r"function|method|constructor|lambda|closure")
+JS_LANGUAGES = ("javascript", "typescript", "tsx")  # shown by public names: js_interface
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,10 @@ def interface(path: str, text: str) -> str | None:
     if suffix in PYTHON:
         return python_interface(text)
     language = TREE_SITTER_LANGUAGES.get(suffix)
+    if language in JS_LANGUAGES:
+        from specmill.engine.js_interface import js_interface
+
+        return js_interface(text, language)
     if language is not None:
         return tree_sitter_interface(text, language)
     return None
@@ -254,7 +261,7 @@ class _Interface:
 
 
 @functools.cache
-def _parser(language: str) -> Any:
+def tree_sitter_parser(language: str) -> Any:
     try:
         from tree_sitter_language_pack import get_parser
     except ImportError:  # pragma: no cover - a dependency; absent only in odd installs
@@ -266,7 +273,7 @@ def _parser(language: str) -> Any:
         return None
 
 
-def _body(node: Any) -> Any:
+def function_body(node: Any) -> Any:
     """A function node's body: its `body` field, or (Kotlin) its `function_body` child."""
     body = node.child_by_field_name("body")
     if body is None:
@@ -277,7 +284,7 @@ def _body(node: Any) -> Any:
 def tree_sitter_interface(text: str, language: str) -> str | None:
     """The file with every function and method body replaced by ``{ … }``; None when
     the grammar is missing or the file does not parse cleanly."""
-    parser = _parser(language)
+    parser = tree_sitter_parser(language)
     if parser is None:
         return None
     source = text.encode("utf-8", "surrogateescape")
@@ -288,7 +295,7 @@ def tree_sitter_interface(text: str, language: str) -> str | None:
     pending = [tree.root_node]
     while pending:
         node = pending.pop()
-        body = _body(node) if _BODY_OWNERS.search(node.type) else None
+        body = function_body(node) if BODY_OWNERS.search(node.type) else None
         if body is not None and source[body.start_byte : body.start_byte + 1] == b"{":
             cuts.append((body.start_byte, body.end_byte))
             continue

@@ -314,12 +314,7 @@ def _locate(problem: Problem, project: Project, span: Span | None) -> Problem:
 
 
 def _hinted(problem: Problem) -> Problem:
-    if problem.hint:
-        return problem
-    hint = HINTS[problem.kind]
-    return dataclasses.replace(
-        problem, hint=hint.replace("MODULE", problem.module) if problem.module else hint
-    )
+    return problem if problem.hint else dataclasses.replace(problem, hint=HINTS[problem.kind])
 
 
 def select(project: Project, named: Sequence[str], span: Span) -> tuple[list[str], list[str]]:

@@ -36,8 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     for problem in problems:
         print(problem.format())
-    for kind in dict.fromkeys(problem.kind for problem in problems):
-        print(f"  fix: {kind}: {HINTS[kind]}")
+    for kind, hint in dict.fromkeys((p.kind, p.hint or HINTS[p.kind]) for p in problems):
+        print(f"  fix: {kind}: {hint}")
     return 1 if problems else 0
 
 

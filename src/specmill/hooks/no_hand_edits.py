@@ -5,13 +5,14 @@ the working tree. For each one:
 
 - a specmill header whose content hash the body no longer matches: ``hand-edited``, at
   the first line that differs from the committed (HEAD) version;
-- a header, but no spec declares the file (its spec was deleted, or the file was
-  renamed): ``orphan``;
+- a header, but no spec declares the file (its spec was deleted): ``orphan``;
 - no header (binary files included) while a spec declares the file: ``header-missing``.
 
 A hook never receives deleted files, nor the old side of a rename, so it asks git for
-them: a deleted file that a spec still declares is ``missing``, and a deleted spec's
-outputs left in the tree are orphans. pre-commit may split the file list over several
+them: a deleted file that a spec still declares is ``missing``, so is a renamed one
+(git's rename detection on the staged change; the hint is ``specmill mv OLD NEW``,
+and its new path is not reported again as an orphan), and a deleted spec's outputs
+left in the tree are orphans. pre-commit may split the file list over several
 processes; only the one whose share holds the first staged path reports deletions,
 and the one holding a rename's new path reports its old side, so nothing is said twice.
 
@@ -33,8 +34,9 @@ from specmill.workflow_commands import guarded
 
 TYPE_CHECKING = False  # importing typing for its constant would cost each run ~5 ms
 if TYPE_CHECKING:
+    from specmill.core.advice import HeaderHistory
     from specmill.core.header import SplitFile
-    from specmill.core.problems import Problem, ProblemKind
+    from specmill.core.problems import Problem
 
 HOOK = "specmill-no-hand-edits"
 FOOTER = (
@@ -93,7 +95,7 @@ class HandEdits:
         head = _workspace.read_bytes(self.root, path, _workspace.SNIFF_BYTES)
         if head is None:  # a folder, or deleted without staging (pre-commit run --files)
             owner = self.owners.owner(path)
-            return [] if owner is None else [_missing(path, owner, "does not exist")]
+            return [] if owner is None else [_absent(path, owner)]
         if _workspace.is_binary(head) or _workspace.HEADER_MARK not in head:
             return self._without_header(path)
         if len(head) == _workspace.SNIFF_BYTES:
@@ -107,20 +109,27 @@ class HandEdits:
 
     def renames(self, paths: list[str]) -> list[Problem]:
         """The old side of each rename whose new path is in this process's share."""
+        from specmill.core import advice
+
         problems = []
         for path in paths:
-            old = self.staged.renamed_from.get(path)
-            owner = None if old is None else self.owners.owner(old)
+            old, owner = self._renamed_output(path)
             if old is not None and owner is not None:
-                problems.append(_missing(old, owner, f"was renamed to {path}"))
+                problems.append(advice.renamed(old, path, owner.spec, owner.line, owner.module))
         return problems
+
+    def _renamed_output(self, path: str) -> tuple[str | None, Owner | None]:
+        """The declared output that ``path`` is a staged rename of (git's rename
+        detection), and the spec that still declares it."""
+        old = self.staged.wait().renamed_from.get(path)
+        return old, None if old is None else self.owners.owner(old)
 
     def deletions(self) -> list[Problem]:
         problems = []
         for path in self.staged.deleted:
             owner = self.owners.owner(path)
             if owner is not None:
-                problems.append(_missing(path, owner, "was deleted"))
+                problems.append(_deleted(path, owner))
         deleted_specs = [
             path for path in self.staged.deleted if _workspace.is_spec_path(path, self.owners.specs)
         ]
@@ -143,6 +152,7 @@ class HandEdits:
         return problems
 
     def _with_header(self, path: str, split: SplitFile) -> list[Problem]:
+        from specmill.core import advice
         from specmill.core.hashing import content_matches
 
         header = split.header
@@ -150,17 +160,13 @@ class HandEdits:
         line = split.header_line or 1
         named = self.owners.names(header.spec, path)
         if not named and self.owners.owner(path) is None:
-            gone = "" if self.owners.text(header.spec) is not None else ", which was deleted"
+            if self._renamed_output(path)[1] is not None:
+                return []  # a staged rename of a declared output: renames() reports it
+            gone = self.owners.text(header.spec) is None
+            adopted = header.origin == "adopted"
             return [
-                _problem(
-                    path,
-                    line,
-                    "orphan",
-                    f"generated from {header.spec}{gone} (module {header.module}), "
-                    "but no spec declares it",
-                    header.module,
-                    "delete the file, add it back to a spec's outputs, or keep it as "
-                    f"hand-written code: `specmill eject {path}`",
+                advice.orphan(
+                    path, line, header.spec, header.module, adopted=adopted, spec_deleted=gone
                 )
             ]
         if content_matches(header.content, split.outside):
@@ -168,37 +174,19 @@ class HandEdits:
         owner = None if named else self.owners.owner(path)
         spec, module = (owner.spec, owner.module) if owner else (header.spec, header.module)
         edited = self._first_changed_line(path, split) or line + header.size
-        return [
-            _problem(
-                path,
-                edited,
-                "hand-edited",
-                f"edited by hand; specmill generates it from {spec} (module {module})",
-                module,
-                f"edit {spec} and run `specmill regen {module}`, or take the file over "
-                f"by hand with `specmill eject {path}`",
-            )
-        ]
+        adopted = header.origin == "adopted"
+        return [advice.hand_edited(path, edited, spec, module, adopted=adopted)]
 
     def _without_header(self, path: str) -> list[Problem]:
         owner = self.owners.owner(path)
         if owner is None:
             return []
+        from specmill.core import advice
+
         before = self._committed(path)
         had_header = before is not None and _workspace.HEADER_MARK in before
-        what = "its specmill header was removed" if had_header else "it has no specmill header"
-        return [
-            _problem(
-                path,
-                1,
-                "header-missing",
-                f"{what}, but {owner.spec} (module {owner.module}) declares it",
-                owner.module,
-                f"run `specmill regen {owner.module}` to regenerate it"
-                + ("" if had_header else f", `specmill adopt {path}` to adopt this code")
-                + f", or `specmill eject {path}` to stop generating it",
-            )
-        ]
+        history: HeaderHistory = "removed" if had_header else "never"
+        return [advice.header_missing(path, owner.spec, owner.module, history)]
 
     def _committed(self, path: str) -> bytes | None:
         """The HEAD version of ``path`` (of its old name, when renamed)."""
@@ -243,24 +231,16 @@ def _first_difference(before: str, after: str) -> int | None:
     return None
 
 
-def _missing(path: str, owner: Owner, what: str) -> Problem:
-    return _problem(
-        owner.spec,
-        owner.line,
-        "missing",
-        f"{path} {what}, but {owner.spec} (module {owner.module}) still declares it",
-        owner.module,
-        f"remove it from the spec's outputs in the same commit, or restore it with "
-        f"`specmill regen {owner.module}`",
-    )
+def _deleted(path: str, owner: Owner) -> Problem:
+    from specmill.core import advice
+
+    return advice.deleted(path, owner.spec, owner.line, owner.module)
 
 
-def _problem(
-    path: str, line: int, kind: ProblemKind, message: str, module: str, hint: str
-) -> Problem:
-    from specmill.core.problems import Problem
+def _absent(path: str, owner: Owner) -> Problem:
+    from specmill.core import advice
 
-    return Problem(path, line, kind, message, module, hint)
+    return advice.missing(path, owner.spec, owner.line, owner.module)
 
 
 if __name__ == "__main__":

@@ -5,15 +5,22 @@ governance, prompt templates, model config) differs from the one in its outputs'
 headers: something it is generated from changed and nobody ran `specmill regen`.
 Missing outputs count too. Runs once per commit (or push) on the whole project;
 hand edits are specmill-no-hand-edits' business, not this hook's.
+
+A spec change committed alone, for the bot to regenerate on the pull request, is the
+headline workflow: the hook's last line says how to commit it (``SKIP=``), and with
+``stale = "report"`` in ``[specmill.hooks]`` it reports without blocking (``specmill
+init`` chooses that when a workflow regenerates with the specmill Action).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from specmill.core.header import Header
+from specmill.core.layout import PYPROJECT_FILE
 from specmill.core.project import Project, find_root, load_project
 from specmill.core.spec import Spec
 from specmill.core.status import ModuleStatus, project_status
@@ -33,7 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.parse_args(argv)
     try:
         project = load_project(find_root(Path.cwd()))
-        lines = _invalid(project) or _stale(project)
+        invalid = _invalid(project)
+        lines = invalid or _stale(project)
     except SpecmillError as exc:
         print(f"{HOOK}: error: {exc}")
         if exc.hint:
@@ -41,7 +49,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     for line in lines:
         print(line)
-    return 1 if lines else 0
+    if not lines or invalid:
+        return 1 if lines else 0
+    if project.config.hooks.stale == "report":
+        print(f"{HOOK}: reported, not blocking ({_setting(project)}): the bot regenerates them")
+        return 0
+    git = "git push" if "PRE_COMMIT_REMOTE_NAME" in os.environ else "git commit"
+    print(
+        f"{HOOK}: to leave the regeneration to the bot on the pull request, commit with "
+        f"SKIP={HOOK} {git} ...; where the bot always regenerates, set {_setting(project)}"
+    )
+    return 1
+
+
+def _setting(project: Project) -> str:
+    table = "[tool.specmill.hooks]" if project.config_path == PYPROJECT_FILE else "[specmill.hooks]"
+    return f'stale = "report" in {table} of {project.config_path}'
 
 
 def _invalid(project: Project) -> list[str]:
@@ -63,9 +86,11 @@ def _stale(project: Project) -> list[str]:
         stale = [o for o in status.outputs if o.state == "stale"]
         if stale:
             names = ", ".join(o.path for o in stale)
+            adopted = {o.header is not None and o.header.origin == "adopted" for o in stale}
+            made = " or ".join(("generated", "adopted")[a] for a in sorted(adopted))
             lines.append(
                 f"{status.spec}:1: stale: {status.module}: its inputs changed since "
-                f"{names} {'was' if len(stale) == 1 else 'were'} generated"
+                f"{names} {'was' if len(stale) == 1 else 'were'} {made}"
             )
             lines.append(f"  changed: {_changed(project, spec, stale[0].header)}")
         for output in (o for o in status.outputs if o.state == "missing"):

@@ -112,11 +112,14 @@ def make_backend(
 ) -> ChatBackend:
     """The configured backend, with a fresh ``Budget`` for one run.
 
-    Prices are the shipped table (``specmill.llm.prices``) under the config's own; with
-    a dollar limit, a configured model without a price is a ``ConfigError`` up front.
+    Calls are priced as ``specmill.core.prices.run_prices`` says (the shipped table
+    under the config's own; nothing for the scripted backend); with a dollar limit, a
+    configured model without a price is a ``ConfigError`` up front, as ``lint`` says.
     """
-    from specmill.llm.prices import DEFAULT_PRICES
+    from specmill.core.config_rules import unpriced_error, unpriced_models
+    from specmill.core.prices import run_prices
 
-    run_budget = Budget(budget, {**DEFAULT_PRICES, **models.prices})
-    run_budget.require_prices(models.model_names())
-    return BACKENDS[models.backend](models, run_budget, repo_root)
+    missing = unpriced_models(models, budget)
+    if missing is not None:
+        raise unpriced_error(budget, missing)
+    return BACKENDS[models.backend](models, Budget(budget, run_prices(models)), repo_root)

@@ -28,11 +28,10 @@ import logging
 import math
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from specmill.core.config import BudgetConfig, Price
-from specmill.errors import ConfigError
 from specmill.llm.errors import BudgetExceeded, CallCancelled
 from specmill.llm.tokens import CHARS_PER_TOKEN  # a typical count
 
@@ -43,6 +42,15 @@ RESERVE_OVERHEAD_TOKENS = 8  # the chat format's tokens around the messages
 MIN_USEFUL_OUTPUT = 256  # an answer cut shorter than this is not worth paying for
 HEADROOM = 2  # once a role and model have answered: twice their longest answer is enough
 WAIT_POLL_S = 0.05  # how often a waiting call looks at its cancel event
+
+
+def usd(amount: float) -> str:
+    """Dollars as a limit is written: cents, and below a cent the digits that tell it
+    (``$0.005``, not ``$0.00``)."""
+    if amount == 0 or abs(amount) >= 0.01:
+        return f"${amount:,.2f}"
+    digits = 1 - math.floor(math.log10(abs(amount)))
+    return "$" + f"{amount:.{digits}f}".rstrip("0")
 
 
 def estimate_tokens(chars: int) -> int:
@@ -117,23 +125,6 @@ class Budget:
         """Models used without a price in ``models.prices``: their cost counted as 0."""
         with self._changed:
             return frozenset(self._unpriced)
-
-    def require_prices(self, models: Iterable[str]) -> None:
-        """A dollar limit is only a limit if every model has a price: refuse to start."""
-        if not self.config.counts_dollars:
-            return
-        missing = [model for model in models if model not in self.prices]
-        if missing:
-            limit = "max_usd" if self.config.max_usd is not None else "max_usd_per_module"
-            raise ConfigError(
-                f"budget.{limit} is set, but model {missing[0]!r} has no price, so its"
-                " calls would count as $0"
-                + (f" (nor {', '.join(map(repr, missing[1:]))})" if missing[1:] else ""),
-                path="specmill.toml",
-                hint=f'add it to [specmill.models.prices], e.g. "{missing[0]}" ='
-                " { input = 2.0, output = 8.0 } (US dollars per million tokens),"
-                " or set budget.max_tokens instead",
-            )
 
     def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
         """US dollars for this usage; 0 for a model missing from the price table."""
@@ -256,7 +247,7 @@ def _refusal(limit: _Limit, what: str, prompt: int, least: int) -> str:
     projected = limit.spent + limit.prompt + least * limit.per_output
     return (
         f"budget exhausted: {what} would bring {limit.whose} to ${projected:.4f}, over"
-        f" budget.{limit.key} = ${limit.limit:.2f} (${limit.spent:.4f} spent so far); the"
+        f" budget.{limit.key} = {usd(limit.limit)} (${limit.spent:.4f} spent so far); the"
         f" call was not made. Raise budget.{limit.key} or regenerate fewer modules."
     )
 

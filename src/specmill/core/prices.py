@@ -3,12 +3,13 @@
 US dollars per million tokens (input, output), standard tier, no caching or batch
 discount. Checked 2026-03 against OpenAI's pricing page (platform.openai.com/docs/pricing);
 prices change: ``models.prices`` in the config overrides any entry and adds others.
-Pure data: imported by the budget, which prices every call from it.
+Pure data, and the one rule of what a run prices its calls with (``run_prices``): the
+backend that calls models, its budget, doctor and the configuration check all use it.
 """
 
 from __future__ import annotations
 
-from specmill.core.config import Price
+from specmill.core.config import ModelsConfig, Price
 
 PRICES_CHECKED = "2026-03"
 
@@ -30,3 +31,15 @@ DEFAULT_PRICES: dict[str, Price] = {
         "o4-mini": (1.1, 4.4),
     }.items()
 }
+
+
+def run_prices(models: ModelsConfig) -> dict[str, Price]:
+    """The prices a run counts its calls at: the shipped table under ``models.prices``.
+
+    The scripted backend calls no model, so the shipped table does not apply to it: its
+    runs cost nothing, unless ``models.prices`` prices its model names on purpose (to
+    rehearse a budget, or a report of costs).
+    """
+    if models.backend == "scripted":
+        return dict(models.prices)
+    return {**DEFAULT_PRICES, **models.prices}
