@@ -15,7 +15,8 @@ Pure (text in, data out); ``tests/docs/scratch.py`` runs them. The rules, as
   interleaves them. Shown output is compared whole: a line ``...`` stands for any lines
   (none included), ``...`` (or ``…``) inside a line for any text, a run id
   (``20261126-022635-635805``) for any run id and a digest or commit (6 to 64 hex
-  digits) for any. No line shown: not compared.
+  digits) for any. No line shown: not compared. The notice that tiktoken's encoding
+  is not on the machine is left out of what was printed: it depends on the machine.
 - In a ``bash``/``sh``/``shell`` block every line is a command; nothing is compared.
 - ``<!-- run: REPO; skip: pip install | pre-commit install -->`` leaves out the commands
   that start so (they install, or touch the network); the rest of the block runs.

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs.blocks import Block, blocks, matches, pages, parse, stray_markers
+from tests.docs.model_server import model_server
 from tests.docs.scratch import RECIPES, Scratch, report, run
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -61,7 +62,8 @@ def test_run_blocks_name_a_recipe_and_run_something() -> None:
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scratch]:
-    yield Scratch(tmp_path_factory.mktemp("docs-scratch"))
+    with model_server() as server:
+        yield Scratch(tmp_path_factory.mktemp("docs-scratch"), server.url)
 
 
 @pytest.mark.parametrize("block", RUN, ids=[b.id for b in RUN])
