@@ -94,25 +94,34 @@ def blocks(text: str, page: str) -> list[Block]:
     """Every shell block of a page, with its marker and, for ``run`` blocks, its commands."""
     lines = text.splitlines()
     found: list[Block] = []
+    for start, end, indent, language in fences(lines):
+        body = tuple(
+            line[indent:] if line.startswith(" " * indent) else line.lstrip()
+            for line in lines[start + 1 : end]
+        )
+        if language in SHELL:
+            kind, marker = marker_before(lines, start)
+            commands = parse(body, start + 2, language) if kind == "run" else ()
+            found.append(Block(page, start + 1, language, body, kind, marker, commands))
+    return found
+
+
+def fences(lines: list[str]) -> list[tuple[int, int, int, str]]:
+    """Each fenced block as (opening line, closing line, indentation, language), 0-based;
+    a longer fence (````) holds shorter ones, as in a page that shows a marker."""
+    found = []
     i = 0
     while i < len(lines):
         opening = FENCE.match(lines[i])
         if not opening:
             i += 1
             continue
-        indent, fence = len(opening["indent"]), opening["fence"]
+        fence = opening["fence"]
         language = opening["info"].strip().split(" ")[0].lower() if opening["info"] else ""
         end = i + 1
         while end < len(lines) and not re.match(rf"^ *{re.escape(fence)}\s*$", lines[end]):
             end += 1
-        body = tuple(
-            line[indent:] if line.startswith(" " * indent) else line.lstrip()
-            for line in lines[i + 1 : end]
-        )
-        if language in SHELL:
-            kind, marker = marker_before(lines, i)
-            commands = parse(body, i + 2, language) if kind == "run" else ()
-            found.append(Block(page, i + 1, language, body, kind, marker, commands))
+        found.append((i, end, len(opening["indent"]), language))
         i = end + 1
     return found
 
@@ -133,9 +142,10 @@ def stray_markers(text: str, page: str) -> list[str]:
     """Markers that are not followed by a shell block: a typo would otherwise hide one."""
     marked = {b.line for b in blocks(text, page) if b.kind}
     lines = text.splitlines()
+    inside = {n + 1 for start, end, _, _ in fences(lines) for n in range(start, end + 1)}
     stray = []
     for number, line in enumerate(lines, 1):
-        if MARKER.match(line):
+        if MARKER.match(line) and number not in inside:
             following = [n for n in (number + 1, number + 2) if n in marked]
             if not following:
                 stray.append(f"{page}:{number}")
