@@ -18,8 +18,9 @@ Pure (text in, data out); ``tests/docs/scratch.py`` runs them. The rules, as
   digits) for any. No line shown: not compared. The notice that tiktoken's encoding
   is not on the machine is left out of what was printed: it depends on the machine.
 - In a ``bash``/``sh``/``shell`` block every line is a command; nothing is compared.
-- ``<!-- run: REPO; skip: pip install | pre-commit install -->`` leaves out the commands
-  that start so (they install, or touch the network); the rest of the block runs.
+- ``<!-- run: REPO; skip: pip install | pre-commit install; covered by
+  tests/FILE.py::TEST -->`` leaves out the commands that start so (they install, or
+  touch the network), naming the tests that hold them; the rest of the block runs.
 - Every command must exit 0, unless its comment starts with ``exit N``
   (``specmill check  # exit 1: ...``).
 """
