@@ -186,12 +186,32 @@ def shop(repo: Path, env: dict[str, str]) -> None:
     git(repo, env, "commit", "--quiet", "-m", "the tax code, and its spec")
 
 
+def unpriced(repo: Path, env: dict[str, str]) -> None:
+    """A configuration that parses but cannot work: a budget in dollars, and a model
+    that has no price (docs/configuration.md, "One configuration check")."""
+    empty(repo, env)
+    write(repo, {"specmill.toml": UNPRICED})
+    git(repo, env, "add", "--all")
+    git(repo, env, "commit", "--quiet", "-m", "a budget in dollars")
+
+
+UNPRICED = """\
+[specmill]
+
+[specmill.models]
+verifiers = [{ model = "gpt-4.1" }, { model = "claude-sonnet" }]
+
+[specmill.budget]
+max_usd = 5.0
+"""
+
 MODEL_RECIPES = {"shop"}  # their blocks see OPENAI_BASE_URL: the local model server
 RECIPES: dict[str, Callable[[Path, dict[str, str]], None]] = {
     "empty": empty,
     "billing": billing,
     "tax": tax,
     "shop": shop,
+    "unpriced": unpriced,
 }
 
 
