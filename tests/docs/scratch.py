@@ -38,6 +38,7 @@ def environment(home: Path, model_url: str = "") -> dict[str, str]:
     """What a block's commands see: this venv's specmill, a home of their own, and a key
     and base URL only where a recipe points at a model (``model_url``)."""
     venv_bin = Path(sys.executable).parent
+    assert (venv_bin / "specmill").exists(), f"run pytest with the Python of a venv: {venv_bin}"
     home.mkdir(parents=True, exist_ok=True)
     (home / ".gitconfig").write_text(
         "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n", encoding="utf-8"
