@@ -76,7 +76,8 @@ class Block:
         return ()
 
     def to_run(self) -> tuple[Command, ...]:
-        return tuple(c for c in self.commands if not c.text.startswith(self.skips or ("\0",)))
+        skips = self.skips
+        return tuple(c for c in self.commands if not (skips and c.text.startswith(skips)))
 
     @property
     def recipe(self) -> str:
@@ -189,7 +190,7 @@ def parse(body: tuple[str, ...], first_line: int, language: str) -> tuple[Comman
 
 ELLIPSIS = re.compile(r"\.\.\.|…")
 # What differs from run to run stands for any value of its kind: a run id, a digest or
-# commit (7 to 64 hex digits, one a digit at least), so examples can show real ones.
+# commit (6 to 64 hex digits, one a digit at least), so examples can show real ones.
 VARIES = [
     (re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}"), r"\d{8}-\d{6}-[0-9a-f]{6}"),
     (re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{6,64}"), r"[0-9a-f]{6,64}"),

@@ -1,9 +1,11 @@
 """Scratch repositories for the manual's examples, and the runner that executes a block.
 
 A block runs in a real shell (bash) in a git repository made by a *recipe* below, with
-``specmill`` the code under test (this virtual environment's ``bin`` first on ``PATH``),
-``HOME`` a temporary folder, no model key, and the scripted backend where a model is
-needed: no network, no cost. Recipes are built once per test session and copied.
+``specmill`` the code under test (this virtual environment's ``bin`` first on ``PATH``)
+and ``HOME`` a temporary folder. Where a model is needed, the recipe configures the
+scripted backend, or (``MODEL_RECIPES``) the block sees ``OPENAI_BASE_URL`` of a local
+server that answers as the scripted answers do: no network, no cost. Recipes are built
+once per test module and copied, one copy per page and repository name.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -82,19 +85,20 @@ def run(block: Block, repo: Path, env: dict[str, str]) -> list[Ran]:
             command.text,
             '__s=$?; printf \'\\036specmill-docs %d\\036\\n\' "$__s"; (exit "$__s")',
         ]
+    shell = subprocess.Popen(
+        ["bash", "--noprofile", "--norc", "-c", "\n".join(script)],
+        cwd=repo,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        start_new_session=True,  # a group of its own: a timeout ends all it started
+    )
     try:
-        done = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-c", "\n".join(script)],
-            cwd=repo,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            timeout=BLOCK_TIMEOUT,
-            check=False,
-        )
-        text = done.stdout.decode("utf-8", "replace")
-    except subprocess.TimeoutExpired as exc:
-        text = (exc.stdout or b"").decode("utf-8", "replace")
+        printed, _ = shell.communicate(timeout=BLOCK_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(shell.pid, signal.SIGKILL)
+        printed, _ = shell.communicate()
+    text = printed.decode("utf-8", "replace")
     parts = SENTINEL.split(text)
     ran = []
     for index, command in enumerate(block.to_run()):
@@ -240,10 +244,13 @@ class Scratch:
             slug = re.sub(r"\W+", "-", f"{page}-{name}")
             target = self.base / "copies" / slug
             template = self.template(name.split("#")[0])
-            # the same folder name as the template, so the paths a run recorded still hold
             shutil.copytree(template.parent, target, symlinks=True)
             url = self.model_url if name.split("#")[0] in MODEL_RECIPES else ""
-            self.copies[key] = (target / "repo", environment(target / "home", url))
+            env = environment(target / "home", url)
+            origin = target / "repo-origin.git"
+            if origin.exists():  # the copy's own remote, not the template's
+                git(target / "repo", env, "remote", "set-url", "origin", str(origin))
+            self.copies[key] = (target / "repo", env)
         return self.copies[key]
 
 
