@@ -5,6 +5,7 @@ its claim (the rules: ``tests/docs/blocks.py``; for writers: docs/development.md
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from tests.docs.blocks import Block, blocks, matches, pages, parse, stray_markers
 from tests.docs.model_server import model_server
-from tests.docs.scratch import RECIPES, Scratch, report, run
+from tests.docs.scratch import RECIPES, Scratch, environment, report, run
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -137,3 +138,54 @@ def test_run_ids_and_digests_stand_for_any_of_their_kind() -> None:
     assert matches(shown, ["Specmill-Run: 20261202-194136-865940", "inputs=sha256:d1ddf5849d68"])
     assert not matches(shown, ["Specmill-Run: 2026-11-26", "inputs=sha256:d1ddf5849d68"])
     assert not matches(("exit 0",), ["exit 1"])
+
+
+def test_the_runner_gives_each_command_its_output_and_status(tmp_path: Path) -> None:
+    body = (
+        "$ printf 'no newline at the end'",
+        "no newline at the end",
+        "$ ls missing-file  # exit 2: ls says so",
+        "ls: cannot access 'missing-file': No such file or directory",
+        "$ cd / && echo $HOME",
+        "...",
+        "$ pwd",
+        "/",
+    )
+    block = Block("p.md", 1, "console", body, "run", "empty", parse(body, 2, "console"))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    ran = run(block, repo, environment(tmp_path / "home"))
+    assert [r.status for r in ran] == [0, 2, 0, 0]
+    assert ran[2].output == [str(tmp_path / "home")]  # a home of its own
+    assert report(block, ran) == ""
+    wrong = ("$ ls missing-file", "...")
+    block = Block("p.md", 1, "console", wrong, "run", "empty", parse(wrong, 2, "console"))
+    assert "`ls missing-file` exited 2, not 0" in report(
+        block, run(block, repo, environment(tmp_path / "home"))
+    )
+
+
+def test_a_block_that_does_not_end_is_ended_with_all_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tests.docs.scratch.BLOCK_TIMEOUT", 1)
+    body = ("$ echo started", "started", "$ sleep 60 >/dev/null 2>&1 & echo $! > pid; wait")
+    block = Block("p.md", 1, "console", body, "run", "empty", parse(body, 2, "console"))
+    ran = run(block, tmp_path, environment(tmp_path / "home"))
+    assert [r.status for r in ran] == [0, None]
+    assert "did not end: the block timed out" in report(block, ran)
+    pid = int((tmp_path / "pid").read_text())
+    assert ended(pid), "the block's background sleep outlived it"
+
+
+def ended(pid: int) -> bool:
+    """Gone, or dead and waiting for its new parent to reap it (a zombie)."""
+    for _ in range(100):  # SIGKILL is delivered at once; the exit takes a moment
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return True
+        if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
