@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.docs.blocks import Block, blocks, matches, pages, parse, stray_markers
-from tests.docs.model_server import model_server
 from tests.docs.scratch import RECIPES, Scratch, environment, report, run
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -60,12 +58,6 @@ def test_run_blocks_name_a_recipe_and_run_something() -> None:
     for block in RUN:
         assert block.recipe in RECIPES, f"{block.id}: no scratch recipe {block.recipe!r}"
         assert block.to_run(), f"{block.id}: nothing left to run"
-
-
-@pytest.fixture(scope="module")
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scratch]:
-    with model_server() as server:
-        yield Scratch(tmp_path_factory.mktemp("docs-scratch"), server.url)
 
 
 @pytest.mark.parametrize("block", RUN, ids=[b.id for b in RUN])
