@@ -176,7 +176,6 @@ def billing(repo: Path, env: dict[str, str]) -> None:
 def tax(repo: Path, env: dict[str, str]) -> None:
     """``billing``, plus code you already have: billing.tax's spec and hand-written
     ``src/billing/tax.py``, committed, not adopted (``specmill check`` reports it)."""
-    billing(repo, env)
     write(repo, TAX)
     git(repo, env, "add", "--all")
     git(repo, env, "commit", "--quiet", "-m", "the tax spec, for code we have")
@@ -185,7 +184,6 @@ def tax(repo: Path, env: dict[str, str]) -> None:
 def shop(repo: Path, env: dict[str, str]) -> None:
     """A project before specmill: hand-written ``src/billing/tax.py`` and the spec just
     written for it (Getting started, step 2), committed; no ``specmill.toml`` yet."""
-    empty(repo, env)
     write(repo, {"src/billing/__init__.py": "", **TAX})
     git(repo, env, "add", "--all")
     git(repo, env, "commit", "--quiet", "-m", "the tax code, and its spec")
@@ -194,7 +192,6 @@ def shop(repo: Path, env: dict[str, str]) -> None:
 def unpriced(repo: Path, env: dict[str, str]) -> None:
     """A configuration that parses but cannot work: a budget in dollars, and a model
     that has no price (docs/configuration.md, "One configuration check")."""
-    empty(repo, env)
     write(repo, {"specmill.toml": UNPRICED})
     git(repo, env, "add", "--all")
     git(repo, env, "commit", "--quiet", "-m", "a budget in dollars")
@@ -211,12 +208,14 @@ max_usd = 5.0
 """
 
 MODEL_RECIPES = {"shop"}  # their blocks see OPENAI_BASE_URL: the local model server
-RECIPES: dict[str, Callable[[Path, dict[str, str]], None]] = {
-    "empty": empty,
-    "billing": billing,
-    "tax": tax,
-    "shop": shop,
-    "unpriced": unpriced,
+Recipe = Callable[[Path, dict[str, str]], None]
+# Each recipe: the one it starts from (a copy of its repository), and what it adds.
+RECIPES: dict[str, tuple[str | None, Recipe]] = {
+    "empty": (None, empty),
+    "billing": (None, billing),
+    "tax": ("billing", tax),
+    "shop": ("empty", shop),
+    "unpriced": ("empty", unpriced),
 }
 
 
@@ -232,26 +231,33 @@ class Scratch:
 
     def template(self, recipe: str) -> Path:
         if recipe not in self.built:
-            root = self.base / "recipes" / recipe / "repo"
-            root.mkdir(parents=True)
-            RECIPES[recipe](root, environment(self.base / "recipes" / recipe / "home"))
+            start, build = RECIPES[recipe]
+            folder = self.base / "recipes" / recipe
+            if start:
+                root, env = self.copy(self.template(start), folder, recipe)
+            else:
+                root, env = folder / "repo", environment(folder / "home")
+                root.mkdir(parents=True)
+            build(root, env)
             self.built[recipe] = root
         return self.built[recipe]
 
     def repo(self, page: str, name: str) -> tuple[Path, dict[str, str]]:
         key = (page, name)
         if key not in self.copies:
-            slug = re.sub(r"\W+", "-", f"{page}-{name}")
-            target = self.base / "copies" / slug
-            template = self.template(name.split("#")[0])
-            shutil.copytree(template.parent, target, symlinks=True)
-            url = self.model_url if name.split("#")[0] in MODEL_RECIPES else ""
-            env = environment(target / "home", url)
-            origin = target / "repo-origin.git"
-            if origin.exists():  # the copy's own remote, not the template's
-                git(target / "repo", env, "remote", "set-url", "origin", str(origin))
-            self.copies[key] = (target / "repo", env)
+            target = self.base / "copies" / re.sub(r"\W+", "-", f"{page}-{name}")
+            recipe = name.split("#")[0]
+            self.copies[key] = self.copy(self.template(recipe), target, recipe)
         return self.copies[key]
+
+    def copy(self, template: Path, target: Path, recipe: str) -> tuple[Path, dict[str, str]]:
+        """The template's folder (repository, origin, home) copied, with a home of its own."""
+        shutil.copytree(template.parent, target, symlinks=True)
+        env = environment(target / "home", self.model_url if recipe in MODEL_RECIPES else "")
+        origin = target / "repo-origin.git"
+        if origin.exists():  # the copy's own remote, not the template's
+            git(target / "repo", env, "remote", "set-url", "origin", str(origin))
+        return target / "repo", env
 
 
 # The running example's files. Invoice's code is long enough for `trace …invoice.py:29`.
