@@ -3,8 +3,9 @@
 Pure (text in, data out); ``tests/docs/scratch.py`` runs them. The rules, as
 ``docs/development.md#examples-are-tests`` states them for writers:
 
-- A *shell block* is a fenced block of ``bash``, ``sh``, ``shell`` or ``console``, or a
-  plain one (no language: a command's output as users see it).
+- A *shell block* is a fenced block of ``console`` (or ``shell-session``), ``bash``,
+  ``sh``, ``shell`` or ``zsh``, or a plain one (no language, or ``text``: a command's
+  output as users see it, which only a ``not-run`` marker fits).
 - The line before it (a blank line between is allowed) is a marker:
   ``<!-- run: REPO -->`` runs it in the scratch repository ``REPO`` (a recipe of
   ``tests/docs/scratch.py``; blocks of one page naming the same ``REPO`` share one
@@ -31,7 +32,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SHELL = {"bash", "sh", "shell", "console", ""}
+CONSOLE = {"console", "shell-session"}  # `$ ` commands, each followed by its output
+SCRIPT = {"bash", "sh", "shell", "zsh"}  # every line a command
+PLAIN = {"", "text"}  # output alone: it cannot run, a test holds it
+SHELL = CONSOLE | SCRIPT | PLAIN
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+|~~~+)(?P<info>[^\n`]*)$")
 MARKER = re.compile(r"^ *<!--\s*(?P<kind>run|not-run):\s*(?P<body>.*?)\s*-->\s*$")
 COVERED = re.compile(r"covered by ((?:tests/[\w/.-]+\.py::\w+(?:,\s*)?)+)")
@@ -174,15 +178,15 @@ def parse(body: tuple[str, ...], first_line: int, language: str) -> tuple[Comman
             pending.append(line)
             continuing = line.endswith("\\")
             continue
-        if language == "console":
+        if language in CONSOLE:
             is_command = line.startswith("$ ")
         else:
             is_command = bool(line.strip()) and not line.lstrip().startswith("#")
         if is_command:
             close()
-            pending, output, start = [line[2:] if language == "console" else line], [], number
+            pending, output, start = [line[2:] if language in CONSOLE else line], [], number
             continuing = line.endswith("\\")
-        elif language == "console" and pending:
+        elif language in CONSOLE and pending:
             output.append(line)
     close()
     return tuple(commands)

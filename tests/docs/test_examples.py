@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.blocks import Block, blocks, matches, pages, parse, stray_markers
+from tests.docs.blocks import PLAIN, Block, blocks, matches, pages, parse, stray_markers
 from tests.docs.scratch import RECIPES, Scratch, environment, report, run
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -57,6 +57,7 @@ def test_what_is_not_run_names_a_test_that_exists() -> None:
 def test_run_blocks_name_a_recipe_and_run_something() -> None:
     for block in RUN:
         assert block.recipe in RECIPES, f"{block.id}: no scratch recipe {block.recipe!r}"
+        assert block.language not in PLAIN, f"{block.id}: output alone cannot run"
         assert block.to_run(), f"{block.id}: nothing left to run"
 
 
