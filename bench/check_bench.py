@@ -190,11 +190,6 @@ def pair(a: Callable[[], float], b: Callable[[], float], repeat: int) -> Pair:
     return result
 
 
-def best(run: Callable[[], float], repeat: int) -> float:
-    run()
-    return min(run() for _ in range(repeat))
-
-
 def report_pair(title: str, name_a: str, name_b: str, result: Pair, goal: float) -> None:
     met = "met" if result.ratio <= goal else "NOT MET"
     print(title)
@@ -297,15 +292,32 @@ def measure_imports(command: Sequence[str], cwd: Path, repeat: int) -> Imports:
 @dataclass
 class Loading:
     name: str
-    help_s: float
+    help_command: list[str]
     imports: Imports
+    help_s: float = 0.0
 
 
 def measure_loading(
     name: str, script: str, args: Sequence[str], help_args: Sequence[str], cwd: Path, repeat: int
 ) -> Loading:
-    help_s = best(process([script, *help_args], cwd), repeat)
-    return Loading(name, help_s, measure_imports([script, *args], cwd, repeat))
+    """The imports of a real run now (they depend on the repository's state); --help later."""
+    return Loading(name, [script, *help_args], measure_imports([script, *args], cwd, repeat))
+
+
+def time_help(loadings: list[Loading], cwd: Path, repeat: int) -> float:
+    """Each command's --help and ``python -c pass``, round-robin (drift hits all alike);
+    returns the floor, ``python -c pass``."""
+    runs = [process([sys.executable, "-c", "pass"], cwd)]
+    runs += [process(loading.help_command, cwd) for loading in loadings]
+    for run in runs:
+        run()
+    times: list[list[float]] = [[] for _ in runs]
+    for _ in range(repeat):
+        for index, run in enumerate(runs):
+            times[index].append(run())
+    for loading, figures in zip(loadings, times[1:], strict=True):
+        loading.help_s = min(figures)
+    return min(times[0])
 
 
 def report_loading(loadings: list[Loading], floor: float) -> None:
@@ -366,7 +378,6 @@ def run(tmp: Path, modules: int, affected_modules: int | None, repeat: int) -> N
     start = time.perf_counter()
     built = build_repository(root, modules)
     print(f"{modules} modules built in {time.perf_counter() - start:.1f} s; {BIN}")
-    floor = best(process([sys.executable, "-c", "pass"], root), repeat)
     cli = tool("specmill")
     loadings = []
 
@@ -436,7 +447,7 @@ def run(tmp: Path, modules: int, affected_modules: int | None, repeat: int) -> N
     )
 
     # 4. what each command loads
-    report_loading(loadings, floor)
+    report_loading(loadings, time_help(loadings, root, repeat))
 
 
 if __name__ == "__main__":
