@@ -13,10 +13,10 @@ temporary folder and times, in the same run, as whole processes, warm, interleav
    runs it (its own ``xargs``), against pre-commit-hooks' ``check-added-large-files`` on
    the same file (goal <= 1.1x);
 4. what ``check``, ``status``, ``affected``, ``lint`` and the hook load: the wall time of
-   ``<command> --help`` next to ``python -c pass``, the import time ``python -X importtime``
-   reports for a real run of the command (all imports, and the outermost ``specmill.*``
-   modules with what they import), and which heavy packages it imports (the list the
-   hot paths should leave empty).
+   ``<command> --help`` next to ``python -c pass`` (timed round-robin), the import time
+   ``python -X importtime`` reports for a real run of the command (all imports, and the
+   outermost ``specmill.*`` modules with what they import), and which heavy packages it
+   imports (the list the hot paths should leave empty).
 
 Everything runs from the interpreter's own bin folder (the project's venv): ``specmill``,
 the hook, ``check-added-large-files`` (dev extras) and ``sha256sum``/``git`` from PATH.
@@ -407,8 +407,12 @@ def run(tmp: Path, modules: int, affected_modules: int | None, repeat: int) -> N
         where, count = tmp / "affected", affected_modules
         build_repository(where, count)
     changed = 7 % count
+    module_id = f"group{changed % 50}.module{changed}"
     branch_changing_one_spec(where, f"specs/group{changed % 50}/module{changed}.md")
     affected = ["affected", "--base", "main"]
+    listed = subprocess.run([cli, *affected], cwd=where, capture_output=True, text=True).stdout
+    if listed.split() != [module_id]:  # a fast answer must still be the right one
+        sys.exit(f"specmill affected --base main should list {module_id} alone:\n{listed}")
     result = pair(
         process([cli, *affected], where),
         process(["git", "diff", "--name-only", "main..."], where),
