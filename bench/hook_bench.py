@@ -11,7 +11,8 @@ over processes exactly as pre-commit splits them):
 - ``specmill-hook-no-hand-edits FILES``: the entry ``.pre-commit-hooks.yaml`` declares;
 
 on 1 file and on N files, generated and hand-written. It prints the best and the median
-of the rounds, and the ratios to check-added-large-files (target: <= 1.3 on 1 file).
+of the rounds, and the ratios to check-added-large-files (goal: <= 1.1x on 1 file).
+``bench/check_bench.py`` times the 1-file case too, in its N-module repository.
 
 By default both hooks run from a fresh virtualenv, as pre-commit installs a hook
 repository: this checkout pip-installed (not editable; without its dependencies, which
@@ -19,6 +20,7 @@ the fast path must not need) and pre-commit-hooks. ``--bin DIR`` uses another
 environment's bin folder instead (e.g. ``.venv/bin``).
 
 Usage: python bench/hook_bench.py [--files 1000] [--rounds 21] [--bin DIR]
+       python bench/hook_bench.py --quick --bin .venv/bin   (a smoke run: 10 files, 3 rounds)
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ CHECKOUT = Path(__file__).resolve().parents[1]
 HOOK = "specmill-hook-no-hand-edits"
 BASELINE = "check-added-large-files"
 BODY = "def function_{n}(value: int) -> int:\n    return value * {n}\n\n\n"
-TARGET = 1.3
+TARGET = 1.1  # issue 24
 
 
 def build_environment(folder: Path) -> Path:
@@ -118,10 +120,13 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--bin", type=Path, help="bin folder with both hooks installed")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 10 files, 3 rounds")
     args = parser.parse_args()
+    if args.quick:
+        args.files, args.rounds = min(args.files, 10), min(args.rounds, 3)
     with tempfile.TemporaryDirectory(prefix="hook-bench-") as temporary:
         folder = Path(temporary)
-        bin_dir = args.bin or build_environment(folder / "env")
+        bin_dir = args.bin.absolute() if args.bin else build_environment(folder / "env")
         generated, written = build_repository(folder / "repo", args.files)
         commands = {
             "python -c pass": [str(bin_dir / "python"), "-c", "pass"],
@@ -160,8 +165,8 @@ def report(results: dict[str, dict[str, list[float]]], rounds: int, bin_dir: Pat
         ratios = f"{ratio_best:.2f}x / {ratio_median:.2f}x"
         print(f"{case:<18}{cells[0]:>18}{cells[1]:>26}{cells[2]:>30}{ratios:>16}")
         if case == "1 generated":
-            met = "met" if ratio_best <= TARGET else "MISSED"
-            verdict = f"target: 1 generated file <= {TARGET}x {BASELINE} (best): {met}"
+            met = "met" if ratio_best <= TARGET else "NOT MET"
+            verdict = f"goal: 1 generated file <= {TARGET}x {BASELINE} (best): {met}"
     print(verdict)
 
 
