@@ -275,3 +275,12 @@ def test_the_light_reader_agrees_with_pydantic_on_any_table(table: dict[str, Any
 @given(nested_tables(2))
 def test_the_light_reader_agrees_with_pydantic_on_stray_shapes(table: Any) -> None:
     agree(table)
+
+
+def test_the_shipped_prices_are_what_validation_makes_of_them() -> None:
+    from specmill.core.config import Price
+    from specmill.core.prices import DEFAULT_PRICES
+
+    for price in DEFAULT_PRICES.values():
+        validated = Price.model_validate({"input": price.input, "output": price.output})
+        assert snapshot(price) == snapshot(validated)
