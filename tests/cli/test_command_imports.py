@@ -30,7 +30,11 @@ CLI = """\
 import json, sys
 from specmill.cli.main import main
 code = main(sys.argv[1:])
-print(json.dumps([code, sorted(sys.modules)]))
+from specmill.core import config
+built = [name for name, model in vars(config).items()
+         if isinstance(model, type) and issubclass(model, config.BaseModel)
+         and model.__module__ == config.__name__ and model.__pydantic_complete__]
+print(json.dumps([code, sorted(sys.modules), built]))
 """
 HOOK = """\
 import json, sys
@@ -41,6 +45,11 @@ print(json.dumps([code, sorted(sys.modules)]))
 
 
 def loaded(project: Project, probe: str, *args: str) -> tuple[int, list[str]]:
+    code, modules, _ = run(project, probe, *args)
+    return code, modules
+
+
+def run(project: Project, probe: str, *args: str) -> tuple[int, list[str], list[str]]:
     done = subprocess.run(
         [sys.executable, "-c", probe, *args],
         cwd=project.root,
@@ -49,8 +58,8 @@ def loaded(project: Project, probe: str, *args: str) -> tuple[int, list[str]]:
         check=False,
     )
     assert "Traceback" not in done.stderr, done.stderr
-    code, modules = json.loads(done.stdout.splitlines()[-1])
-    return code, modules
+    code, modules, *built = json.loads(done.stdout.splitlines()[-1])
+    return code, modules, built[0] if built else []
 
 
 def forbidden(modules: list[str]) -> list[str]:
@@ -106,3 +115,17 @@ def test_lint_loads_the_engine_only_for_prompt_overrides(billing: Project) -> No
     code, modules = loaded(billing, CLI, "lint")
     assert code == 1
     assert {"specmill.engine.prompts", "jinja2"} <= set(modules)
+
+
+def test_a_valid_config_builds_no_validation_model(billing: Project) -> None:
+    """The light reader reads it: pydantic builds no validator for check, status, affected
+    or lint; an invalid config is pydantic's to report (then it builds them)."""
+    billing.write(
+        "specmill.toml", '[specmill]\nchecks = ["pytest -q"]\n[specmill.models]\ntimeout = 30\n'
+    )
+    for args in (["check"], ["status"], ["affected"], ["lint"]):
+        code, _, built = run(billing, CLI, *args)
+        assert (args, code, built) == (args, 0, [])
+    billing.write("specmill.toml", "[specmill]\nmax_attempts = 0\n")
+    code, _, built = run(billing, CLI, "lint")
+    assert code == 1 and "Config" in built
