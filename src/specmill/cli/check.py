@@ -18,7 +18,6 @@ from specmill.core.gitattributes import GITATTRIBUTES
 from specmill.core.paths import under
 from specmill.core.problems import HINTS, Problem
 from specmill.core.project import Project
-from specmill.files import sync_gitattributes
 
 
 @click.command()
@@ -75,6 +74,8 @@ def check(
 
 def _fix(project: Project, problems: list[Problem]) -> list[Problem]:
     """Rewrite the .gitattributes block if it is reported; the other problems remain."""
+    from specmill.files import sync_gitattributes
+
     stale_block = [p for p in problems if p.path == GITATTRIBUTES and p.kind == "invalid"]
     outputs = sorted(project.owners)
     if stale_block and sync_gitattributes(project.root, outputs):

@@ -16,7 +16,7 @@ from specmill.cli.common import (
 from specmill.core.lint import lint_problems
 from specmill.core.paths import under
 from specmill.core.problems import Problem
-from specmill.core.project import OVERRIDES, Project
+from specmill.core.project import OVERRIDES, PROMPTS, Project
 
 
 @click.command()
@@ -51,6 +51,9 @@ def lint(ctx: click.Context, paths: tuple[str, ...], as_json: bool, quiet: bool)
 
 
 def _override_problems(project: Project) -> list[Problem]:
+    folder = project.root / OVERRIDES / PROMPTS
+    if not folder.is_dir() or folder.is_symlink():
+        return []  # no prompt overrides: the engine and jinja2 need not load
     from specmill.engine.prompts import PromptLibrary
 
     return [

@@ -11,9 +11,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Sequence
+from gettext import gettext as _
 from pathlib import Path
 
 import click
@@ -22,41 +21,127 @@ from specmill import __version__, secret_file
 from specmill.errors import SpecmillError
 from specmill.termination import Terminated, signals_as_exceptions
 
-# name -> "module:function"; modules are imported only when their command runs.
-COMMANDS: dict[str, str] = {
-    "init": "specmill.cli.init:init",
-    "status": "specmill.cli.status:status",
-    "check": "specmill.cli.check:check",
-    "lint": "specmill.cli.lint:lint",
-    "affected": "specmill.cli.affected:affected",
-    "adopt": "specmill.cli.adopt:adopt",
-    "graph": "specmill.cli.graph:graph",
-    "demo": "specmill.cli.demo:demo",
-    "eject": "specmill.cli.eject:eject",
-    "mv": "specmill.cli.mv:mv",
-    "regen": "specmill.cli.regen:regen",
-    "plan": "specmill.cli.plan:plan",
-    "verify": "specmill.cli.verify:verify",
-    "trace": "specmill.cli.trace:trace",
-    "runs": "specmill.cli.runs:runs",
-    "bot": "specmill.cli.bot:bot",
-    "calibrate": "specmill.cli.calibrate:calibrate",
-    "doctor": "specmill.cli.doctor:doctor",
-    "monitor": "specmill.cli.monitor:monitor",
+
+class Entry:
+    """Where a command lives ("module:function") and its help's first paragraph."""
+
+    __slots__ = ("summary", "target")
+
+    def __init__(self, target: str, summary: str) -> None:
+        self.target, self.summary = target, summary
+
+
+# Modules are imported only when their command runs; `specmill --help` lists every
+# command from the summaries here (tests/cli/test_lazy_commands.py keeps them equal
+# to the commands' own docstrings).
+COMMANDS: dict[str, Entry] = {
+    "init": Entry(
+        "specmill.cli.init:init",
+        "Create specmill.toml, an example spec and a pre-commit config.",
+    ),
+    "status": Entry(
+        "specmill.cli.status:status",
+        "Show each module, its spec and the state of its outputs.",
+    ),
+    "check": Entry(
+        "specmill.cli.check:check",
+        "Report generated files that are hand-edited, stale, missing or orphaned.",
+    ),
+    "lint": Entry(
+        "specmill.cli.lint:lint",
+        "Check specs (front matter, requirement ids, outputs, dependencies), config and"
+        " prompt overrides: every error of every file, and what regen would refuse later.",
+    ),
+    "affected": Entry(
+        "specmill.cli.affected:affected",
+        "List the modules to regenerate (stale by inputs hash, then their dependents).",
+    ),
+    "adopt": Entry(
+        "specmill.cli.adopt:adopt",
+        "Stamp existing files with a header for the spec that declares them.",
+    ),
+    "graph": Entry(
+        "specmill.cli.graph:graph",
+        "Print the depends_on graph as Mermaid (paste into a Markdown file or PR).",
+    ),
+    "demo": Entry(
+        "specmill.cli.demo:demo",
+        "Run the whole pipeline on a built-in example repository in a temporary folder.",
+    ),
+    "eject": Entry(
+        "specmill.cli.eject:eject",
+        "Take generated files over by hand: remove their header and their spec's entry.",
+    ),
+    "mv": Entry(
+        "specmill.cli.mv:mv",
+        "Move the generated file OLD to NEW, and update its spec and .gitattributes.",
+    ),
+    "regen": Entry(
+        "specmill.cli.regen:regen",
+        "Regenerate MODULEs (default: every stale module) and their stale dependents.",
+    ),
+    "plan": Entry(
+        "specmill.cli.plan:plan",
+        "Show the plan the planner makes for MODULE (files, API, steps, ambiguities).",
+    ),
+    "verify": Entry(
+        "specmill.cli.verify:verify",
+        "Run the checks and every verifier on MODULE's current outputs; regenerate nothing.",
+    ),
+    "trace": Entry(
+        "specmill.cli.trace:trace",
+        "Trace a generated file (or one of its lines) to its spec, requirement and plan step.",
+    ),
+    "runs": Entry(
+        "specmill.cli.runs:runs",
+        "List run records (newest first), or show RUN_ID: calls, tokens, cost, verdicts.",
+    ),
+    "bot": Entry(
+        "specmill.cli.bot:bot",
+        "The GitHub bot: run inside GitHub Actions (see action.yml).",
+    ),
+    "calibrate": Entry(
+        "specmill.cli.calibrate:calibrate",
+        "Measure the verifiers on seeded defects of fresh MODULEs (default: every fresh one).",
+    ),
+    "doctor": Entry(
+        "specmill.cli.doctor:doctor",
+        "Check each model role: key, endpoint, model, context window, structured output,"
+        " streaming, latency, price.",
+    ),
+    "monitor": Entry(
+        "specmill.cli.monitor:monitor",
+        "Build the pipeline monitor: runs, modules, verifiers and models over time.",
+    ),
 }
 
 
 class LazyGroup(click.Group):
+    """click's "lazily loading subcommands": a command's module loads when it runs."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
             return None
-        module, attribute = target.split(":")
+        module, attribute = entry.target.split(":")
         command: click.Command = getattr(importlib.import_module(module), attribute)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The Commands section of --help, as click writes it, without importing any."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [(name, summary_command(name).get_short_help_str(limit)) for name in names]
+        with formatter.section(_("Commands")):
+            formatter.write_dl(rows)
+
+
+def summary_command(name: str) -> click.Command:
+    """A stand-in for a command in --help: its name and its help's first paragraph."""
+    return click.Command(name, help=COMMANDS[name].summary)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,6 +160,9 @@ def log_path() -> Path:
 
 
 def _write_traceback() -> Path:
+    import tempfile
+    import traceback
+
     text = traceback.format_exc()
     path = log_path()
     try:

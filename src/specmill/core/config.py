@@ -2,6 +2,15 @@
 
 Pure: ``parse_config`` takes the file's text and returns a validated ``Config``; an
 unknown or mistyped key is a ``ConfigError`` naming the file, the key and its line.
+
+The models are built lazily (``defer_build``): building pydantic's validators costs
+every command that reads the config a share of its start-up, and the commands that run
+on every commit (check, status, affected, lint) read a config that is almost always
+valid. ``_checked`` reads such a table by the models' own fields, constraints and
+validators, and builds the models without pydantic's validation; anything it does not
+read with certainty (a type to convert, a value out of range, an unknown key) goes to
+pydantic, so errors are pydantic's own. tests/core/test_config_reader.py compares the
+two readers on many tables, valid and invalid.
 """
 
 from __future__ import annotations
@@ -10,8 +19,10 @@ import hashlib
 import json
 import re
 import sys
-from typing import Any, Literal
+import types
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
+import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from specmill.errors import ConfigError
@@ -59,7 +70,7 @@ def _inside(path: str) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Endpoint(_Strict):
@@ -101,8 +112,12 @@ class ModelsConfig(_Strict):
     fast: str = "gpt-4.1-mini"
     standard: str = "gpt-4.1"
     strong: str = "o3"
+    # model_construct: the defaults need no validation (nor its build)
     verifiers: list[Endpoint] = Field(
-        default_factory=lambda: [Endpoint(model="gpt-4.1"), Endpoint(model="o4-mini")]
+        default_factory=lambda: [
+            Endpoint.model_construct(model="gpt-4.1"),
+            Endpoint.model_construct(model="o4-mini"),
+        ]
     )
     quorum: int | None = Field(default=None, ge=1)  # None: a majority of the verifiers
     structured_output: Literal[
@@ -117,7 +132,7 @@ class ModelsConfig(_Strict):
     max_retries: int = Field(default=4, ge=0, le=20)
     concurrency: int = Field(default=16, ge=1, le=64)
     prices: dict[str, Price] = Field(default_factory=dict)
-    max_output_tokens: OutputLimits = Field(default_factory=OutputLimits)
+    max_output_tokens: OutputLimits = Field(default_factory=OutputLimits.model_construct)
 
     def model_names(self) -> list[str]:
         """Every model a run may call, once each, in the order the config names them."""
@@ -239,11 +254,11 @@ class Config(_Strict):
     # An existing output longer than this (lines) may be answered as edits, not rewritten.
     edit_threshold_lines: int = Field(default=200, ge=1)
     comment_styles: dict[str, str] = Field(default_factory=dict)
-    models: ModelsConfig = Field(default_factory=ModelsConfig)
-    budget: BudgetConfig = Field(default_factory=BudgetConfig)
-    bot: BotConfig = Field(default_factory=BotConfig)
-    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
-    hooks: HooksConfig = Field(default_factory=HooksConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig.model_construct)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig.model_construct)
+    bot: BotConfig = Field(default_factory=BotConfig.model_construct)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig.model_construct)
+    hooks: HooksConfig = Field(default_factory=HooksConfig.model_construct)
     # pyproject.toml when the settings are its [tool.specmill]: then it is protected too
     _file: str = PrivateAttr(default=CONFIG_FILE)
 
@@ -322,9 +337,17 @@ def parse_config(text: str, path: str) -> Config:
                 line=line,
             )
     try:
-        config = Config.model_validate(table)
-        config._file = PYPROJECT_FILE if prefix == ("tool", "specmill") else CONFIG_FILE
-        return config
+        config = _checked(Config, table)
+    except _Unsure:
+        config = _validated(table, text, path, prefix)
+    config._file = PYPROJECT_FILE if prefix == ("tool", "specmill") else CONFIG_FILE
+    return config
+
+
+def _validated(table: Any, text: str, path: str, prefix: tuple[str, ...]) -> Config:
+    """pydantic's validation: the reference, and the reader of every error."""
+    try:
+        return Config.model_validate(table)
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(str(part) for part in error["loc"])
@@ -335,6 +358,92 @@ def parse_config(text: str, path: str) -> Config:
             else f"{key}: {error['msg'].removeprefix('Value error, ')}"
         )
         raise ConfigError(message, path=path, line=find_toml_line(text, prefix, loc)) from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Unsure(Exception):
+    """The table holds something ``_checked`` leaves to pydantic."""
+
+
+def _checked(model: type[M], data: Any) -> M:
+    """``model.model_validate(data)`` for the tables this reads with certainty: each value
+    of exactly its field's type (an int for a float widens), within the field's bounds,
+    through the field's own validators; raises ``_Unsure`` for anything else."""
+    decorators, fields = model.__pydantic_decorators__, model.model_fields
+    if type(data) is not dict or not data.keys() <= fields.keys():
+        raise _Unsure
+    if decorators.model_validators or decorators.root_validators or decorators.validators:
+        raise _Unsure
+    if any(field.is_required() for name, field in fields.items() if name not in data):
+        raise _Unsure  # pydantic says which is missing
+    values = {}
+    for name, value in data.items():
+        field = fields[name]
+        value = _value(field.annotation, value)
+        if value is not None:
+            for bound in field.metadata:
+                _within(bound, value)
+        for validator in decorators.field_validators.values():
+            if name in validator.info.fields:
+                if validator.info.mode != "after":
+                    raise _Unsure
+                try:
+                    value = validator.func(value)
+                except (ValueError, AssertionError):
+                    raise _Unsure from None
+        values[name] = value
+    return model.model_construct(**values)
+
+
+def _value(annotation: Any, value: Any) -> Any:
+    origin, args = get_origin(annotation), get_args(annotation)
+    if annotation is str:
+        return _text(value)
+    if annotation in (int, bool):
+        if type(value) is not annotation:
+            raise _Unsure
+        return value
+    if annotation is float:
+        if type(value) not in (int, float):
+            raise _Unsure
+        return float(value)
+    if origin is Literal:
+        if _text(value) not in args:
+            raise _Unsure
+        return value
+    if origin in (Union, types.UnionType) and len(args) == 2 and args[1] is type(None):
+        return None if value is None else _value(args[0], value)
+    if origin is list and type(value) is list:
+        return [_value(args[0], item) for item in value]
+    if origin is dict and type(value) is dict and args[0] is str:
+        return {_text(key): _value(args[1], item) for key, item in value.items()}
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _checked(annotation, value)
+    raise _Unsure
+
+
+def _text(value: Any) -> str:
+    if type(value) is not str or _SURROGATE.search(value):
+        raise _Unsure  # pydantic refuses a lone surrogate (undecodable bytes)
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _within(bound: Any, value: Any) -> None:
+    if isinstance(bound, annotated_types.Ge):
+        ok = value >= bound.ge
+    elif isinstance(bound, annotated_types.Gt):
+        ok = value > bound.gt
+    elif isinstance(bound, annotated_types.Le):
+        ok = value <= bound.le
+    else:
+        ok = False
+    if not ok:
+        raise _Unsure
 
 
 def _toml_error_line(message: str) -> int | None:

@@ -27,37 +27,49 @@ Stdlib only: the pre-commit hooks import this and must start fast.
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
 
 from specmill.core import hashing
 from specmill.core.layout import HEADER_MARK as MARK
 from specmill.errors import SpecmillError, UnsupportedFormatError
 
+TYPE_CHECKING = False  # the hooks import this module: no `typing` for its constant
+if TYPE_CHECKING:
+    from typing import NamedTuple
 
-# NamedTuples, not dataclasses: the hooks import this module and `dataclasses` alone
-# (through `inspect`) costs a pre-commit hook a noticeable share of its start-up.
-class CommentStyle(NamedTuple):
-    name: str
-    start: str
-    end: str = ""
+    # NamedTuples, not dataclasses: the hooks import this module and `dataclasses` alone
+    # (through `inspect`) costs a pre-commit hook a noticeable share of its start-up.
+    class CommentStyle(NamedTuple):
+        name: str
+        start: str
+        end: str = ""
 
+    class Header(NamedTuple):
+        module: str
+        spec: str
+        inputs: str
+        content: str
+        origin: str = "generated"
+        line: int = 1  # 1-based line of the header's first line in the file
+        run: str = ""  # the run that generated the file (none for adoptions, older headers)
+        size: int = 3  # how many lines the header takes
 
-class Header(NamedTuple):
-    module: str
-    spec: str
-    inputs: str
-    content: str
-    origin: str = "generated"
-    line: int = 1  # 1-based line of the header's first line in the file
-    run: str = ""  # the run that generated the file (none for adoptions, older headers)
-    size: int = 3  # how many lines the header takes
+    class SplitFile(NamedTuple):
+        header: Header | None
+        outside: str  # the text without the header lines (prefix + body), exactly as in the file
+        header_line: int | None
 
-
-class SplitFile(NamedTuple):
-    header: Header | None
-    outside: str  # the text without the header lines (prefix + body), exactly as in the file
-    header_line: int | None
+else:
+    # The same classes at run time, from collections: typing.NamedTuple compiles each
+    # field's annotation, a few milliseconds of every hook run.
+    CommentStyle = namedtuple("CommentStyle", "name start end", defaults=("",))
+    Header = namedtuple(
+        "Header",
+        "module spec inputs content origin line run size",
+        defaults=("generated", 1, "", 3),
+    )
+    SplitFile = namedtuple("SplitFile", "header outside header_line")
 
 
 STYLES: dict[str, CommentStyle] = {
@@ -105,7 +117,8 @@ NAME_STYLES = _table(
         "slash": "Jenkinsfile",
     }
 )
-_HASH_NAMES = re.compile(r"(GNU)?[Mm]akefile\..*|requirements.*\.(txt|in)")
+# compiled on first use (re's own cache): most runs never need it
+_HASH_NAMES = r"(GNU)?[Mm]akefile\..*|requirements.*\.(txt|in)"
 _CANNOT = "so specmill cannot mark it as generated"
 # For a format whose parsers refuse comments, a comment_styles entry would break every
 # file (npm: EJSONPARSE): what works is to keep the file out of the outputs.
@@ -141,7 +154,7 @@ _LAST = "To change this file"  # how every version's last line starts
 _REQUIRED = ("module", "inputs", "content")
 _ORDER = ("module", "spec", "run", "origin", "inputs", "content")
 _ENCODING = re.compile(r"[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")  # PEP 263, Ruby's magic comment
-_DOCKER_DIRECTIVE = re.compile(r"(?i)#\s*(syntax|escape|check)\s*=")
+_DOCKER_DIRECTIVE = r"(?i)#\s*(syntax|escape|check)\s*="  # compiled on first use
 _BOM = "\ufeff"
 _FRONT_MATTER = {"---": ("---", "..."), "+++": ("+++",)}  # Markdown: YAML or TOML
 _DOCKERFILE = re.compile(r"(?i)(docker|container)file([.-].*)?|.*\.(docker|container)file")
@@ -160,7 +173,7 @@ def style_for(path: str, extra: Mapping[str, str] | None = None) -> CommentStyle
             return _named(extra_suffixes[suffix], suffix, path)
     if name in NAME_STYLES:
         return STYLES[NAME_STYLES[name]]
-    if _DOCKERFILE.fullmatch(name) or _HASH_NAMES.fullmatch(name):
+    if _DOCKERFILE.fullmatch(name) or re.fullmatch(_HASH_NAMES, name):
         return STYLES["hash"]
     for suffix in suffixes:
         if suffix in SUFFIX_STYLES:
@@ -397,7 +410,7 @@ def _prefix_length(lines: Sequence[str], name: str) -> int:
     if name.lower().endswith((".md", ".markdown")) and first in _FRONT_MATTER:
         return _through(text, 1, lambda line: line in _FRONT_MATTER[first])
     if _DOCKERFILE.fullmatch(name):
-        while i < len(text) and _DOCKER_DIRECTIVE.match(text[i]):
+        while i < len(text) and re.match(_DOCKER_DIRECTIVE, text[i]):
             i += 1
     return i
 

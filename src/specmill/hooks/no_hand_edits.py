@@ -109,12 +109,12 @@ class HandEdits:
 
     def renames(self, paths: list[str]) -> list[Problem]:
         """The old side of each rename whose new path is in this process's share."""
-        from specmill.core import advice
-
         problems = []
         for path in paths:
             old, owner = self._renamed_output(path)
             if old is not None and owner is not None:
+                from specmill.core import advice
+
                 problems.append(advice.renamed(old, path, owner.spec, owner.line, owner.module))
         return problems
 
@@ -152,13 +152,17 @@ class HandEdits:
         return problems
 
     def _with_header(self, path: str, split: SplitFile) -> list[Problem]:
-        from specmill.core import advice
         from specmill.core.hashing import content_matches
 
         header = split.header
         assert header is not None
         line = split.header_line or 1
         named = self.owners.names(header.spec, path)
+        matches = content_matches(header.content, split.outside)
+        if named and matches:
+            return []  # the common case: a declared file as generated (no advice to import)
+        from specmill.core import advice
+
         if not named and self.owners.owner(path) is None:
             if self._renamed_output(path)[1] is not None:
                 return []  # a staged rename of a declared output: renames() reports it
@@ -169,7 +173,7 @@ class HandEdits:
                     path, line, header.spec, header.module, adopted=adopted, spec_deleted=gone
                 )
             ]
-        if content_matches(header.content, split.outside):
+        if matches:
             return []
         owner = None if named else self.owners.owner(path)
         spec, module = (owner.spec, owner.module) if owner else (header.spec, header.module)
