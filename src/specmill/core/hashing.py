@@ -84,6 +84,31 @@ class Inputs(NamedTuple):
 
 def inputs_hash(inputs: Inputs) -> str:
     """A stable digest of ``inputs``: same on every machine, checkout and newline style."""
+    return inputs_hash_of_digests(
+        spec_path=inputs.spec_path,
+        spec_digest=sha256_text(inputs.spec_text),
+        dependency_specs={k: sha256_text(v) for k, v in inputs.dependency_specs.items()},
+        context={k: sha256_text(v) for k, v in inputs.context.items()},
+        governance={k: sha256_text(v) for k, v in inputs.governance.items()},
+        templates_digest=inputs.templates_digest,
+        models_digest=inputs.models_digest,
+        format_version=inputs.format_version,
+    )
+
+
+def inputs_hash_of_digests(
+    *,
+    spec_path: str,
+    spec_digest: str,
+    dependency_specs: Mapping[str, str],
+    context: Mapping[str, str],
+    governance: Mapping[str, str],
+    templates_digest: str,
+    models_digest: str,
+    format_version: str,
+) -> str:
+    """``inputs_hash`` from the ``sha256_text`` digests of the texts (module id or path
+    -> digest), so that a spec's digest is computed once, or kept in a cache."""
     digest = hashlib.sha256()
 
     def field(name: str, value: str) -> None:
@@ -93,21 +118,21 @@ def inputs_hash(inputs: Inputs) -> str:
             digest.update(b"%d:" % len(data))
             digest.update(data)
 
-    field("format", inputs.format_version)
-    field("spec", inputs.spec_path)
-    field("spec-text", sha256_text(inputs.spec_text))
-    for label, texts in (
-        ("depends_on", inputs.dependency_specs),
-        ("context", inputs.context),
-        ("governance", inputs.governance),
+    field("format", format_version)
+    field("spec", spec_path)
+    field("spec-text", spec_digest)
+    for label, digests in (
+        ("depends_on", dependency_specs),
+        ("context", context),
+        ("governance", governance),
     ):
-        field(label, str(len(texts)))
-        for key in sorted(texts):
-            field(key, sha256_text(texts[key]))
-    field("templates", inputs.templates_digest)
-    field("models", inputs.models_digest)
+        field(label, str(len(digests)))
+        for key in sorted(digests):
+            field(key, digests[key])
+    field("templates", templates_digest)
+    field("models", models_digest)
     full = PREFIX + digest.hexdigest()
-    return full if inputs.format_version == LEGACY_FORMAT else short(full)
+    return full if format_version == LEGACY_FORMAT else short(full)
 
 
 DIGEST_HEX = 16  # per input in a run record: enough to tell which one changed
