@@ -109,30 +109,68 @@ def inputs_hash_of_digests(
 ) -> str:
     """``inputs_hash`` from the ``sha256_text`` digests of the texts (module id or path
     -> digest), so that a spec's digest is computed once, or kept in a cache."""
-    digest = hashlib.sha256()
+    hasher = InputsHasher(governance, templates_digest, models_digest, format_version)
+    return hasher.hash(spec_path, spec_digest, dependency_specs, context)
 
-    def field(name: str, value: str) -> None:
-        # length-prefixed, so no value can imitate a field boundary
-        for part in (name, value):
-            data = encode(part)
-            digest.update(b"%d:" % len(data))
-            digest.update(data)
 
-    field("format", format_version)
-    field("spec", spec_path)
-    field("spec-text", spec_digest)
-    for label, digests in (
-        ("depends_on", dependency_specs),
-        ("context", context),
-        ("governance", governance),
-    ):
-        field(label, str(len(digests)))
-        for key in sorted(digests):
-            field(key, digests[key])
-    field("templates", templates_digest)
-    field("models", models_digest)
-    full = PREFIX + digest.hexdigest()
-    return full if format_version == LEGACY_FORMAT else short(full)
+class InputsHasher:
+    """``inputs_hash_of_digests`` for many modules of one project: the inputs they all
+    share (governance, templates, models, format) are encoded once."""
+
+    def __init__(
+        self,
+        governance: Mapping[str, str],
+        templates_digest: str,
+        models_digest: str,
+        format_version: str,
+    ) -> None:
+        self.legacy = format_version == LEGACY_FORMAT
+        self.head = _field("format", format_version)
+        self.tail = b"".join(
+            [
+                _fields("governance", governance),
+                _field("templates", templates_digest),
+                _field("models", models_digest),
+            ]
+        )
+
+    def hash(
+        self,
+        spec_path: str,
+        spec_digest: str,
+        dependency_specs: Mapping[str, str],
+        context: Mapping[str, str],
+    ) -> str:
+        data = b"".join(
+            [
+                self.head,
+                _field("spec", spec_path),
+                _field("spec-text", spec_digest),
+                _fields("depends_on", dependency_specs) if dependency_specs else _NO_DEPENDENCIES,
+                _fields("context", context) if context else _NO_CONTEXT,
+                self.tail,
+            ]
+        )
+        full = PREFIX + hashlib.sha256(data).hexdigest()
+        return full if self.legacy else short(full)
+
+
+def _field(name: str, value: str) -> bytes:
+    # length-prefixed, so no value can imitate a field boundary
+    if name.isascii() and value.isascii():  # most are: one step, same bytes
+        return f"{len(name)}:{name}{len(value)}:{value}".encode()
+    key, data = encode(name), encode(value)
+    return b"%d:%s%d:%s" % (len(key), key, len(data), data)
+
+
+def _fields(label: str, digests: Mapping[str, str]) -> bytes:
+    return _field(label, str(len(digests))) + b"".join(
+        _field(key, digests[key]) for key in sorted(digests)
+    )
+
+
+_NO_DEPENDENCIES = _fields("depends_on", {})
+_NO_CONTEXT = _fields("context", {})
 
 
 DIGEST_HEX = 16  # per input in a run record: enough to tell which one changed

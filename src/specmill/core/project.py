@@ -225,8 +225,11 @@ class Project:
         return {path: self.read_input(path) or "" for path in self.config.governance}
 
     @cached_property
-    def governance_digests(self) -> dict[str, str]:
-        return {path: hashing.sha256_text(text) for path, text in self.governance.items()}
+    def inputs_hasher(self) -> hashing.InputsHasher:
+        governance = {path: hashing.sha256_text(text) for path, text in self.governance.items()}
+        return hashing.InputsHasher(
+            governance, self.templates_digest, self.models_digest, FORMAT_VERSION
+        )
 
     @cached_property
     def by_id(self) -> dict[str, Spec]:
@@ -277,24 +280,16 @@ class Project:
         context files changed since (their stat), as other inputs do not change under a
         loaded project (the specs are read when loaded, governance files and templates
         once)."""
-        context_keys = [_stat_key(self.root, path) for path in spec.context]
+        context_keys = [_stat_key(self.root, path) for path in spec.context] if spec.context else []
         known = self._inputs_hashes.get(spec.id)
         if known is not None and known[0] is spec and known[1] == context_keys:
             return known[2]
         by_id = self.by_id
-        found = hashing.inputs_hash_of_digests(
-            spec_path=spec.path,
-            spec_digest=spec.input_digest,
-            dependency_specs={
-                dep: by_id[dep].input_digest for dep in spec.depends_on if dep in by_id
-            },
-            context={
-                path: hashing.sha256_text(self.read_input(path) or "") for path in spec.context
-            },
-            governance=self.governance_digests,
-            templates_digest=self.templates_digest,
-            models_digest=self.models_digest,
-            format_version=FORMAT_VERSION,
+        found = self.inputs_hasher.hash(
+            spec.path,
+            spec.input_digest,
+            {dep: by_id[dep].input_digest for dep in spec.depends_on if dep in by_id},
+            {path: hashing.sha256_text(self.read_input(path) or "") for path in spec.context},
         )
         self._inputs_hashes[spec.id] = (spec, context_keys, found)
         return found

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-VERSION = 2  # 2: headers of several lines (Probe entries carry run and size)
+VERSION = 3  # 2: headers of several lines (Probe entries carry run and size); 3: no specs
 RACY_SECONDS = 2.0
 MAX_BYTES = 256 * 1024 * 1024  # a larger file is not a cache specmill wrote
 STAT_CACHE = "stat-cache.json"  # output probes
