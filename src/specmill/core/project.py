@@ -20,7 +20,7 @@ from specmill.core.graph import Graph, build_graph
 from specmill.core.paths import first_match
 from specmill.core.probe import Probe, probe_text
 from specmill.core.spec import UNDECODABLE, Spec, parse_spec, spec_input_text
-from specmill.core.spec_cache import decode, encode
+from specmill.core.spec_cache import decode, decode_probe, encode
 from specmill.core.statcache import SPEC_CACHE, StatCache, stat_key
 from specmill.errors import ConfigError, SpecError, SpecmillError
 
@@ -193,10 +193,9 @@ class Project:
             return None  # a folder, a FIFO (reading it would block): not a file
         cached = self.cache.get("probe", relative, st)
         if cached is not None:
-            try:
-                return Probe.from_json(cached)
-            except (TypeError, ValueError):
-                pass  # a damaged cache entry: read the file again
+            found = decode_probe(cached)
+            if found is not None:
+                return found  # else a damaged cache entry: read the file again
         text = self.read(relative)
         if text is None:
             return None

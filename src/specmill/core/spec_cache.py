@@ -1,4 +1,4 @@
-"""Parsed specs as stat-cache entries: what ``parse_spec`` found, without the text.
+"""Parsed specs (and output probes) as stat-cache entries, and checked when read back.
 
 An entry is a JSON list. ``decode`` trusts nothing in it: the cache lives in ``.git/``
 but any program can write there, so a wrong type, an out-of-range number or a path
@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from specmill.core.header import Header
+from specmill.core.probe import Probe
 from specmill.core.spec import MODULE_ID, TIERS, Front, Requirement, Spec
 
 MAX_LINE = 16 * 1024 * 1024  # no spec has more lines than bytes (MAX_FILE_BYTES)
@@ -104,6 +106,30 @@ def decode(entry: Any, path: str, read_text: Callable[[], str]) -> Spec | None:
         read_text=read_text,
         known_input_digest=digest,
     )
+
+
+_HEADER_TYPES = (str, str, str, str, str, int, str, int)  # specmill.core.header.Header
+
+
+def decode_probe(value: Any) -> Probe | None:
+    """A stat-cache entry of ``Project.probe`` (``Probe.to_json``), or None if the entry
+    is not one it wrote."""
+    if type(value) is not list or len(value) != 3:
+        return None
+    fields, header_line, content_ok = value
+    if not (_line(header_line) and type(content_ok) is bool):
+        return None
+    if fields is None:
+        return Probe(None, header_line, content_ok)
+    if not (
+        type(fields) is list
+        and len(fields) == len(_HEADER_TYPES)
+        and all(type(f) is t for f, t in zip(fields, _HEADER_TYPES, strict=True))
+        and _line(fields[5])
+        and _line(fields[7])
+    ):
+        return None
+    return Probe(Header(*fields), header_line, content_ok)
 
 
 def _strings(value: Any) -> bool:

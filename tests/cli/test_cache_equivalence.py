@@ -1,0 +1,239 @@
+"""The caches change how fast check, status and affected answer, never what they answer.
+
+Each step edits a real git repository, then runs every command through the real CLI
+twice: with the caches (``.git/specmill``), and with ``SPECMILL_NO_CACHE=1``. Output
+and exit code must be the same. Files are aged between steps (a file changed within
+the last two seconds is never cached), so that the cache is really used and has to
+notice each change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+
+COMMANDS = [
+    ("check",),
+    ("check", "--json"),
+    ("status",),
+    ("status", "--json"),
+    ("affected",),
+    ("affected", "--json"),
+    ("affected", "--base", "main"),
+    ("affected", "--base", "main", "--json"),
+    ("affected", "--base", "main", "--matrix"),
+]
+
+SPEC_REPORT = """\
+---
+outputs:
+  - src/billing/report.py
+depends_on: [billing.invoice]
+---
+# Report
+- **P1** `report()` lists the invoices.
+"""
+
+
+def age(root: Path, seconds: float = 60) -> None:
+    """Every file and folder of the work tree, ``seconds`` old."""
+    past = time.time() - seconds
+    for path in [root, *root.rglob("*")]:
+        if ".git" not in path.relative_to(root).parts:
+            os.utime(path, (past, past), follow_symlinks=False)
+
+
+def outcomes(project: Project) -> list[tuple[int, str, str]]:
+    return [project.main(*command) for command in COMMANDS]
+
+
+def assert_same_with_and_without_cache(
+    project: Project, monkeypatch: pytest.MonkeyPatch, step: str
+) -> list[tuple[int, str, str]]:
+    monkeypatch.setenv("SPECMILL_NO_CACHE", "1")
+    cold = outcomes(project)
+    monkeypatch.delenv("SPECMILL_NO_CACHE")
+    cached = outcomes(project)  # the cache as the previous step left it
+    again = outcomes(project)  # the cache this step wrote
+    for command, want, got, got_again in zip(COMMANDS, cold, cached, again, strict=True):
+        assert got == want, f"{step}: specmill {' '.join(command)}"
+        assert got_again == want, f"{step}: specmill {' '.join(command)} (second run)"
+    return cold
+
+
+@pytest.fixture
+def repo(billing: Project) -> Project:
+    billing.write("specs/billing/report.md", SPEC_REPORT)
+    billing.write("src/billing/report.py", "def report():\n    return []\n")
+    billing.write("docs/STYLE.md", "Use type hints.\n")
+    billing.write("specmill.toml", '[specmill]\ngovernance = ["docs/STYLE.md"]\n')
+    code, _, err = billing.main("adopt", "--force", "src/billing/report.py")
+    assert code == 0, err
+    for path in ["src/billing/money.py", "src/billing/invoice.py", "tests/billing/test_invoice.py"]:
+        billing.main("adopt", "--force", path)
+    billing.commit("report, governance")
+    billing.git("switch", "--quiet", "-c", "feature")
+    return billing
+
+
+def test_check_status_affected_are_the_same_with_and_without_the_cache(
+    repo: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = repo.root / ".git" / "specmill"
+
+    def step(name: str) -> list[tuple[int, str, str]]:
+        age(repo.root)
+        return assert_same_with_and_without_cache(repo, monkeypatch, name)
+
+    first = step("a clean repository")
+    assert [code for code, _, _ in first[:4]] == [0, 0, 0, 0]
+    assert "specs/billing/money.md" in (cache / "spec-cache.json").read_text()
+    assert "src/billing/money.py" in (cache / "stat-cache.json").read_text()
+
+    repo.write("specmill.toml", '[specmill]\ngovernance = ["docs/STYLE.md"]\nchecks = ["true"]\n')
+    step("a config change")
+
+    repo.write(".specmill/templates/prompts/planner.j2", "Plan {{ spec }} carefully.\n")
+    changed = step("a template override added")
+    assert changed[0][0] == 1 and "stale" in changed[0][1]
+    (repo.root / ".specmill/templates/prompts/planner.j2").unlink()
+    step("the template override removed")
+
+    repo.write("docs/STYLE.md", "Use type hints everywhere.\n")
+    step("a governance file change")
+    repo.write("docs/STYLE.md", "Use type hints.\n")
+    step("the governance file restored")
+
+    money = repo.root / "specs/billing/money.md"
+    before = os.stat(money)
+    money.write_text(money.read_text().replace("is a value", "is a VALUE"), encoding="utf-8")
+    os.utime(money, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(money)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert_same_with_and_without_cache(repo, monkeypatch, "same size and mtime, new text")
+    edited = repo.main("check")
+    assert edited[0] == 1 and "src/billing/money.py" in edited[1]
+    money.write_text(money.read_text().replace("is a VALUE", "is a value"), encoding="utf-8")
+    step("the spec restored")
+
+    repo.git("mv", "specs/billing/report.md", "specs/billing/summary.md")
+    summary = repo.read("specs/billing/summary.md")
+    repo.write(
+        "specs/billing/summary.md",
+        summary.replace("---\noutputs", "---\nid: billing.report\noutputs", 1),
+    )
+    step("a renamed spec (same module id)")
+    repo.git("mv", "specs/billing/summary.md", "specs/billing/report.md")
+    repo.write("specs/billing/report.md", SPEC_REPORT)
+    step("the spec renamed back")
+
+    (repo.root / "tests/billing/test_invoice.py").unlink()
+    deleted = step("a deleted output")
+    assert deleted[0][0] == 1 and "missing" in deleted[0][1]
+    repo.git("checkout", "--", "tests/billing/test_invoice.py")
+    step("the output restored")
+
+    repo.write(
+        "specs/billing/report.md", SPEC_REPORT.replace("[billing.invoice]", "[billing.money]")
+    )
+    moved = step("depends_on changed")
+    assert moved[6][1].split() == ["billing.report"]
+    repo.write(
+        "specs/billing/report.md", SPEC_REPORT.replace("[billing.invoice]", "[billing.nope]")
+    )
+    broken = step("depends_on names an unknown module")
+    assert broken[6][0] == 1
+    repo.write("specs/billing/report.md", SPEC_REPORT)
+    repo.commit("back")
+    step("committed on the branch")
+
+    repo.write("src/billing/money.py", repo.read("src/billing/money.py") + "# edited\n")
+    edited_output = step("a hand-edited output")
+    assert edited_output[0][0] == 1 and "hand-edited" in edited_output[0][1]
+
+
+SPEC_DAMAGE = {
+    "an output outside the repository": (9, ["../../etc/passwd"]),
+    "an absolute context path": (10, ["/etc/shadow"]),
+    "a huge body line": (8, 10**40),
+    "a requirement of wrong types": (7, [["R1", "seven", None]]),
+    "a module id that is not one": (0, "../x"),
+    "a digest that is not one": (11, "sha256:../"),
+    "an unknown tier": (5, "godlike"),
+    "a short entry": (None, ["billing.money"]),
+}
+
+
+@pytest.mark.parametrize(
+    "damage", [b"{not json", b"[]", b'{"version": 3}', b"9" * 5000, b"[" * 100_000]
+)
+def test_a_corrupt_cache_is_ignored(
+    repo: Project, monkeypatch: pytest.MonkeyPatch, damage: bytes
+) -> None:
+    age(repo.root)
+    monkeypatch.setenv("SPECMILL_NO_CACHE", "1")
+    want = outcomes(repo)
+    monkeypatch.delenv("SPECMILL_NO_CACHE")
+    outcomes(repo)  # writes the caches
+    for name in ["spec-cache.json", "stat-cache.json"]:
+        (repo.root / ".git" / "specmill" / name).write_bytes(damage)
+    assert outcomes(repo) == want
+
+
+@pytest.mark.parametrize("damage", list(SPEC_DAMAGE))
+def test_a_hostile_spec_cache_entry_is_not_believed(
+    repo: Project, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    age(repo.root)
+    monkeypatch.setenv("SPECMILL_NO_CACHE", "1")
+    want = outcomes(repo)
+    monkeypatch.delenv("SPECMILL_NO_CACHE")
+    outcomes(repo)  # writes the caches
+    path = repo.root / ".git" / "specmill" / "spec-cache.json"
+    data = json.loads(path.read_text())
+    index, value = SPEC_DAMAGE[damage]
+    for key, entry in data["entries"].items():
+        assert key.startswith("spec:")
+        if index is None:
+            entry[1] = value
+        else:
+            entry[1][index] = value
+    path.write_text(json.dumps(data))
+    assert outcomes(repo) == want
+
+
+def test_hostile_probe_entries_are_not_believed(
+    repo: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    age(repo.root)
+    monkeypatch.setenv("SPECMILL_NO_CACHE", "1")
+    want = outcomes(repo)
+    monkeypatch.delenv("SPECMILL_NO_CACHE")
+    outcomes(repo)
+    path = repo.root / ".git" / "specmill" / "stat-cache.json"
+    data = json.loads(path.read_text())
+    for number, entry in enumerate(data["entries"].values()):
+        entry[1] = [[1, 2, 3], "x", None] if number % 2 else [[None] * 8, 1, True]
+    path.write_text(json.dumps(data))
+    assert outcomes(repo) == want
+
+
+def test_a_cache_that_cannot_be_written_does_not_fail_the_command(
+    repo: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    age(repo.root)
+    cache = repo.root / ".git" / "specmill"
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / "spec-cache.json").mkdir()  # a folder where the file should be
+    (cache / "stat-cache.json").mkdir()
+    monkeypatch.setenv("SPECMILL_NO_CACHE", "1")
+    want = outcomes(repo)
+    monkeypatch.delenv("SPECMILL_NO_CACHE")
+    assert outcomes(repo) == want
+    assert not [p for p in cache.iterdir() if p.name.endswith(".tmp")]
