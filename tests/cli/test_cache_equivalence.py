@@ -13,9 +13,11 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from specmill.core import affected_cache
 from tests.conftest import Project
 
 COMMANDS = [
@@ -86,8 +88,19 @@ def test_check_status_affected_are_the_same_with_and_without_the_cache(
     repo: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = repo.root / ".git" / "specmill"
+    answered: list[str] = []  # steps where the records answered `affected --base`
+    real = affected_cache.affected
+    current = ["setup"]
+
+    def spy(*args: Any) -> list[str]:
+        found = real(*args)
+        answered.append(current[0])
+        return found
+
+    monkeypatch.setattr(affected_cache, "affected", spy)
 
     def step(name: str) -> list[tuple[int, str, str]]:
+        current[0] = name
         age(repo.root)
         return assert_same_with_and_without_cache(repo, monkeypatch, name)
 
@@ -98,6 +111,8 @@ def test_check_status_affected_are_the_same_with_and_without_the_cache(
 
     repo.write("specmill.toml", '[specmill]\ngovernance = ["docs/STYLE.md"]\nchecks = ["true"]\n')
     step("a config change")
+    repo.write("specmill.toml", '[specmill]\ngovernance = ["docs/STYLE.md"]\n')
+    step("the config restored")
 
     repo.write(".specmill/templates/prompts/planner.j2", "Plan {{ spec }} carefully.\n")
     changed = step("a template override added")
@@ -156,6 +171,8 @@ def test_check_status_affected_are_the_same_with_and_without_the_cache(
     repo.write("src/billing/money.py", repo.read("src/billing/money.py") + "# edited\n")
     edited_output = step("a hand-edited output")
     assert edited_output[0][0] == 1 and "hand-edited" in edited_output[0][1]
+    # the records answered in most steps, so the comparisons above covered them
+    assert len(set(answered)) >= 10, answered
 
 
 SPEC_DAMAGE = {
