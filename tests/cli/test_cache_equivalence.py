@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -175,15 +176,44 @@ def test_check_status_affected_are_the_same_with_and_without_the_cache(
     assert len(set(answered)) >= 10, answered
 
 
-SPEC_DAMAGE = {
-    "an output outside the repository": (9, ["../../etc/passwd"]),
-    "an absolute context path": (10, ["/etc/shadow"]),
-    "a huge body line": (8, 10**40),
-    "a requirement of wrong types": (7, [["R1", "seven", None]]),
-    "a module id that is not one": (0, "../x"),
-    "a digest that is not one": (11, "sha256:../"),
-    "an unknown tier": (5, "godlike"),
-    "a short entry": (None, ["billing.money"]),
+SPEC_DAMAGE: dict[str, Callable[[dict[str, Any]], None]] = {
+    "outputs outside the repository": lambda d: d.update(
+        outputs="\n".join("../../etc/passwd" for _ in range(d["count"]))
+    ),
+    "absolute context paths": lambda d: d.update(
+        context="\n".join("/etc/shadow" for _ in range(d["count"]))
+    ),
+    "huge body lines": lambda d: d.update(body_lines=[10**40] * d["count"]),
+    "module ids that are not": lambda d: d.update(ids="\n".join("../x" for _ in range(d["count"]))),
+    "digests of the wrong length": lambda d: d.update(digests=d["digests"][1:]),
+    "digests that are not hex": lambda d: d.update(digests="z" * len(d["digests"])),
+    "an unknown tier": lambda d: d.update(tiers="\n".join("godlike" for _ in range(d["count"]))),
+    "checks of the wrong type": lambda d: d.update(checks=[5] * d["count"]),
+    "keys of the wrong type": lambda d: d.update(keys=[str(k) for k in d["keys"]]),
+    "a count that does not match": lambda d: d.update(count=d["count"] + 1),
+    "a negative count": lambda d: d.update(count=-1),
+    "a whole entry that is not one": lambda d: d.update(
+        whole={str(n): ["billing.money"] for n in range(d["count"])}
+    ),
+    "a whole entry with a path outside": lambda d: d.update(
+        whole={
+            str(n): [
+                "billing.money",
+                None,
+                ["x.py"],
+                [],
+                [],
+                "auto",
+                None,
+                [],
+                5,
+                ["../x.py"],
+                [],
+                "sha256:" + "0" * 64,
+            ]
+            for n in range(d["count"])
+        }
+    ),
 }
 
 
@@ -214,13 +244,8 @@ def test_a_hostile_spec_cache_entry_is_not_believed(
     outcomes(repo)  # writes the caches
     path = repo.root / ".git" / "specmill" / "spec-cache.json"
     data = json.loads(path.read_text())
-    index, value = SPEC_DAMAGE[damage]
-    for key, entry in data["entries"].items():
-        assert key.startswith("spec:")
-        if index is None:
-            entry[1] = value
-        else:
-            entry[1][index] = value
+    assert data["count"] == 3
+    SPEC_DAMAGE[damage](data)
     path.write_text(json.dumps(data))
     assert outcomes(repo) == want
 

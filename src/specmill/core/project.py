@@ -20,11 +20,9 @@ from specmill.core.graph import Graph, build_graph
 from specmill.core.paths import first_match
 from specmill.core.probe import Probe, probe_text
 from specmill.core.spec import UNDECODABLE, Spec, parse_spec, spec_input_text
-from specmill.core.spec_cache import decode, decode_probe, encode
-from specmill.core.statcache import SPEC_CACHE, StatCache, stat_key
+from specmill.core.spec_cache import SpecCache, decode_probe
+from specmill.core.statcache import SPEC_CACHE, StatCache, cache_dir, stat_key
 from specmill.errors import ConfigError, SpecError, SpecmillError
-
-SPEC_CACHE_VERSION = 1
 
 PROMPTS = "prompts"  # templates/prompts/*.j2 ship with specmill
 OVERRIDES = ".specmill/templates"  # a repository's own versions of any template
@@ -169,7 +167,7 @@ class Project:
     graph_error: SpecmillError | None = None
     graph: Graph | None = None
     cache: StatCache = field(default_factory=lambda: StatCache(None))
-    spec_cache: StatCache = field(default_factory=lambda: StatCache(None))
+    spec_cache: SpecCache = field(default_factory=lambda: SpecCache(None, ""))
     # spec id -> (the Spec, its context files' stat keys, its inputs hash)
     _inputs_hashes: dict[str, tuple[Spec, list[list[int] | None], str]] = field(
         default_factory=dict, repr=False
@@ -325,24 +323,22 @@ def _stat_key(root: Path, relative: str) -> list[int] | None:
         return None
 
 
-def _load_spec(root: Path, path: str, config: Config, cache: StatCache) -> Spec:
+def _load_spec(root: Path, path: str, config: Config, cache: SpecCache) -> Spec:
     try:
         st = os.stat(os.path.join(root, path))
     except OSError as exc:  # a dangling symlink, a symlink loop
         raise SpecError(f"cannot read {path}: {exc.strerror or exc}", path=path, line=1) from None
     if not stat.S_ISREG(st.st_mode):  # reading a FIFO would block forever
         raise SpecError(f"{path} is not a regular file", path=path, line=1)
-    cached = cache.get("spec", path, st)
+    cached = cache.get(path, st, partial(_read_spec, root, path, stat_key(st)))
     if cached is not None:
-        spec = decode(cached, path, partial(_read_spec, root, path, stat_key(st)))
-        if spec is not None:
-            return spec  # else a damaged entry: parse again
+        return cached
     try:
         text = read_text(root, path) or ""
     except SpecmillError as exc:
         raise SpecError(exc.message, path=path, line=1) from None
     spec = parse_spec(text, path, specs_root=config.specs, protected=config.protected_patterns)
-    cache.put("spec", path, st, encode(spec))
+    cache.put(path, st, spec)
     return spec
 
 
@@ -378,9 +374,8 @@ def load_project(root: Path | None = None, *, cache: bool = True) -> Project:
         }
     )
     stat_cache = StatCache.for_root(root, salt) if cache else StatCache(None)
-    spec_cache = (
-        StatCache.for_root(root, salt, SPEC_CACHE, SPEC_CACHE_VERSION) if cache else StatCache(None)
-    )
+    folder = cache_dir(root) if cache else None
+    spec_cache = SpecCache(None if folder is None else folder / SPEC_CACHE, salt)
     specs: list[Spec] = []
     errors: list[SpecmillError] = []
     for path in spec_paths(root, config):

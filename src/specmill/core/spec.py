@@ -58,11 +58,13 @@ class Spec:
     front: Front
     outputs: tuple[str, ...]  # normalised
     context: tuple[str, ...]  # normalised
-    requirements: tuple[Requirement, ...]
     body_line: int  # first line after the front matter
-    # The text, when it was read to parse it; a spec found in the spec cache is read
-    # only if something asks for its text (``read_text``, which checks that it is still
-    # the file the cache described).
+    # The text and requirements, when it was read to parse it; a spec found in the spec
+    # cache is read only if something asks for them (``read_text``, which checks that
+    # it is still the file the cache described).
+    loaded_requirements: tuple[Requirement, ...] | None = field(
+        default=None, repr=False, compare=False
+    )
     loaded_text: str | None = field(default=None, repr=False, compare=False)
     read_text: Callable[[], str] | None = field(default=None, repr=False, compare=False)
     known_input_digest: str | None = field(default=None, repr=False, compare=False)
@@ -73,6 +75,12 @@ class Spec:
             return self.loaded_text
         assert self.read_text is not None, "a Spec has its text or a way to read it"
         return self.read_text()
+
+    @cached_property
+    def requirements(self) -> tuple[Requirement, ...]:
+        if self.loaded_requirements is not None:
+            return self.loaded_requirements
+        return parse_requirements(self.text, self.path, first_line=self.body_line)
 
     @cached_property
     def input_digest(self) -> str:
@@ -227,7 +235,7 @@ def _parse(
         front=front,
         outputs=outputs,
         context=context,
-        requirements=requirements,
+        loaded_requirements=requirements,
         body_line=body_line,
     )
 

@@ -9,13 +9,19 @@ spec's exact size, mtime, inode and ctime is believed, as git believes its index
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from specmill.core.hashing import PREFIX
 from specmill.core.header import Header
 from specmill.core.probe import Probe
 from specmill.core.spec import MODULE_ID, TIERS, Front, Requirement, Spec
+from specmill.core.statcache import read_json, stat_key, too_recent, write_json
 
 MAX_LINE = 16 * 1024 * 1024  # no spec has more lines than bytes (MAX_FILE_BYTES)
 MAX_PATH = 4096
@@ -33,7 +39,7 @@ def encode(spec: Spec) -> list[Any]:
         front.context,
         front.tier,
         front.checks,
-        [[r.id, r.line, r.text] for r in spec.requirements],
+        [],  # requirements: read from the text when asked (Spec.requirements)
         spec.body_line,
         list(spec.outputs),
         list(spec.context),
@@ -87,6 +93,8 @@ def decode(entry: Any, path: str, read_text: Callable[[], str]) -> Spec | None:
         if not (type(rid) is str and type(text) is str and _line(line)):
             return None
         found.append(Requirement(rid, line, text))
+    if found:
+        return None  # encode writes none
     front = Front(
         id=front_id,
         outputs=raw_outputs,
@@ -101,7 +109,6 @@ def decode(entry: Any, path: str, read_text: Callable[[], str]) -> Spec | None:
         front=front,
         outputs=tuple(outputs),
         context=tuple(context),
-        requirements=tuple(found),
         body_line=body_line,
         read_text=read_text,
         known_input_digest=digest,
@@ -156,3 +163,196 @@ def is_clean_path(path: Any) -> bool:
         and not _DRIVE.match(path)
         and all(part not in ("", ".", "..") for part in path.split("/"))
     )
+
+
+class SpecCache:
+    """Parsed specs by path, believed while the file's stat is the one recorded.
+
+    Stored as columns (one JSON string per field, a line per spec), which JSON reads
+    far faster than thousands of small objects; a spec whose fields do not fit a column
+    (a tab in a dependency's name, paths written otherwise than normalised) is kept
+    whole, as ``encode`` gives it."""
+
+    def __init__(self, path: Path | None, salt: str) -> None:
+        self.path = path
+        self.salt = salt
+        self.now_ns = time.time_ns()
+        self._columns: _Columns | None = None
+        self._rows: dict[str, int] = {}
+        self.kept: dict[str, tuple[list[int], Spec]] = {}  # what save writes
+        self.dirty = False
+
+    @property
+    def columns(self) -> _Columns:
+        if self._columns is None:
+            self._columns = _Columns.load(self.path, self.salt)
+            self._rows = {path: row for row, path in enumerate(self._columns.paths)}
+        return self._columns
+
+    def get(self, path: str, st: os.stat_result, read_text: Callable[[], str]) -> Spec | None:
+        if self.path is None:
+            return None
+        columns = self.columns
+        row = self._rows.get(path)
+        key = stat_key(st)
+        if row is None or columns.keys[4 * row : 4 * row + 4] != key:
+            return None
+        spec = columns.spec(row, path, read_text)
+        if spec is not None:
+            self.kept[path] = (key, spec)
+        return spec
+
+    def put(self, path: str, st: os.stat_result, spec: Spec) -> None:
+        if self.path is None or too_recent(st.st_mtime_ns, self.now_ns) or "\n" in path:
+            return
+        self.kept[path] = (stat_key(st), spec)
+        self.dirty = True
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        if not self.dirty and (self._columns is None or len(self.kept) == len(self._rows)):
+            return  # nothing new, nothing gone
+        if write_json(self.path, _Columns.payload(self.salt, self.kept)):
+            self.dirty = False
+            self._columns, self._rows = None, {}
+
+
+COLUMNS = ("paths", "ids", "front_ids", "outputs", "depends_on", "context", "tiers")
+
+
+@dataclass
+class _Columns:
+    paths: list[str]
+    keys: list[int]  # 4 per spec: size, mtime_ns, inode, ctime_ns
+    ids: list[str]
+    front_ids: list[str]  # "" for none
+    outputs: list[str]  # tab-separated
+    depends_on: list[str]
+    context: list[str]
+    tiers: list[str]
+    checks: list[Any]
+    body_lines: list[Any]
+    digests: str
+    whole: dict[str, Any]  # row -> encode(spec), for what does not fit the columns
+
+    @classmethod
+    def load(cls, path: Path | None, salt: str) -> _Columns:
+        empty = cls([], [], [], [], [], [], [], [], [], [], "", {})
+        data = None if path is None else read_json(path)
+        if type(data) is not dict or data.get("version") != VERSION or data.get("salt") != salt:
+            return empty
+        count = data.get("count")
+        if type(count) is not int or not 0 <= count <= MAX_SPECS:
+            return empty
+        lines: list[list[str]] = []
+        for name in COLUMNS:
+            column = data.get(name)
+            rows = column.split("\n") if type(column) is str and count else []
+            if len(rows) != count:
+                return empty
+            lines.append(rows)
+        keys, checks, body_lines = data.get("keys"), data.get("checks"), data.get("body_lines")
+        digests, whole = data.get("digests"), data.get("whole")
+        if not (
+            type(keys) is list
+            and len(keys) == 4 * count
+            and all(type(n) is int for n in keys)
+            and type(checks) is list
+            and len(checks) == count
+            and type(body_lines) is list
+            and len(body_lines) == count
+            and type(digests) is str
+            and len(digests) == 64 * count
+            and _HEX.fullmatch(digests)
+            and type(whole) is dict
+        ):
+            return empty
+        paths, ids, front_ids, outputs, depends_on, context, tiers = lines
+        return cls(
+            paths,
+            keys,
+            ids,
+            front_ids,
+            outputs,
+            depends_on,
+            context,
+            tiers,
+            checks,
+            body_lines,
+            digests,
+            whole,
+        )
+
+    def spec(self, row: int, path: str, read_text: Callable[[], str]) -> Spec | None:
+        """The spec of ``row``, or None if the row is not one ``payload`` wrote."""
+        if str(row) in self.whole:
+            return decode(self.whole[str(row)], path, read_text)
+        module, front_id = self.ids[row], self.front_ids[row] or None
+        outputs, context = _items(self.outputs[row]), _items(self.context[row])
+        depends_on, tier, checks = _items(self.depends_on[row]), self.tiers[row], self.checks[row]
+        body_line, digest = self.body_lines[row], self.digests[64 * row : 64 * row + 64]
+        if not (
+            MODULE_ID.match(module)
+            and (front_id is None or front_id == module)
+            and outputs
+            and _paths(outputs)
+            and _paths(context)
+            and tier in TIERS
+            and (checks is None or _strings(checks))
+            and _line(body_line)
+        ):
+            return None
+        front = Front(outputs, front_id, depends_on, context, tier, checks)
+        return Spec(
+            id=module,
+            path=path,
+            front=front,
+            outputs=tuple(outputs),
+            context=tuple(context),
+            body_line=body_line,
+            read_text=read_text,
+            known_input_digest=PREFIX + digest,
+        )
+
+    @staticmethod
+    def payload(salt: str, kept: dict[str, tuple[list[int], Spec]]) -> dict[str, Any]:
+        specs = [spec for _, spec in kept.values()]
+        whole = {
+            str(row): encode(spec) for row, spec in enumerate(specs) if not _fits_columns(spec)
+        }
+        return {
+            "version": VERSION,
+            "salt": salt,
+            "count": len(specs),
+            "paths": "\n".join(kept),
+            "keys": [n for key, _ in kept.values() for n in key],
+            "ids": "\n".join(spec.id for spec in specs),
+            "front_ids": "\n".join(spec.front.id or "" for spec in specs),
+            "outputs": "\n".join("\t".join(spec.outputs) for spec in specs),
+            "depends_on": "\n".join("\t".join(spec.depends_on) for spec in specs),
+            "context": "\n".join("\t".join(spec.context) for spec in specs),
+            "tiers": "\n".join(spec.front.tier for spec in specs),
+            "checks": [spec.front.checks for spec in specs],
+            "body_lines": [spec.body_line for spec in specs],
+            "digests": "".join(spec.input_digest.removeprefix(PREFIX) for spec in specs),
+            "whole": whole,
+        }
+
+
+def _fits_columns(spec: Spec) -> bool:
+    front = spec.front
+    return (
+        front.outputs == list(spec.outputs)
+        and front.context == list(spec.context)
+        and all(d and "\t" not in d and "\n" not in d for d in front.depends_on)
+    )
+
+
+def _items(row: str) -> list[str]:
+    return row.split("\t") if row else []
+
+
+VERSION = 1
+MAX_SPECS = 10_000_000
+_HEX = re.compile("[0-9a-f]*")
