@@ -189,7 +189,7 @@ SPEC_DAMAGE: dict[str, Callable[[dict[str, Any]], None]] = {
     "digests that are not hex": lambda d: d.update(digests="z" * len(d["digests"])),
     "an unknown tier": lambda d: d.update(tiers="\n".join("godlike" for _ in range(d["count"]))),
     "checks of the wrong type": lambda d: d.update(checks=[5] * d["count"]),
-    "keys of the wrong type": lambda d: d.update(keys=[str(k) for k in d["keys"]]),
+    "keys of the wrong type": lambda d: d.update(keys=[1, 2, 3]),
     "a count that does not match": lambda d: d.update(count=d["count"] + 1),
     "a negative count": lambda d: d.update(count=-1),
     "a whole entry that is not one": lambda d: d.update(
@@ -260,10 +260,21 @@ def test_hostile_probe_entries_are_not_believed(
     outcomes(repo)
     path = repo.root / ".git" / "specmill" / "stat-cache.json"
     data = json.loads(path.read_text())
-    for number, entry in enumerate(data["entries"].values()):
-        entry[1] = [[1, 2, 3], "x", None] if number % 2 else [[None] * 8, 1, True]
-    path.write_text(json.dumps(data))
-    assert outcomes(repo) == want
+    garbage = [
+        "x",
+        "\t\t",
+        "a\tb\tc\td\te\tseven\tg\t3\t1\t1",
+        "a\tb\tc\td\te\t1\tg\t99999999999999999999\t1\t1",
+        "1\tmaybe",
+        "0\t1",
+        "-1\t1",
+    ]
+    lines = data["probes"].split("\n")
+    for damage in garbage:
+        data["probes"] = "\n".join(damage for _ in lines)
+        path.write_text(json.dumps(data))
+        assert outcomes(repo) == want, damage
+        data["keys"] = json.loads(path.read_text())["keys"]  # rewritten from the files
 
 
 def test_a_cache_that_cannot_be_written_does_not_fail_the_command(

@@ -19,9 +19,10 @@ from specmill.core.config import CONFIG_FILE, PYPROJECT_FILE, Config, parse_conf
 from specmill.core.graph import Graph, build_graph
 from specmill.core.paths import first_match
 from specmill.core.probe import Probe, probe_text
+from specmill.core.probe_cache import ProbeCache
 from specmill.core.spec import UNDECODABLE, Spec, parse_spec, spec_input_text
-from specmill.core.spec_cache import SpecCache, decode_probe
-from specmill.core.statcache import SPEC_CACHE, StatCache, cache_dir, stat_key
+from specmill.core.spec_cache import SpecCache
+from specmill.core.statcache import SPEC_CACHE, STAT_CACHE, cache_dir, stat_key
 from specmill.errors import ConfigError, SpecError, SpecmillError
 
 PROMPTS = "prompts"  # templates/prompts/*.j2 ship with specmill
@@ -166,7 +167,7 @@ class Project:
     errors: list[SpecmillError] = field(default_factory=list)
     graph_error: SpecmillError | None = None
     graph: Graph | None = None
-    cache: StatCache = field(default_factory=lambda: StatCache(None))
+    cache: ProbeCache = field(default_factory=lambda: ProbeCache(None))
     spec_cache: SpecCache = field(default_factory=lambda: SpecCache(None, ""))
     # spec id -> (the Spec, its context files' stat keys, its inputs hash)
     _inputs_hashes: dict[str, tuple[Spec, list[list[int] | None], str]] = field(
@@ -189,16 +190,14 @@ class Project:
             raise SpecmillError(f"cannot read {relative}: {exc.strerror or exc}") from None
         if not stat.S_ISREG(st.st_mode):
             return None  # a folder, a FIFO (reading it would block): not a file
-        cached = self.cache.get("probe", relative, st)
+        cached = self.cache.get(relative, st)
         if cached is not None:
-            found = decode_probe(cached)
-            if found is not None:
-                return found  # else a damaged cache entry: read the file again
+            return cached
         text = self.read(relative)
         if text is None:
             return None
         probe = probe_text(text, relative)
-        self.cache.put("probe", relative, st, probe.to_json())
+        self.cache.put(relative, st, probe)
         return probe
 
     def save_cache(self) -> None:
@@ -373,8 +372,8 @@ def load_project(root: Path | None = None, *, cache: bool = True) -> Project:
             "protected": repr(config.protected_patterns),
         }
     )
-    stat_cache = StatCache.for_root(root, salt) if cache else StatCache(None)
     folder = cache_dir(root) if cache else None
+    stat_cache = ProbeCache(None if folder is None else folder / STAT_CACHE, salt)
     spec_cache = SpecCache(None if folder is None else folder / SPEC_CACHE, salt)
     specs: list[Spec] = []
     errors: list[SpecmillError] = []

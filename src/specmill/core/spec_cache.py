@@ -1,4 +1,4 @@
-"""Parsed specs (and output probes) as stat-cache entries, and checked when read back.
+"""Parsed specs as cache entries, checked when read back.
 
 An entry is a JSON list. ``decode`` trusts nothing in it: the cache lives in ``.git/``
 but any program can write there, so a wrong type, an out-of-range number or a path
@@ -18,10 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from specmill.core.hashing import PREFIX
-from specmill.core.header import Header
-from specmill.core.probe import Probe
 from specmill.core.spec import MODULE_ID, TIERS, Front, Requirement, Spec
-from specmill.core.statcache import read_json, stat_key, too_recent, write_json
+from specmill.core.statcache import read_json, too_recent, write_json
 
 MAX_LINE = 16 * 1024 * 1024  # no spec has more lines than bytes (MAX_FILE_BYTES)
 MAX_PATH = 4096
@@ -115,30 +113,6 @@ def decode(entry: Any, path: str, read_text: Callable[[], str]) -> Spec | None:
     )
 
 
-_HEADER_TYPES = (str, str, str, str, str, int, str, int)  # specmill.core.header.Header
-
-
-def decode_probe(value: Any) -> Probe | None:
-    """A stat-cache entry of ``Project.probe`` (``Probe.to_json``), or None if the entry
-    is not one it wrote."""
-    if type(value) is not list or len(value) != 3:
-        return None
-    fields, header_line, content_ok = value
-    if not (_line(header_line) and type(content_ok) is bool):
-        return None
-    if fields is None:
-        return Probe(None, header_line, content_ok)
-    if not (
-        type(fields) is list
-        and len(fields) == len(_HEADER_TYPES)
-        and all(type(f) is t for f, t in zip(fields, _HEADER_TYPES, strict=True))
-        and _line(fields[5])
-        and _line(fields[7])
-    ):
-        return None
-    return Probe(Header(*fields), header_line, content_ok)
-
-
 def _strings(value: Any) -> bool:
     return type(value) is list and all(type(item) is str for item in value)
 
@@ -179,7 +153,7 @@ class SpecCache:
         self.now_ns = time.time_ns()
         self._columns: _Columns | None = None
         self._rows: dict[str, int] = {}
-        self.kept: dict[str, tuple[list[int], Spec]] = {}  # what save writes
+        self.kept: dict[str, tuple[str, Spec]] = {}  # what save writes
         self.dirty = False
 
     @property
@@ -194,8 +168,8 @@ class SpecCache:
             return None
         columns = self.columns
         row = self._rows.get(path)
-        key = stat_key(st)
-        if row is None or columns.keys[4 * row : 4 * row + 4] != key:
+        key = key_text(st)
+        if row is None or columns.keys[row] != key:
             return None
         spec = columns.spec(row, path, read_text)
         if spec is not None:
@@ -205,7 +179,7 @@ class SpecCache:
     def put(self, path: str, st: os.stat_result, spec: Spec) -> None:
         if self.path is None or too_recent(st.st_mtime_ns, self.now_ns) or "\n" in path:
             return
-        self.kept[path] = (stat_key(st), spec)
+        self.kept[path] = (key_text(st), spec)
         self.dirty = True
 
     def save(self) -> None:
@@ -218,13 +192,18 @@ class SpecCache:
             self._columns, self._rows = None, {}
 
 
-COLUMNS = ("paths", "ids", "front_ids", "outputs", "depends_on", "context", "tiers")
+COLUMNS = ("paths", "keys", "ids", "front_ids", "outputs", "depends_on", "context", "tiers")
+
+
+def key_text(st: os.stat_result) -> str:
+    """``stat_key`` as one string: size, mtime_ns, inode and ctime_ns."""
+    return f"{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_ctime_ns}"
 
 
 @dataclass
 class _Columns:
     paths: list[str]
-    keys: list[int]  # 4 per spec: size, mtime_ns, inode, ctime_ns
+    keys: list[str]  # key_text
     ids: list[str]
     front_ids: list[str]  # "" for none
     outputs: list[str]  # tab-separated
@@ -252,13 +231,10 @@ class _Columns:
             if len(rows) != count:
                 return empty
             lines.append(rows)
-        keys, checks, body_lines = data.get("keys"), data.get("checks"), data.get("body_lines")
+        checks, body_lines = data.get("checks"), data.get("body_lines")
         digests, whole = data.get("digests"), data.get("whole")
         if not (
-            type(keys) is list
-            and len(keys) == 4 * count
-            and all(type(n) is int for n in keys)
-            and type(checks) is list
+            type(checks) is list
             and len(checks) == count
             and type(body_lines) is list
             and len(body_lines) == count
@@ -268,7 +244,7 @@ class _Columns:
             and type(whole) is dict
         ):
             return empty
-        paths, ids, front_ids, outputs, depends_on, context, tiers = lines
+        paths, keys, ids, front_ids, outputs, depends_on, context, tiers = lines
         return cls(
             paths,
             keys,
@@ -316,7 +292,7 @@ class _Columns:
         )
 
     @staticmethod
-    def payload(salt: str, kept: dict[str, tuple[list[int], Spec]]) -> dict[str, Any]:
+    def payload(salt: str, kept: dict[str, tuple[str, Spec]]) -> dict[str, Any]:
         specs = [spec for _, spec in kept.values()]
         whole = {
             str(row): encode(spec) for row, spec in enumerate(specs) if not _fits_columns(spec)
@@ -326,7 +302,7 @@ class _Columns:
             "salt": salt,
             "count": len(specs),
             "paths": "\n".join(kept),
-            "keys": [n for key, _ in kept.values() for n in key],
+            "keys": "\n".join(key for key, _ in kept.values()),
             "ids": "\n".join(spec.id for spec in specs),
             "front_ids": "\n".join(spec.front.id or "" for spec in specs),
             "outputs": "\n".join("\t".join(spec.outputs) for spec in specs),
