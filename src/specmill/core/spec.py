@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from specmill.core.hashing import sha256_text
 from specmill.core.paths import first_match, normalize_relative
@@ -42,6 +42,21 @@ class Front:
     context: list[str] = field(default_factory=list)
     tier: Tier = "auto"
     checks: list[str] | None = None
+
+    @classmethod
+    def checked(cls, values: dict[str, Any]) -> Front:
+        """From values already checked (the spec cache): without ``__init__``, whose
+        frozen assignments cost more than the rest of a cached spec's load."""
+        return _construct(cls, values)
+
+
+def _construct(cls: type[_T], values: dict[str, Any]) -> _T:
+    made = object.__new__(cls)
+    made.__dict__.update(values)
+    return made
+
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -99,6 +114,11 @@ class Spec:
             if needle in line:
                 return number
         return 1
+
+    @classmethod
+    def checked(cls, values: dict[str, Any]) -> Spec:
+        """From every field's value, already checked (the spec cache); see Front.checked."""
+        return _construct(cls, values)
 
     def requirement(self, requirement_id: str) -> Requirement | None:
         return next((r for r in self.requirements if r.id == requirement_id), None)

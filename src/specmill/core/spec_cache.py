@@ -279,16 +279,29 @@ class _Columns:
             and _line(body_line)
         ):
             return None
-        front = Front(outputs, front_id, depends_on, context, tier, checks)
-        return Spec(
-            id=module,
-            path=path,
-            front=front,
-            outputs=tuple(outputs),
-            context=tuple(context),
-            body_line=body_line,
-            read_text=read_text,
-            known_input_digest=PREFIX + digest,
+        front = Front.checked(
+            {
+                "outputs": outputs,
+                "id": front_id,
+                "depends_on": depends_on,
+                "context": context,
+                "tier": tier,
+                "checks": checks,
+            }
+        )
+        return Spec.checked(
+            {
+                "id": module,
+                "path": path,
+                "front": front,
+                "outputs": tuple(outputs),
+                "context": tuple(context),
+                "body_line": body_line,
+                "loaded_requirements": None,
+                "loaded_text": None,
+                "read_text": read_text,
+                "known_input_digest": PREFIX + digest,
+            }
         )
 
     @staticmethod
