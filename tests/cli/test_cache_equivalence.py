@@ -290,3 +290,19 @@ def test_a_cache_that_cannot_be_written_does_not_fail_the_command(
     monkeypatch.delenv("SPECMILL_NO_CACHE")
     assert outcomes(repo) == want
     assert not [p for p in cache.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_an_unreadable_governance_file_answers_as_without_the_cache(
+    repo: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A governance file that may not be read fails only the commands that hash inputs:
+    with the cache as without it."""
+    repo.git("switch", "--quiet", "main")
+    (repo.root / "docs/outside.md").symlink_to("/etc/hostname")
+    repo.write("specmill.toml", '[specmill]\ngovernance = ["docs/STYLE.md", "docs/outside.md"]\n')
+    repo.commit("a governance file outside the repository")
+    repo.git("switch", "--quiet", "feature")
+    repo.git("merge", "--quiet", "main")
+    age(repo.root)
+    want = assert_same_with_and_without_cache(repo, monkeypatch, "an unreadable governance file")
+    assert want[6] == (0, "", "")  # nothing affected: nothing changed on the branch

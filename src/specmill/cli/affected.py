@@ -88,10 +88,12 @@ def affected(base: str | None, head: str | None, as_json: bool, matrix: bool, qu
 
 
 def _from_records(project: Project, merge_base: str, changed: set[str]) -> list[str] | None:
+    """The answer from the records, or None: then the whole project answers (and says
+    what is wrong, if something is: an unreadable governance file, context or output)."""
     try:
         snapshot = affected_cache.load(project)
         return affected_cache.affected(project, snapshot, merge_base, changed)
-    except affected_cache.Fallback:
+    except (affected_cache.Fallback, SpecmillError, OSError):
         return None
 
 

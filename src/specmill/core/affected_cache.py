@@ -18,9 +18,11 @@ the repository makes the whole file unusable.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +35,6 @@ from specmill.core.layout import is_spec_name
 from specmill.core.project import Project
 from specmill.core.spec_cache import is_clean_path
 from specmill.core.statcache import (
-    StatCache,
     cache_dir,
     read_json,
     stat_key,
@@ -41,6 +42,7 @@ from specmill.core.statcache import (
     write_json,
 )
 from specmill.core.status import output_status
+from specmill.errors import SpecmillError
 
 NAME = "affected-cache.json"
 VERSION = 1
@@ -82,10 +84,18 @@ def save(
     """Record a fully loaded, valid project for the next ``affected --base``: ``changed``
     as git reported it against ``commit`` (the merge base), ``untracked_specs`` the spec
     files git does not track (ignored ones too)."""
+    # a governance file or template that cannot be read: no records, and no harm
+    with contextlib.suppress(SpecmillError, OSError):
+        _save(project, commit, changed, untracked_specs)
+
+
+def _save(
+    project: Project, commit: str, changed: Collection[str], untracked_specs: Collection[str]
+) -> None:
     folder = cache_dir(project.root)
     if folder is None or project.errors or project.graph is None:
         return
-    now = StatCache(None).now_ns
+    now = time.time_ns()
     paths, folders = walk(project.root, project.config.specs)
     if paths != [spec.path for spec in project.specs]:
         return  # the folder changed while this run read it
