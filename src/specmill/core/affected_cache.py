@@ -146,9 +146,9 @@ class Snapshot:
     modules: list[str]
     specs: list[str]
     digests: str  # 64 hex digits each
-    depends_on: list[list[str]]
-    outputs: list[list[str]]
-    context: list[list[str]]
+    depends_on: list[str]  # a line per module, tabs between its items (``items``)
+    outputs: list[str]
+    context: list[str]
     text: dict[str, str]  # the columns as stored, to search them
     order: list[int]  # the rows in dependency order
 
@@ -201,9 +201,9 @@ def load(project: Project) -> Snapshot:
         modules,
         columns["specs"],
         digests,
-        [_items(row) for row in columns["depends_on"]],
-        [_items(row) for row in columns["outputs"]],
-        [_items(row) for row in columns["context"]],
+        columns["depends_on"],
+        columns["outputs"],
+        columns["context"],
         text,
         order,
     )
@@ -222,7 +222,7 @@ def _rows(column: str, count: int) -> list[str]:
     return rows
 
 
-def _items(row: str) -> list[str]:
+def items(row: str) -> list[str]:
     return row.split("\t") if row else []
 
 
@@ -283,20 +283,25 @@ def _touched(
     return sorted(rows)
 
 
-def _rows_with(column: list[list[str]], wanted: set[str], text: str) -> set[int]:
+def _rows_with(column: list[str], wanted: set[str], text: str) -> set[int]:
     """The rows of ``column`` holding an item of ``wanted``: a search of the column's text
     first, as most changed paths are no spec's output, context or dependency."""
-    if not wanted or not any(item in text for item in wanted):
+    found = [item for item in wanted if item in text]
+    if not found:
         return set()
-    return {row for row, items in enumerate(column) if any(item in wanted for item in items)}
+    return {
+        row
+        for row, line in enumerate(column)
+        if any(item in line for item in found) and any(i in wanted for i in items(line))
+    }
 
 
 def _fresh(project: Project, snapshot: Snapshot, row: int, row_of_module: dict[str, int]) -> bool:
     """``module_status(...).fresh``, of a row."""
-    depends_on = snapshot.depends_on[row]
+    depends_on = items(snapshot.depends_on[row])
     if not all(d in row_of_module for d in depends_on):
         raise Fallback  # not the graph of valid specs
-    outputs, context = snapshot.outputs[row], snapshot.context[row]
+    outputs, context = items(snapshot.outputs[row]), items(snapshot.context[row])
     if not (outputs and all(is_clean_path(p) for p in [*outputs, *context])):
         raise Fallback
     inputs = project.inputs_hasher.hash(
@@ -325,7 +330,7 @@ def _with_dependents(
     done: set[str] = set()
     ordered = []
     for row in snapshot.order:
-        module, depends_on = snapshot.modules[row], snapshot.depends_on[row]
+        module, depends_on = snapshot.modules[row], items(snapshot.depends_on[row])
         if not all(d in done for d in depends_on):
             raise Fallback  # not a dependency order of valid specs
         done.add(module)
