@@ -56,15 +56,19 @@ def rev_parse(root: Path, rev: str) -> str | None:
     return None if out is None else out.decode().strip()
 
 
-def changed_paths(root: Path, base_sha: str, head_sha: str | None = None) -> set[str]:
+def changed_paths(
+    root: Path, base_sha: str, head_sha: str | None = None, *, merge_base: str | None = None
+) -> set[str]:
     """Paths that differ between ``base`` and ``head`` (default: the working tree).
 
-    As ``git diff base...head``: against the merge base, so changes on the base
-    branch since the fork are not counted; a rename counts as both paths.
+    As ``git diff base...head``: against the merge base (``merge_base`` if the caller
+    has it), so changes on the base branch since the fork are not counted; a rename
+    counts as both paths.
     """
-    head_rev = head_sha or "HEAD"
-    merge_base = run_git(root, "merge-base", base_sha, head_rev)
-    start = merge_base.decode().strip() if merge_base else base_sha
+    if merge_base is None:
+        found = run_git(root, "merge-base", base_sha, head_sha or "HEAD")
+        merge_base = found.decode().strip() if found else None
+    start = merge_base or base_sha
     if head_sha is None:
         names = run_git(root, "diff", "--name-only", "-z", "--no-renames", start) or b""
         names += b"\0" + (run_git(root, "ls-files", "-z", "--others", "--exclude-standard") or b"")

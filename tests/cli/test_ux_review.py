@@ -172,17 +172,17 @@ def test_corrupt_stat_cache_only_means_starting_cold(billing: Project) -> None:
     os.utime(billing.root / "specs/billing/money.md", (1, 1))
     assert billing.main("check")[0] == 0
     data = json.loads(cache.read_text())
-    assert data["entries"]
-    for broken in (5, [1], [[0, 0, 0, 0]], ["x", {"a": 1}]):
-        data["entries"] = {key: broken for key in data["entries"]}
-        cache.write_text(json.dumps(data))
+    assert data["count"]  # columns: paths, their stat keys, their probes (one line each)
+    for broken in (5, [1], "", "x\ty", "\n" * 3):
+        cache.write_text(json.dumps({**data, "probes": broken}))
         code, out, err = billing.main("check")
         assert (code, out) == (0, ""), err
-    for key in list(data["entries"]):
-        path = key.split(":", 1)[1]
+    keys = []
+    for path in data["paths"].split("\n"):
         st = os.stat(billing.root / path)
-        data["entries"][key] = [[st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns], 5]
-    cache.write_text(json.dumps(data))
+        keys.append(f"{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_ctime_ns}")
+    lines = "\n".join("5" for _ in keys)
+    cache.write_text(json.dumps({**data, "keys": "\n".join(keys), "probes": lines}))
     code, out, err = billing.main("check")
     assert (code, out) == (0, ""), err
 

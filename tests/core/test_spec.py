@@ -1,6 +1,11 @@
+import dataclasses
+import json
+from pathlib import Path
+
 import pytest
 
 from specmill.core.spec import parse_spec
+from specmill.core.spec_cache import SpecCache, _Columns
 from specmill.errors import SpecError
 
 PROTECTED = (".git/**", ".github/**", "specmill.toml", "specs/**")
@@ -107,3 +112,25 @@ def test_structural_errors(text: str, message: str) -> None:
         parse(text)
     assert message in caught.value.message
     assert caught.value.line is not None
+
+
+def test_a_spec_from_the_cache_has_every_field_of_a_parsed_one(tmp_path: Path) -> None:
+    """The spec cache builds specs without ``__init__``: every field must be there."""
+    spec = parse(GOOD)
+    path = tmp_path / "spec-cache.json"
+    path.write_text(json.dumps(_Columns.payload("salt", {spec.path: ("1 2 3 4", spec)})))
+    cached = SpecCache(path, "salt").columns.spec(0, spec.path, lambda: GOOD)
+    assert cached is not None
+    for field in dataclasses.fields(spec):
+        assert field.name in cached.__dict__, field.name
+    for field in dataclasses.fields(spec.front):
+        assert getattr(cached.front, field.name) == getattr(spec.front, field.name)
+    assert (cached.id, cached.outputs, cached.context, cached.body_line) == (
+        spec.id,
+        spec.outputs,
+        spec.context,
+        spec.body_line,
+    )
+    assert cached.input_digest == spec.input_digest
+    assert cached.requirements == spec.requirements  # read from the text when asked
+    assert cached.text == GOOD

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from specmill import gitcli
-from specmill.cli.common import QUIET, echo_json, echo_summary, open_project, require_graph
+from specmill.cli.common import QUIET, echo_json, echo_summary, require_graph
+from specmill.core import affected_cache
 from specmill.core.affected import affected_modules
 from specmill.core.matrix import matrix_jobs
-from specmill.core.project import Project
+from specmill.core.project import Project, find_root, load_config, load_project
 from specmill.errors import SpecmillError
 
 
@@ -32,29 +34,45 @@ def affected(base: str | None, head: str | None, as_json: bool, matrix: bool, qu
         raise click.UsageError("--json and --matrix are exclusive")
     if head and not base:
         raise click.UsageError("--head needs --base")
-    project = open_project()
+    root = find_root()
+    config, config_path = load_config(root)  # a broken configuration is the first error
     changed = None
+    merge_base = None
     if base:
-        base_sha = _revision(project, base)
+        base_sha = _revision(root, base)
         head_sha = None
         if head:
-            head_sha = _revision(project, head)
-            if head_sha != gitcli.rev_parse(project.root, "HEAD"):
+            head_sha = _revision(root, head)
+            if head_sha != gitcli.rev_parse(root, "HEAD"):
                 raise SpecmillError(
                     f"--head {head} is not the checked-out commit",
                     hint=f"check it out first (git switch --detach {head}), then run again",
                 )
-        if gitcli.run_git(project.root, "merge-base", base_sha, head_sha or "HEAD") is None:
+        found = gitcli.run_git(root, "merge-base", base_sha, head_sha or "HEAD")
+        if found is None:
             click.echo(
                 f"specmill: warning: no merge base between {base} and "
                 f"{head or 'HEAD'} (a shallow clone, or unrelated histories); "
                 f"comparing with {base} itself",
                 err=True,
             )
-        changed = gitcli.changed_paths(project.root, base_sha, head_sha)
-    require_graph(project)
-    modules = affected_modules(project, changed)
-    project.save_cache()
+        merge_base = found.decode().strip() if found else None
+        changed = gitcli.changed_paths(root, base_sha, head_sha, merge_base=merge_base)
+    modules = None
+    if merge_base is not None and changed is not None and not head and not matrix:
+        # git first: the records of a previous run answer, reading only what changed
+        modules = _from_records(Project(root, config, config_path, []), merge_base, changed)
+    if modules is None:
+        project = load_project(root)
+        require_graph(project)
+        modules = affected_modules(project, changed)
+        project.save_cache()
+        if merge_base is not None and changed is not None and not head:
+            untracked = gitcli.run_git(
+                root, "ls-files", "-z", "--others", "--", project.config.specs
+            )
+            listed = (untracked or b"").decode("utf-8", "surrogateescape").split("\0")
+            affected_cache.save(project, merge_base, changed, set(listed))
     if as_json:
         echo_json(modules)
     elif matrix:
@@ -69,15 +87,23 @@ def affected(base: str | None, head: str | None, as_json: bool, matrix: bool, qu
             echo_summary("nothing affected", quiet=quiet)
 
 
-def _revision(project: Project, rev: str) -> str:
-    sha = gitcli.rev_parse(project.root, rev)
+def _from_records(project: Project, merge_base: str, changed: set[str]) -> list[str] | None:
+    """The answer from the records, or None: then the whole project answers (and says
+    what is wrong, if something is: an unreadable governance file, context or output)."""
+    try:
+        snapshot = affected_cache.load(project)
+        return affected_cache.affected(project, snapshot, merge_base, changed)
+    except (affected_cache.Fallback, SpecmillError, OSError):
+        return None
+
+
+def _revision(root: Path, rev: str) -> str:
+    sha = gitcli.rev_parse(root, rev)
     if sha is not None:
         return sha
-    if gitcli.run_git(project.root, "rev-parse", "--git-dir") is None:
-        raise SpecmillError(
-            f"--base/--head need git, and {project.root} is not inside a git repository"
-        )
-    if gitcli.rev_parse(project.root, "HEAD") is None:
+    if gitcli.run_git(root, "rev-parse", "--git-dir") is None:
+        raise SpecmillError(f"--base/--head need git, and {root} is not inside a git repository")
+    if gitcli.rev_parse(root, "HEAD") is None:
         raise SpecmillError(
             f"unknown revision {rev!r}: the repository has no commits yet",
             hint="commit first, or leave out --base to list every module to regenerate",

@@ -84,30 +84,93 @@ class Inputs(NamedTuple):
 
 def inputs_hash(inputs: Inputs) -> str:
     """A stable digest of ``inputs``: same on every machine, checkout and newline style."""
-    digest = hashlib.sha256()
+    return inputs_hash_of_digests(
+        spec_path=inputs.spec_path,
+        spec_digest=sha256_text(inputs.spec_text),
+        dependency_specs={k: sha256_text(v) for k, v in inputs.dependency_specs.items()},
+        context={k: sha256_text(v) for k, v in inputs.context.items()},
+        governance={k: sha256_text(v) for k, v in inputs.governance.items()},
+        templates_digest=inputs.templates_digest,
+        models_digest=inputs.models_digest,
+        format_version=inputs.format_version,
+    )
 
-    def field(name: str, value: str) -> None:
-        # length-prefixed, so no value can imitate a field boundary
-        for part in (name, value):
-            data = encode(part)
-            digest.update(b"%d:" % len(data))
-            digest.update(data)
 
-    field("format", inputs.format_version)
-    field("spec", inputs.spec_path)
-    field("spec-text", sha256_text(inputs.spec_text))
-    for label, texts in (
-        ("depends_on", inputs.dependency_specs),
-        ("context", inputs.context),
-        ("governance", inputs.governance),
-    ):
-        field(label, str(len(texts)))
-        for key in sorted(texts):
-            field(key, sha256_text(texts[key]))
-    field("templates", inputs.templates_digest)
-    field("models", inputs.models_digest)
-    full = PREFIX + digest.hexdigest()
-    return full if inputs.format_version == LEGACY_FORMAT else short(full)
+def inputs_hash_of_digests(
+    *,
+    spec_path: str,
+    spec_digest: str,
+    dependency_specs: Mapping[str, str],
+    context: Mapping[str, str],
+    governance: Mapping[str, str],
+    templates_digest: str,
+    models_digest: str,
+    format_version: str,
+) -> str:
+    """``inputs_hash`` from the ``sha256_text`` digests of the texts (module id or path
+    -> digest), so that a spec's digest is computed once, or kept in a cache."""
+    hasher = InputsHasher(governance, templates_digest, models_digest, format_version)
+    return hasher.hash(spec_path, spec_digest, dependency_specs, context)
+
+
+class InputsHasher:
+    """``inputs_hash_of_digests`` for many modules of one project: the inputs they all
+    share (governance, templates, models, format) are encoded once."""
+
+    def __init__(
+        self,
+        governance: Mapping[str, str],
+        templates_digest: str,
+        models_digest: str,
+        format_version: str,
+    ) -> None:
+        self.legacy = format_version == LEGACY_FORMAT
+        self.head = _field("format", format_version)
+        self.tail = b"".join(
+            [
+                _fields("governance", governance),
+                _field("templates", templates_digest),
+                _field("models", models_digest),
+            ]
+        )
+
+    def hash(
+        self,
+        spec_path: str,
+        spec_digest: str,
+        dependency_specs: Mapping[str, str],
+        context: Mapping[str, str],
+    ) -> str:
+        data = b"".join(
+            [
+                self.head,
+                _field("spec", spec_path),
+                _field("spec-text", spec_digest),
+                _fields("depends_on", dependency_specs) if dependency_specs else _NO_DEPENDENCIES,
+                _fields("context", context) if context else _NO_CONTEXT,
+                self.tail,
+            ]
+        )
+        full = PREFIX + hashlib.sha256(data).hexdigest()
+        return full if self.legacy else short(full)
+
+
+def _field(name: str, value: str) -> bytes:
+    # length-prefixed, so no value can imitate a field boundary
+    if name.isascii() and value.isascii():  # most are: one step, same bytes
+        return f"{len(name)}:{name}{len(value)}:{value}".encode()
+    key, data = encode(name), encode(value)
+    return b"%d:%s%d:%s" % (len(key), key, len(data), data)
+
+
+def _fields(label: str, digests: Mapping[str, str]) -> bytes:
+    return _field(label, str(len(digests))) + b"".join(
+        _field(key, digests[key]) for key in sorted(digests)
+    )
+
+
+_NO_DEPENDENCIES = _fields("depends_on", {})
+_NO_CONTEXT = _fields("context", {})
 
 
 DIGEST_HEX = 16  # per input in a run record: enough to tell which one changed

@@ -9,38 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal, TypeVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
+from specmill.core.hashing import sha256_text
 from specmill.core.paths import first_match, normalize_relative
 from specmill.errors import SpecError
-
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _UniqueKeyLoader(_Loader):  # type: ignore[misc]
-    """The safe loader, but a key given twice in one mapping is an error, not last-wins."""
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:  # unhashable: the base class reports it
-                continue
-            if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-        return super().construct_mapping(node, deep=deep)
-
 
 MODULE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")  # \Z: "$" allows a final "\n"
 UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
@@ -54,24 +29,34 @@ _REQUIREMENT = re.compile(
 )
 
 Tier = Literal["auto", "fast", "standard", "strong"]
+TIERS: tuple[Tier, ...] = ("auto", "fast", "standard", "strong")
 
 
-class FrontMatter(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True)
+class Front:
+    """A spec's front matter as validated (``specmill.core.front_matter`` validates it)."""
 
+    outputs: list[str]
     id: str | None = None
-    outputs: list[str] = Field(min_length=1)
-    depends_on: list[str] = Field(default_factory=list)
-    context: list[str] = Field(default_factory=list)
+    depends_on: list[str] = field(default_factory=list)
+    context: list[str] = field(default_factory=list)
     tier: Tier = "auto"
     checks: list[str] | None = None
 
-    @field_validator("id")
     @classmethod
-    def _module_id(cls, value: str | None) -> str | None:
-        if value is not None and not MODULE_ID.match(value):
-            raise ValueError("must be letters, digits, '.', '_' or '-', e.g. billing.invoice")
-        return value
+    def checked(cls, values: dict[str, Any]) -> Front:
+        """From values already checked (the spec cache): without ``__init__``, whose
+        frozen assignments cost more than the rest of a cached spec's load."""
+        return _construct(cls, values)
+
+
+def _construct(cls: type[_T], values: dict[str, Any]) -> _T:
+    made = object.__new__(cls)
+    made.__dict__.update(values)
+    return made
+
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -85,12 +70,39 @@ class Requirement:
 class Spec:
     id: str
     path: str  # repository-relative, POSIX
-    text: str
-    front: FrontMatter
+    front: Front
     outputs: tuple[str, ...]  # normalised
     context: tuple[str, ...]  # normalised
-    requirements: tuple[Requirement, ...]
     body_line: int  # first line after the front matter
+    # The text and requirements, when it was read to parse it; a spec found in the spec
+    # cache is read only if something asks for them (``read_text``, which checks that
+    # it is still the file the cache described).
+    loaded_requirements: tuple[Requirement, ...] | None = field(
+        default=None, repr=False, compare=False
+    )
+    loaded_text: str | None = field(default=None, repr=False, compare=False)
+    read_text: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+    known_input_digest: str | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def text(self) -> str:
+        if self.loaded_text is not None:
+            return self.loaded_text
+        assert self.read_text is not None, "a Spec has its text or a way to read it"
+        return self.read_text()
+
+    @cached_property
+    def requirements(self) -> tuple[Requirement, ...]:
+        if self.loaded_requirements is not None:
+            return self.loaded_requirements
+        return parse_requirements(self.text, self.path, first_line=self.body_line)
+
+    @cached_property
+    def input_digest(self) -> str:
+        """The digest of ``spec_input_text``: what the spec gives its inputs hash."""
+        if self.known_input_digest is not None:
+            return self.known_input_digest
+        return sha256_text(spec_input_text(self))
 
     @property
     def depends_on(self) -> tuple[str, ...]:
@@ -102,6 +114,11 @@ class Spec:
             if needle in line:
                 return number
         return 1
+
+    @classmethod
+    def checked(cls, values: dict[str, Any]) -> Spec:
+        """From every field's value, already checked (the spec cache); see Front.checked."""
+        return _construct(cls, values)
 
     def requirement(self, requirement_id: str) -> Requirement | None:
         return next((r for r in self.requirements if r.id == requirement_id), None)
@@ -194,14 +211,13 @@ def _parse(
         errors.add(error)
     if undecodable:  # nothing further can be read reliably
         return None
+    from specmill.core import front_matter  # PyYAML and pydantic: only to parse
+
     yaml_text, body_line = split_front_matter(text, path)
-    data = _load_yaml(yaml_text, path)
-    try:
-        front = FrontMatter.model_validate(data)
-    except ValidationError as exc:
-        for error in _front_matter_errors(exc, yaml_text, path):
-            errors.add(error)
-        front = None
+    data = front_matter.load_yaml(yaml_text, path)
+    front, invalid = front_matter.validate(data, yaml_text, path)
+    for error in invalid:
+        errors.add(error)
     declared = front.id if front else data.get("id")
     module_id = declared if isinstance(declared, str) else default_module_id(path, specs_root)
     if declared is None and not MODULE_ID.match(module_id):
@@ -235,11 +251,11 @@ def _parse(
     return Spec(
         id=module_id,
         path=path,
-        text=text,
+        loaded_text=text,
         front=front,
         outputs=outputs,
         context=context,
-        requirements=requirements,
+        loaded_requirements=requirements,
         body_line=body_line,
     )
 
@@ -307,57 +323,6 @@ def _undecodable(text: str, path: str) -> list[SpecError]:
             ),
         )
     return list(errors.values())
-
-
-def _load_yaml(yaml_text: str, path: str) -> Any:
-    try:
-        data = yaml.load(yaml_text, Loader=_UniqueKeyLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 2 if mark else 1
-        raise SpecError(
-            f"invalid YAML in front matter: {exc.problem}", path=path, line=line
-        ) from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"invalid YAML in front matter: {exc}", path=path, line=1) from None
-    except RecursionError:  # the pure-Python loader (no libyaml) recurses per nesting level
-        raise SpecError(
-            "invalid YAML in front matter: nested too deeply", path=path, line=2
-        ) from None
-    if data is None:
-        raise SpecError("front matter is empty: it needs at least 'outputs:'", path=path, line=1)
-    if not isinstance(data, dict):
-        raise SpecError("front matter must be a YAML mapping (key: value)", path=path, line=2)
-    return data
-
-
-def _front_matter_errors(exc: ValidationError, yaml_text: str, path: str) -> list[SpecError]:
-    # a misspelt key is the likelier news than the missing key it leaves behind
-    ordered = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-    if ordered[0]["type"] == "extra_forbidden":
-        ordered = [e for e in ordered if e["type"] != "missing"]
-    return [_front_matter_error(error, yaml_text, path) for error in ordered]
-
-
-def _front_matter_error(error: Any, yaml_text: str, path: str) -> SpecError:
-    loc = [str(part) for part in error["loc"]]
-    key = loc[0] if loc else ""
-    line = _key_line(yaml_text, key) if key else 2
-    if error["type"] == "extra_forbidden":
-        allowed = ", ".join(FrontMatter.model_fields)
-        return SpecError(f"unknown key {key!r} (allowed: {allowed})", path=path, line=line)
-    if error["type"] == "missing":
-        return SpecError(f"missing {key!r}: list the files this spec generates", path=path, line=1)
-    where = key + "".join(f"[{part}]" for part in loc[1:])
-    return SpecError(f"{where}: {error['msg'].removeprefix('Value error, ')}", path=path, line=line)
-
-
-def _key_line(yaml_text: str, key: str) -> int:
-    pattern = re.compile(rf"^{re.escape(key)}\s*:")
-    for number, line in enumerate(yaml_text.splitlines(), start=2):
-        if pattern.match(line):
-            return number
-    return 2
 
 
 def _line(text: str, needle: str, occurrence: int = 1) -> int:

@@ -1,85 +1,75 @@
-"""A stat cache, as git's index: skip re-reading files whose stat has not changed.
+"""Stat caches, as git's index: skip re-reading files whose stat has not changed.
 
 ``specmill check`` on thousands of modules would otherwise read and hash every output
-and parse every spec's YAML on each run. Entries are keyed by path and validated by
-(size, mtime_ns, inode, ctime_ns); an entry whose mtime is too recent to be trusted
-(the file could change again within the same timestamp tick: git's "racy clean"
-problem) is never stored. The cache lives inside ``.git/`` so it is per clone and can
-never arrive in a commit; it is JSON (never pickle), and any error reading it only
-means starting cold.
+and parse every spec's YAML on each run. Three caches live in ``.git/specmill/`` (per
+clone, never in a commit), all JSON (never pickle):
+
+- ``stat-cache.json``: what each output's header says (``specmill.core.probe_cache``);
+- ``spec-cache.json``: each parsed spec and its input digest (``specmill.core.spec_cache``);
+- ``affected-cache.json``: the module graph for ``affected --base``
+  (``specmill.core.affected_cache``).
+
+Entries are validated by (size, mtime_ns, inode, ctime_ns); an entry whose mtime is too
+recent to be trusted (the file could change again within the same timestamp tick: git's
+"racy clean" problem) is never stored. Any error reading a cache only means starting
+cold, a cache that cannot be written only costs speed, and what a cache holds is data to
+check, never to trust blindly. ``SPECMILL_NO_CACHE=1`` bypasses them all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 
-VERSION = 2  # 2: headers of several lines (Probe entries carry run and size)
 RACY_SECONDS = 2.0
+MAX_BYTES = 256 * 1024 * 1024  # a larger file is not a cache specmill wrote
+STAT_CACHE = "stat-cache.json"  # output probes
+SPEC_CACHE = "spec-cache.json"  # parsed specs
 
 
-def _key(st: os.stat_result) -> list[int]:
+def stat_key(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
 
 
-class StatCache:
-    """``get``/``put`` values per (kind, path); ``save`` writes only when changed."""
+def cache_dir(root: Path) -> Path | None:
+    """``.git/specmill`` of a repository whose root holds its git directory, unless
+    ``SPECMILL_NO_CACHE`` is set."""
+    git_dir = root / ".git"
+    if os.environ.get("SPECMILL_NO_CACHE") or not git_dir.is_dir():
+        return None
+    return git_dir / "specmill"
 
-    def __init__(self, path: Path | None, salt: str = "") -> None:
-        self.path = path
-        self.salt = salt  # e.g. the specmill version: a new release starts cold
-        self.entries: dict[str, list[Any]] = {}
-        self.dirty = False
-        self.now_ns = time.time_ns()
-        if path is not None:
-            self._load()
 
-    @classmethod
-    def for_root(cls, root: Path, salt: str = "") -> StatCache:
-        git_dir = root / ".git"
-        if not git_dir.is_dir() or os.environ.get("SPECMILL_NO_CACHE"):
-            return cls(None, salt)
-        return cls(git_dir / "specmill" / "stat-cache.json", salt)
+def too_recent(mtime_ns: int, now_ns: int) -> bool:
+    """Git's racy-clean rule: a file changed this close to now may change again within
+    the same timestamp tick, keeping its stat; it is not cached."""
+    return now_ns - mtime_ns < RACY_SECONDS * 1e9
 
-    def _load(self) -> None:
-        assert self.path is not None
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return
-        if (
-            isinstance(data, dict)
-            and data.get("version") == VERSION
-            and (data.get("salt") == self.salt)
-        ):
-            entries = data.get("entries")
-            if isinstance(entries, dict):
-                self.entries = entries
 
-    def get(self, kind: str, path: str, st: os.stat_result) -> Any:
-        entry = self.entries.get(f"{kind}:{path}")
-        if not isinstance(entry, list) or len(entry) != 2 or entry[0] != _key(st):
-            return None  # absent, or damaged: read the file again
-        return entry[1]
+def read_json(path: Path) -> Any:
+    """The JSON in ``path``, or None: absent, unreadable, too large or not JSON."""
+    try:
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size > MAX_BYTES:
+                return None
+            return json.loads(handle.read())
+    except (OSError, ValueError, RecursionError):
+        return None
 
-    def put(self, kind: str, path: str, st: os.stat_result, value: Any) -> None:
-        if self.path is None or self.now_ns - st.st_mtime_ns < RACY_SECONDS * 1e9:
-            return
-        self.entries[f"{kind}:{path}"] = [_key(st), value]
-        self.dirty = True
 
-    def save(self) -> None:
-        if self.path is None or not self.dirty:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-            payload = {"version": VERSION, "salt": self.salt, "entries": self.entries}
-            temporary.write_text(json.dumps(payload, separators=(",", ":")), encoding="utf-8")
-            os.replace(temporary, self.path)
-            self.dirty = False
-        except OSError:
-            pass  # a cache that cannot be written only costs speed
+def write_json(path: Path, payload: Any) -> bool:
+    """Write atomically (a temporary file renamed over it); False if it cannot be written
+    (a read-only ``.git``): a cache that cannot be written only costs speed."""
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(json.dumps(payload, separators=(",", ":")), encoding="utf-8")
+        os.replace(temporary, path)
+        return True
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        return False
