@@ -164,3 +164,23 @@ def test_demo_timeout_reaches_the_models_config(
     shutil.rmtree(kept.parent)
     code, _, err = run_demo("--base-url", endpoint.url, "--model", "x", "--timeout", "0")
     assert code == 2 and "--timeout" in err
+
+
+def test_demo_whose_regen_ends_before_its_review_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A regen stopped early (Ctrl-C, SIGTERM) writes no review: the demo says so, with no
+    traceback from reading a review that is not there."""
+    from specmill.cli import demo
+
+    real = demo.run_cli
+
+    def stopped_regen(*args: str) -> int:
+        return 130 if args[0] == "regen" else real(*args)
+
+    monkeypatch.setattr(demo, "run_cli", stopped_regen)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_demo("--base-url", "http://127.0.0.1:9/v1", "--model", "m")
+    assert code == 1
+    assert "`specmill regen` ended (exit code 130) before writing its review" in err
+    assert "Traceback" not in out + err

@@ -202,10 +202,15 @@ def story(
         step("The review, as the bot would post it on the pull request")
         from specmill.engine.runstore import list_runs, run_folder
 
-        latest = list_runs(repo)[0]
-        shown = run_folder(repo, latest.run_id)
-        if shown is not None:  # listed just now
-            click.echo((shown / "review.md").read_text())
+        runs = list_runs(repo)
+        shown = run_folder(repo, runs[0].run_id) if runs else None
+        review = shown / "review.md" if shown is not None else None
+        if review is None or not review.is_file():  # regen ended before its review
+            raise click.ClickException(
+                f"`specmill regen` ended (exit code {code}) before writing its review;"
+                " the working tree is untouched"
+            )
+        click.echo(review.read_text(encoding="utf-8"))
         if code != 0:
             raise click.ClickException(
                 f"the code of {model} did not pass (the review above says why);"

@@ -109,7 +109,7 @@ def show_stats(records: list[RunRecord], as_json: bool) -> None:
         echo_json([s.as_dict() for s in stats])
         return
     if not stats:
-        click.echo("no verdicts recorded yet in .specmill/runs/ (specmill regen makes some)")
+        click.echo("no verdicts recorded yet (specmill regen records some)")
         return
 
     def percent(value: float | None) -> str:

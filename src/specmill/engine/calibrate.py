@@ -157,7 +157,8 @@ def calibrate_module(run: _Run, spec: Spec) -> ModuleCalibration:
         result.skipped = "no place to seed a defect in its outputs (test files are not mutated)"
         return result
     commands = check_commands(spec, project.config)
-    ctx.progress.stage(spec.id, "probing its checks on sabotaged outputs")
+    if commands:
+        ctx.progress.stage(spec.id, "probing its checks on sabotaged outputs")
     result.insensitive_checks = probe(ctx, spec, commands, {}).insensitive
     ctx.progress.stage(spec.id, "checks on the unmutated outputs")
     baseline = _checks(run, spec, files)

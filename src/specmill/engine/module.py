@@ -142,7 +142,8 @@ def _attempts(
     result.plan = plan
     accept = config.insensitive_checks == "warn"
     if probe.early:
-        ctx.progress.stage(spec.id, "probing its checks on sabotaged outputs")
+        if probe.commands:  # no check, nothing to probe: nothing to say
+            ctx.progress.stage(spec.id, "probing its checks on sabotaged outputs")
         if _cannot_pass(result, probe.result(), accept):  # no executor is paid for
             return None
     tier = first_tier(spec.front.tier, plan.complexity)
