@@ -22,8 +22,8 @@ nor PyYAML; they load only when a spec that mentions a file has to be parsed.
 
 from __future__ import annotations
 
-import argparse
 import os
+import sys
 from collections.abc import Sequence
 
 from specmill.errors import SpecmillError
@@ -47,24 +47,20 @@ FOOTER = (
 
 @guarded
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog=HOOK, description="Fail when a commit changes a generated file by hand."
-    )
-    parser.add_argument("filenames", nargs="*", help="files the commit adds or changes")
-    args = parser.parse_args(argv)
+    filenames = _filenames(sys.argv[1:] if argv is None else list(argv))
     try:
         root = _workspace.find_root(os.getcwd())
     except _workspace.NoProject as exc:
         print(f"{HOOK}: error: {exc}")
         return 1
     staged = StagedChanges(root)  # git runs while the core is imported below
-    paths = _workspace.relative_paths(root, args.filenames)
+    paths = _workspace.relative_paths(root, filenames)
     check = HandEdits(root, staged)
     try:
         problems = [problem for path in paths for problem in check.file(path)]
         staged.wait()
         problems += check.renames(paths)
-        if not args.filenames or (staged.present and staged.present[0] in paths):
+        if not filenames or (staged.present and staged.present[0] in paths):
             problems += check.deletions()
     except SpecmillError as exc:  # a broken config: specmill-lint says more
         print(f"{HOOK}: error: {exc}")
@@ -79,6 +75,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problems:
         print(FOOTER)
     return 1 if problems else 0
+
+
+def _filenames(arguments: list[str]) -> list[str]:
+    """The file names on the command line.
+
+    pre-commit passes file names alone, which argparse would return as they are; it
+    parses only a command line with an option (``--help``, a mistake, a file name that
+    starts with ``-``), so that usage and errors read the same. Building its parser
+    (its help formatter imports shutil, bz2 and lzma) costs each run ~10 ms.
+    """
+    if not any(argument.startswith("-") for argument in arguments):
+        return arguments
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog=HOOK, description="Fail when a commit changes a generated file by hand."
+    )
+    parser.add_argument("filenames", nargs="*", help="files the commit adds or changes")
+    filenames: list[str] = parser.parse_args(arguments).filenames
+    return filenames
 
 
 class HandEdits:
