@@ -3,6 +3,7 @@ from hypothesis import strategies as st
 
 from specmill.core.hashing import (
     Inputs,
+    builtin_sha256,
     changed_inputs,
     content_hash,
     content_matches,
@@ -29,6 +30,15 @@ def test_content_matches_short_and_legacy_full_digests() -> None:
     assert content_matches(full, "x = 1\r\n")  # a format-1 header's 64 digits
     assert not content_matches(full, "x = 2\n")
     assert not content_matches(full[:20], "x = 1\n")  # neither length: no match
+
+
+@given(st.text())
+def test_the_builtin_sha256_the_hook_uses_gives_the_same_digests(text: str) -> None:
+    digest = sha256_text(text)
+    assert sha256_text(text, builtin_sha256()) == digest
+    assert content_matches(content_hash(text), text, builtin_sha256())
+    assert content_matches(digest, text.replace("\n", "\r\n"), builtin_sha256())
+    assert not content_matches(digest, text + "x", builtin_sha256())
 
 
 def test_non_utf8_text_hashes_stably() -> None:

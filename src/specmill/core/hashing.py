@@ -14,10 +14,19 @@ Stdlib only: the pre-commit hooks import this.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
+import sys
+from collections import namedtuple
 from types import MappingProxyType
-from typing import NamedTuple
+
+TYPE_CHECKING = False  # the hooks import this module: no `typing` for its constant
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import NamedTuple, Protocol
+
+    class Hash(Protocol):
+        def hexdigest(self) -> str: ...
+
+    Sha256 = Callable[[bytes], Hash]
 
 PREFIX = "sha256:"
 SHORT_HEX = 32  # 128 bits
@@ -37,9 +46,34 @@ def encode(text: str) -> bytes:
         return text.encode("utf-8", "surrogatepass")
 
 
-def sha256_text(text: str) -> str:
-    """``sha256:<hex>`` of ``text`` with normalised line endings."""
-    return PREFIX + hashlib.sha256(encode(normalize_newlines(text))).hexdigest()
+_OPENSSL: list[Sha256] = []  # hashlib's sha256, once imported
+
+
+def openssl_sha256() -> Sha256:
+    """hashlib's sha256, OpenSSL's: the fast one on bulk (check hashes every output),
+    imported on first use, as loading libcrypto costs a process ~5 ms."""
+    if not _OPENSSL:
+        import hashlib
+
+        _OPENSSL.append(hashlib.sha256)
+    return _OPENSSL[0]
+
+
+def builtin_sha256() -> Sha256:
+    """CPython's own sha256: the same digests, free to load but ~5x slower than
+    OpenSSL's on bulk; for a process that hashes little (the hand-edit hook)."""
+    try:
+        found: Sha256 = __import__("_sha2" if sys.version_info >= (3, 12) else "_sha256").sha256
+    except (ImportError, AttributeError):  # a build without it
+        return openssl_sha256()
+    return found
+
+
+def sha256_text(text: str, sha256: Sha256 | None = None) -> str:
+    """``sha256:<hex>`` of ``text`` with normalised line endings (``sha256``: which
+    implementation hashes; OpenSSL's unless told)."""
+    data = encode(normalize_newlines(text))
+    return PREFIX + (sha256 or openssl_sha256())(data).hexdigest()
 
 
 def short(digest: str) -> str:
@@ -57,29 +91,41 @@ def content_hash(text_outside_header: str) -> str:
     return short(sha256_text(text_outside_header))
 
 
-def content_matches(recorded: str, text_outside_header: str) -> bool:
+def content_matches(recorded: str, text_outside_header: str, sha256: Sha256 | None = None) -> bool:
     """Whether a header's ``content`` (short or legacy full-length) matches the text."""
-    full = sha256_text(text_outside_header)
+    full = sha256_text(text_outside_header, sha256)
     return recorded == full if is_legacy(recorded) else recorded == short(full)
 
 
 _NONE: Mapping[str, str] = MappingProxyType({})
 
 
-class Inputs(NamedTuple):
-    """What one module is generated from. Texts are hashed with normalised newlines."""
+if TYPE_CHECKING:
 
-    spec_path: str
-    spec_text: str
-    dependency_specs: Mapping[str, str] = _NONE  # module id -> spec text
-    context: Mapping[str, str] = _NONE  # path -> file text
-    governance: Mapping[str, str] = _NONE  # path -> file text
-    templates_digest: str = ""  # from specmill.core.templates_digest
-    models_digest: str = ""  # Config.models_digest()
-    format_version: str = "2"
-    # template name -> where it comes from and its digest; only for ``input_digests``
-    # (``templates_digest`` already covers them in the hash)
-    template_sources: Mapping[str, tuple[str, str]] = MappingProxyType({})
+    class Inputs(NamedTuple):
+        """What one module is generated from. Texts are hashed with normalised newlines."""
+
+        spec_path: str
+        spec_text: str
+        dependency_specs: Mapping[str, str] = _NONE  # module id -> spec text
+        context: Mapping[str, str] = _NONE  # path -> file text
+        governance: Mapping[str, str] = _NONE  # path -> file text
+        templates_digest: str = ""  # from specmill.core.templates_digest
+        models_digest: str = ""  # Config.models_digest()
+        format_version: str = "2"
+        # template name -> where it comes from and its digest; only for ``input_digests``
+        # (``templates_digest`` already covers them in the hash)
+        template_sources: Mapping[str, tuple[str, str]] = MappingProxyType({})
+
+else:
+    # The same class at run time, from collections, as in specmill.core.header:
+    # typing.NamedTuple (and importing typing) costs each hook run a few milliseconds.
+    Inputs = namedtuple(
+        "Inputs",
+        "spec_path spec_text dependency_specs context governance templates_digest"
+        " models_digest format_version template_sources",
+        defaults=(_NONE, _NONE, _NONE, "", "", "2", MappingProxyType({})),
+    )
 
 
 def inputs_hash(inputs: Inputs) -> str:
@@ -125,6 +171,7 @@ class InputsHasher:
         format_version: str,
     ) -> None:
         self.legacy = format_version == LEGACY_FORMAT
+        self.sha256 = openssl_sha256()
         self.head = _field("format", format_version)
         self.tail = b"".join(
             [
@@ -151,7 +198,7 @@ class InputsHasher:
                 self.tail,
             ]
         )
-        full = PREFIX + hashlib.sha256(data).hexdigest()
+        full = PREFIX + self.sha256(data).hexdigest()
         return full if self.legacy else short(full)
 
 
@@ -207,7 +254,8 @@ def digest_of(texts: Mapping[str, str]) -> str:
     """One digest over named texts (e.g. the prompt templates)."""
     import json  # here, not at the top: the hooks import this module and start faster
 
+    sha256 = openssl_sha256()
     canonical = json.dumps(
         {key: sha256_text(texts[key]) for key in sorted(texts)}, separators=(",", ":")
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return sha256(canonical.encode()).hexdigest()

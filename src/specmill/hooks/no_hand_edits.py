@@ -22,8 +22,8 @@ nor PyYAML; they load only when a spec that mentions a file has to be parsed.
 
 from __future__ import annotations
 
-import argparse
 import os
+import sys
 from collections.abc import Sequence
 
 from specmill.errors import SpecmillError
@@ -35,10 +35,14 @@ from specmill.workflow_commands import guarded
 TYPE_CHECKING = False  # importing typing for its constant would cost each run ~5 ms
 if TYPE_CHECKING:
     from specmill.core.advice import HeaderHistory
+    from specmill.core.hashing import Sha256
     from specmill.core.header import SplitFile
     from specmill.core.problems import Problem
 
 HOOK = "specmill-no-hand-edits"
+# Up to this much text, CPython's own sha256 hashes: loading OpenSSL's costs ~5 ms, more
+# than the builtin one loses to it on a few files (it is ~5x slower on bulk).
+BUILTIN_SHA256_BYTES = 256 * 1024
 FOOTER = (
     f"{HOOK}: generated files are compiler output: fix the spec, not the code. "
     f"To commit anyway: SKIP={HOOK} git commit ..."
@@ -47,24 +51,20 @@ FOOTER = (
 
 @guarded
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog=HOOK, description="Fail when a commit changes a generated file by hand."
-    )
-    parser.add_argument("filenames", nargs="*", help="files the commit adds or changes")
-    args = parser.parse_args(argv)
+    filenames = _filenames(sys.argv[1:] if argv is None else list(argv))
     try:
         root = _workspace.find_root(os.getcwd())
     except _workspace.NoProject as exc:
         print(f"{HOOK}: error: {exc}")
         return 1
     staged = StagedChanges(root)  # git runs while the core is imported below
-    paths = _workspace.relative_paths(root, args.filenames)
+    paths = _workspace.relative_paths(root, filenames)
     check = HandEdits(root, staged)
     try:
         problems = [problem for path in paths for problem in check.file(path)]
         staged.wait()
         problems += check.renames(paths)
-        if not args.filenames or (staged.present and staged.present[0] in paths):
+        if not filenames or (staged.present and staged.present[0] in paths):
             problems += check.deletions()
     except SpecmillError as exc:  # a broken config: specmill-lint says more
         print(f"{HOOK}: error: {exc}")
@@ -81,6 +81,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if problems else 0
 
 
+def _filenames(arguments: list[str]) -> list[str]:
+    """The file names on the command line.
+
+    pre-commit passes file names alone, which argparse would return as they are; it
+    parses only a command line with an option (``--help``, a mistake, a file name that
+    starts with ``-``), so that usage and errors read the same. Building its parser
+    (its help formatter imports shutil, bz2 and lzma) costs each run ~10 ms.
+    """
+    if not any(argument.startswith("-") for argument in arguments):
+        return arguments
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog=HOOK, description="Fail when a commit changes a generated file by hand."
+    )
+    parser.add_argument("filenames", nargs="*", help="files the commit adds or changes")
+    filenames: list[str] = parser.parse_args(arguments).filenames
+    return filenames
+
+
 class HandEdits:
     """The checks of one hook process: its share of files, renames into it, deletions."""
 
@@ -88,6 +108,15 @@ class HandEdits:
         self.root = root
         self.staged = staged
         self.owners = Owners(root)
+        self.hashed = 0  # characters hashed so far
+
+    def sha256(self, text: str) -> Sha256 | None:
+        """The sha256 to hash ``text`` with: the builtin one within the budget, then
+        OpenSSL's (None)."""
+        from specmill.core.hashing import builtin_sha256
+
+        self.hashed += len(text)
+        return builtin_sha256() if self.hashed <= BUILTIN_SHA256_BYTES else None
 
     def file(self, path: str) -> list[Problem]:
         if os.path.islink(os.path.join(self.root, path)):
@@ -158,7 +187,7 @@ class HandEdits:
         assert header is not None
         line = split.header_line or 1
         named = self.owners.names(header.spec, path)
-        matches = content_matches(header.content, split.outside)
+        matches = content_matches(header.content, split.outside, self.sha256(split.outside))
         if named and matches:
             return []  # the common case: a declared file as generated (no advice to import)
         from specmill.core import advice
