@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,9 +38,38 @@ def run_git(root: Path, *args: str) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
+class Background:
+    """``run_git(root, *args)`` started now on a thread, its answer taken later: git runs
+    while specmill does other work (a thread, so that git never waits on a full pipe)."""
+
+    def __init__(self, root: Path, *args: str) -> None:
+        self._out: bytes | None = None
+        self._thread = threading.Thread(target=self._run, args=(root, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, root: Path, args: tuple[str, ...]) -> None:
+        self._out = run_git(root, *args)
+
+    def result(self) -> bytes | None:
+        self._thread.join()
+        return self._out
+
+
+LIST_FILES = ("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+
+
+def start_list_files(root: Path) -> Background:
+    """``list_files`` begun now; ``listed(started.result())`` is its answer."""
+    return Background(root, *LIST_FILES)
+
+
 def list_files(root: Path) -> list[str] | None:
     """Tracked files plus untracked ones git does not ignore; None outside a repository."""
-    out = run_git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    return listed(run_git(root, *LIST_FILES))
+
+
+def listed(out: bytes | None) -> list[str] | None:
+    """``git ls-files -z``'s output as ``list_files`` answers it."""
     if out is None:
         return None
     return sorted({p for p in out.decode("utf-8", "surrogateescape").split("\0") if p})
