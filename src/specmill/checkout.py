@@ -41,7 +41,7 @@ def record_reader(project: Project) -> RecordReader:
 def collect_problems(
     project: Project,
     wanted: list[str] | None = None,
-    listing: gitcli.Background | None = None,
+    listing: gitcli.Background[bytes | None] | None = None,
 ) -> list[Problem]:
     """``listing``: ``gitcli.start_list_files(project.root)``, if the caller began it."""
     statuses = project_status(project)

@@ -12,13 +12,15 @@ import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Generic, TypeVar
 
 # git's full path, found once, when specmill starts: a check (repository code, running as
 # the same user) may put a `git` of its own earlier on PATH (~/.local/bin), and specmill
 # runs git after checks: to commit, and to deliver with the token.
 GIT = shutil.which("git") or "git"
+T = TypeVar("T")
 
 
 def isolated_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
@@ -38,29 +40,38 @@ def run_git(root: Path, *args: str) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-class Background:
-    """``run_git(root, *args)`` started now on a thread, its answer taken later: git runs
-    while specmill does other work (a thread, so that git never waits on a full pipe)."""
+class Background(Generic[T]):
+    """``work()`` started now on a thread, its answer taken later: git runs while
+    specmill does other work (a thread, so that git never waits on a full pipe). An
+    exception ``work`` raises is raised again by ``result``."""
 
-    def __init__(self, root: Path, *args: str) -> None:
-        self._out: bytes | None = None
-        self._thread = threading.Thread(target=self._run, args=(root, args), daemon=True)
+    def __init__(self, work: Callable[[], T]) -> None:
+        self._work = work
+        self._answer: tuple[T] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _run(self, root: Path, args: tuple[str, ...]) -> None:
-        self._out = run_git(root, *args)
+    def _run(self) -> None:
+        try:
+            self._answer = (self._work(),)
+        except BaseException as error:  # handed to the caller by result()
+            self._error = error
 
-    def result(self) -> bytes | None:
+    def result(self) -> T:
         self._thread.join()
-        return self._out
+        if self._answer is None:
+            assert self._error is not None
+            raise self._error
+        return self._answer[0]
 
 
 LIST_FILES = ("ls-files", "-z", "--cached", "--others", "--exclude-standard")
 
 
-def start_list_files(root: Path) -> Background:
+def start_list_files(root: Path) -> Background[bytes | None]:
     """``list_files`` begun now; ``listed(started.result())`` is its answer."""
-    return Background(root, *LIST_FILES)
+    return Background(lambda: run_git(root, *LIST_FILES))
 
 
 def list_files(root: Path) -> list[str] | None:
