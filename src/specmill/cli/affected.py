@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from specmill import gitcli
 from specmill.cli.common import QUIET, echo_json, echo_summary, require_graph
-from specmill.core import affected_cache
-from specmill.core.affected import affected_modules
-from specmill.core.matrix import matrix_jobs
-from specmill.core.project import Project, find_root, load_config, load_project
+from specmill.core import layout
 from specmill.errors import SpecmillError
+
+if TYPE_CHECKING:
+    from specmill.core.project import Project
 
 
 @click.command()
@@ -35,15 +36,23 @@ def affected(base: str | None, head: str | None, as_json: bool, matrix: bool, qu
         raise click.UsageError("--json and --matrix are exclusive")
     if head and not base:
         raise click.UsageError("--head needs --base")
+    # git answers on a thread while specmill's own modules and the configuration load;
+    # its answers are used below in the same order as before, so the first error stays
+    # the first one reported
+    compared = _start_compare(base, head) if base else None
+    from specmill.core import affected_cache
+    from specmill.core.affected import affected_modules
+    from specmill.core.matrix import matrix_jobs
+    from specmill.core.project import Project, find_root, load_config, load_project
+
     root = find_root()
-    # git answers on a thread while the configuration loads; its answers are used below
-    # in the same order as before, so the first error stays the first one reported
-    compared = gitcli.Background(lambda: _compare(root, base, head)) if base else None
+    if base and (compared is None or compared[0] != root):  # no early start: now
+        compared = (root, gitcli.Background(lambda: _compare(root, base, head)))
     config, config_path = load_config(root)  # a broken configuration is the first error
     changed = None
     merge_base = None
     if base and compared is not None:
-        found = compared.result()
+        found = compared[1].result()
         _revision(root, base, found.base_sha)  # or why there is none
         if head and _revision(root, head, found.head_sha) != found.checked_out:
             raise SpecmillError(
@@ -88,10 +97,24 @@ def affected(base: str | None, head: str | None, as_json: bool, matrix: bool, qu
             echo_summary("nothing affected", quiet=quiet)
 
 
+def _start_compare(base: str, head: str | None) -> tuple[Path, gitcli.Background[_Compared]] | None:
+    """``_compare`` started in the folder ``find_root`` will find, if there is one."""
+    try:
+        found = layout.find_root(str(Path.cwd().resolve()))
+    except OSError:  # the current folder is gone: find_root says so
+        return None
+    if found is None:
+        return None
+    root = Path(found)
+    return root, gitcli.Background(lambda: _compare(root, base, head))
+
+
 def _from_records(project: Project, merge_base: str, changed: set[str]) -> list[str] | None:
     """The answer from the records, or None: then the whole project answers (and says
     what is wrong, if something is: an unreadable governance file, context or output)."""
     try:
+        from specmill.core import affected_cache
+
         snapshot = affected_cache.load(project)
         return affected_cache.affected(project, snapshot, merge_base, changed)
     except (affected_cache.Fallback, SpecmillError, OSError):
