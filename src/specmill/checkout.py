@@ -38,9 +38,14 @@ def record_reader(project: Project) -> RecordReader:
     return read
 
 
-def collect_problems(project: Project, wanted: list[str] | None = None) -> list[Problem]:
+def collect_problems(
+    project: Project,
+    wanted: list[str] | None = None,
+    listing: gitcli.Background[bytes | None] | None = None,
+) -> list[Problem]:
+    """``listing``: ``gitcli.start_list_files(project.root)``, if the caller began it."""
     statuses = project_status(project)
-    tracked = gitcli.list_files(project.root)
+    tracked = gitcli.listed(listing.result()) if listing else gitcli.list_files(project.root)
     candidates = tracked if tracked is not None else _walk(project.root)
     problems = find_problems(
         project, statuses, candidates=candidates, read_record=record_reader(project)

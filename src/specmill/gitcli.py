@@ -11,13 +11,16 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Generic, TypeVar
 
 # git's full path, found once, when specmill starts: a check (repository code, running as
 # the same user) may put a `git` of its own earlier on PATH (~/.local/bin), and specmill
 # runs git after checks: to commit, and to deliver with the token.
 GIT = shutil.which("git") or "git"
+T = TypeVar("T")
 
 
 def isolated_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
@@ -37,9 +40,47 @@ def run_git(root: Path, *args: str) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
+class Background(Generic[T]):
+    """``work()`` started now on a thread, its answer taken later: git runs while
+    specmill does other work (a thread, so that git never waits on a full pipe). An
+    exception ``work`` raises is raised again by ``result``."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self._work = work
+        self._answer: tuple[T] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._answer = (self._work(),)
+        except BaseException as error:  # handed to the caller by result()
+            self._error = error
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._answer is None:
+            assert self._error is not None
+            raise self._error
+        return self._answer[0]
+
+
+LIST_FILES = ("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+
+
+def start_list_files(root: Path) -> Background[bytes | None]:
+    """``list_files`` begun now; ``listed(started.result())`` is its answer."""
+    return Background(lambda: run_git(root, *LIST_FILES))
+
+
 def list_files(root: Path) -> list[str] | None:
     """Tracked files plus untracked ones git does not ignore; None outside a repository."""
-    out = run_git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    return listed(run_git(root, *LIST_FILES))
+
+
+def listed(out: bytes | None) -> list[str] | None:
+    """``git ls-files -z``'s output as ``list_files`` answers it."""
     if out is None:
         return None
     return sorted({p for p in out.decode("utf-8", "surrogateescape").split("\0") if p})

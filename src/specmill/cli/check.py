@@ -17,7 +17,8 @@ from specmill.cli.common import (
 from specmill.core.gitattributes import GITATTRIBUTES
 from specmill.core.paths import under
 from specmill.core.problems import HINTS, Problem
-from specmill.core.project import Project
+from specmill.core.project import Project, find_root
+from specmill.gitcli import start_list_files
 
 
 @click.command()
@@ -38,13 +39,15 @@ def check(
     there is any problem. On a terminal, a last line sums it up (`ok: 12 modules, 31
     outputs fresh`). --fix repairs what needs no decision: the .gitattributes block.
     """
-    root, project, problems = open_project_or_problem()
+    root = find_root()
+    listing = start_list_files(root)  # git lists the files while the specs load
+    root, project, problems = open_project_or_problem(root)
     checked = ""
     if project is not None:
         wanted = repo_relative(root, paths) if paths else None
         if wanted is not None:
             require_known_paths(root, paths, wanted, [*project.owners, *project.by_path])
-        problems = collect_problems(project, wanted)
+        problems = collect_problems(project, wanted, listing)
         project.save_cache()
         if fix:
             problems = _fix(project, problems)

@@ -7,17 +7,23 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from specmill.core.paths import under
 from specmill.core.problems import Problem
-from specmill.core.project import Project, find_root, load_project
+
+if TYPE_CHECKING:
+    from specmill.core.project import Project
 from specmill.errors import ConfigError, SpecmillError
 
 
+# specmill.core.project (and pydantic, through its configuration) loads when a command
+# opens a project: `affected --base` starts git before it loads
 def open_project(start: Path | None = None) -> Project:
+    from specmill.core.project import find_root, load_project
+
     return load_project(find_root(start))
 
 
@@ -25,6 +31,8 @@ def open_project_or_problem(
     start: Path | None = None,
 ) -> tuple[Path, Project | None, list[Problem]]:
     """For check and lint: a malformed config is an ``invalid`` problem, like a bad spec."""
+    from specmill.core.project import find_root, load_project
+
     root = find_root(start)
     try:
         return root, load_project(root), []
