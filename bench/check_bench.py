@@ -379,6 +379,7 @@ def run(tmp: Path, modules: int, affected_modules: int | None, repeat: int) -> N
     built = build_repository(root, modules)
     print(f"{modules} modules built in {time.perf_counter() - start:.1f} s; {BIN}")
     cli = tool("specmill")
+    hook_bench.compile_specmill(BIN)
     loadings = []
 
     # 1. check against sha256sum, on main
