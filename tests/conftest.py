@@ -99,11 +99,13 @@ class Project:
             os.chdir(old)
 
     def main(self, *args: str) -> tuple[int, str, str]:
-        """Run through ``specmill.cli.main.main`` (the real error handling and exit codes)."""
+        """Run as the console script runs (``specmill.cli.quick.main``: ``affected
+        --base`` from the records when they answer, else ``specmill.cli.main.main``, with
+        the real error handling and exit codes)."""
         import contextlib
         import io
 
-        from specmill.cli.main import main
+        from specmill.cli.quick import main
 
         out, err = io.StringIO(), io.StringIO()
         old = Path.cwd()

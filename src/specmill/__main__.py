@@ -1,3 +1,3 @@
-from specmill.cli.main import run
+from specmill.cli.quick import run
 
 run()

@@ -71,7 +71,8 @@ def test_adopt_force_says_what_it_overrides(billing: Project) -> None:
 
 def test_an_old_format_header_stays_fresh_until_it_is_adopted_again(billing: Project) -> None:
     from specmill.core import hashing
-    from specmill.core.project import load_project, templates_digest
+    from specmill.core.project import load_project
+    from specmill.core.repo_files import templates_digest
 
     project = load_project(billing.root, cache=False)
     spec = project.by_id["billing.money"]

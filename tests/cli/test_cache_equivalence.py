@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from specmill.cli import quick
 from specmill.core import affected_cache
 from tests.conftest import Project
 
@@ -99,6 +100,16 @@ def test_check_status_affected_are_the_same_with_and_without_the_cache(
         return found
 
     monkeypatch.setattr(affected_cache, "affected", spy)
+    quick_answered: list[str] = []  # steps where they answered before click loaded
+    real_quick = quick.quick
+
+    def quick_spy(*args: Any) -> int | None:
+        code = real_quick(*args)
+        if code is not None:
+            quick_answered.append(current[0])
+        return code
+
+    monkeypatch.setattr(quick, "quick", quick_spy)
 
     def step(name: str) -> list[tuple[int, str, str]]:
         current[0] = name
@@ -174,6 +185,7 @@ def test_check_status_affected_are_the_same_with_and_without_the_cache(
     assert edited_output[0][0] == 1 and "hand-edited" in edited_output[0][1]
     # the records answered in most steps, so the comparisons above covered them
     assert len(set(answered)) >= 10, answered
+    assert len(set(quick_answered)) >= 10, quick_answered
 
 
 SPEC_DAMAGE: dict[str, Callable[[dict[str, Any]], None]] = {

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from specmill.cli.status import STYLES, _print_rich, plain_lines
-from specmill.core.status import ModuleStatus, OutputStatus
+from specmill.core.probe import OutputStatus
+from specmill.core.status import ModuleStatus
 
 
 def rich_text(statuses: list[ModuleStatus], errors: list[str]) -> str:

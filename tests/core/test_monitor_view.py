@@ -14,6 +14,7 @@ from specmill.core.monitor.graph import depths, layout
 from specmill.core.monitor.modules import GONE, module_rows, open_questions
 from specmill.core.monitor.runs import run_rows
 from specmill.core.monitor.view import build_view, in_window, spec_href
+from specmill.core.probe import OutputStatus
 from specmill.core.records import (
     Ambiguity,
     AttemptRecord,
@@ -24,7 +25,7 @@ from specmill.core.records import (
     RunRecord,
     Verdict,
 )
-from specmill.core.status import ModuleStatus, OutputStatus
+from specmill.core.status import ModuleStatus
 
 BLOCKER = Finding(kind="code-defect", severity="blocker", message="wrong total")
 INFO = Finding(kind="spec-gap", severity="info", message="rounding is unsaid", requirement="R1")

@@ -112,7 +112,7 @@ def test_a_file_name_with_a_newline_cannot_forge_a_report_line() -> None:
 def test_context_and_governance_must_stay_inside_the_repository(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import pytest
 
-    from specmill.core.project import read_input
+    from specmill.core.repo_files import read_input
     from specmill.errors import SpecmillError
 
     secret = tmp_path / "secret.txt"

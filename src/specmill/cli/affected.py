@@ -15,7 +15,7 @@ from specmill.core import layout
 from specmill.errors import SpecmillError
 
 if TYPE_CHECKING:
-    from specmill.core.project import Project
+    pass
 
 
 @click.command()
@@ -43,12 +43,12 @@ def affected(base: str | None, head: str | None, as_json: bool, matrix: bool, qu
     from specmill.core import affected_cache
     from specmill.core.affected import affected_modules
     from specmill.core.matrix import matrix_jobs
-    from specmill.core.project import Project, find_root, load_config, load_project
+    from specmill.core.project import find_root, load_config, load_project
 
     root = find_root()
     if base and (compared is None or compared[0] != root):  # no early start: now
         compared = (root, gitcli.Background(lambda: _compare(root, base, head)))
-    config, config_path = load_config(root)  # a broken configuration is the first error
+    load_config(root)  # a broken configuration is the first error
     changed = None
     merge_base = None
     if base and compared is not None:
@@ -71,7 +71,7 @@ def affected(base: str | None, head: str | None, as_json: bool, matrix: bool, qu
     modules = None
     if merge_base is not None and changed is not None and not head and not matrix:
         # git first: the records of a previous run answer, reading only what changed
-        modules = _from_records(Project(root, config, config_path, []), merge_base, changed)
+        modules = _from_records(root, merge_base, changed)
     if modules is None:
         project = load_project(root)
         require_graph(project)
@@ -109,14 +109,14 @@ def _start_compare(base: str, head: str | None) -> tuple[Path, gitcli.Background
     return root, gitcli.Background(lambda: _compare(root, base, head))
 
 
-def _from_records(project: Project, merge_base: str, changed: set[str]) -> list[str] | None:
+def _from_records(root: Path, merge_base: str, changed: set[str]) -> list[str] | None:
     """The answer from the records, or None: then the whole project answers (and says
     what is wrong, if something is: an unreadable governance file, context or output)."""
     try:
         from specmill.core import affected_cache
 
-        snapshot = affected_cache.load(project)
-        return affected_cache.affected(project, snapshot, merge_base, changed)
+        snapshot = affected_cache.load(root)
+        return affected_cache.affected(root, snapshot, merge_base, changed)
     except (affected_cache.Fallback, SpecmillError, OSError):
         return None
 

@@ -11,7 +11,8 @@ from rich.console import Console
 from specmill.cli.common import echo_json
 from specmill.core.config_rules import config_errors
 from specmill.core.problems import Problem
-from specmill.core.project import find_root, load_config, read_text
+from specmill.core.project import find_root, load_config
+from specmill.core.repo_files import read_text
 from specmill.engine.doctor import RoleCheck, diagnose
 from specmill.errors import SpecmillError
 from specmill.secret_file import with_secrets

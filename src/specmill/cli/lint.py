@@ -16,7 +16,8 @@ from specmill.cli.common import (
 from specmill.core.lint import lint_problems
 from specmill.core.paths import under
 from specmill.core.problems import Problem
-from specmill.core.project import OVERRIDES, PROMPTS, Project
+from specmill.core.project import Project
+from specmill.core.repo_files import OVERRIDES, PROMPTS
 
 
 @click.command()

@@ -8,10 +8,8 @@ line and where the traceback was written.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import os
-import sys
 from collections.abc import Sequence
 from gettext import gettext as _
 from pathlib import Path
@@ -228,13 +226,9 @@ def _main(argv: Sequence[str] | None) -> int:
     return code if isinstance(code, int) else 0
 
 
-# Short commands that allocate many objects and make no cycles worth collecting: the
-# cyclic collector only walks their objects again and again (about a tenth of a warm
-# `check` on 5,000 modules), and the process ends soon after. Long runs keep it on.
-NO_CYCLIC_GC = frozenset({"check", "status", "lint", "affected", "graph"})
-
-
 def run() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] in NO_CYCLIC_GC:
-        gc.disable()
-    sys.exit(main())
+    """The console script's entry point (``specmill.cli.quick.run``, which tries the
+    records for ``affected --base`` first)."""
+    from specmill.cli.quick import run as quick_run
+
+    quick_run()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Set
 
-from specmill.core.paths import normalize_relative
-from specmill.core.project import OVERRIDES, Project
+from specmill.core.affected_cache import touches_everything
+from specmill.core.project import Project
 from specmill.core.spec import Spec
 from specmill.core.status import module_status
 
@@ -25,8 +25,7 @@ def touched_by(project: Project, spec: Spec, changed: Set[str]) -> bool:
 
 def touches_every_module(project: Project, changed: Collection[str]) -> bool:
     """Config, governance and prompt overrides are inputs of every module."""
-    shared = {project.config_path, *map(_clean, project.config.governance)}
-    return any(p in shared or p.startswith(OVERRIDES + "/") for p in changed)
+    return touches_everything(project.config_path, project.config.governance, changed)
 
 
 def affected_modules(project: Project, changed: Collection[str] | None = None) -> list[str]:
@@ -45,11 +44,3 @@ def affected_modules(project: Project, changed: Collection[str] | None = None) -
         candidates = [spec for spec in project.specs if touched_by(project, spec, changed_set)]
     seeds = {spec.id for spec in candidates if not module_status(project, spec).fresh}
     return project.graph.with_dependents(seeds)
-
-
-def _clean(path: str) -> str:
-    """``./docs/STYLE.md`` as git names it, ``docs/STYLE.md``."""
-    try:
-        return normalize_relative(path)
-    except ValueError:
-        return path

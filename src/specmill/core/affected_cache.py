@@ -2,15 +2,19 @@
 
 After a run that loaded every spec, ``.git/specmill/affected-cache.json`` keeps, for the
 merge base it compared with, each module's id, spec path, spec digest, dependencies,
-outputs and context, in dependency order. The next run with the same merge base
+outputs and context, in dependency order, and what every module's inputs share (the
+configuration's text, governance files and templates, by digest; the models' digest and
+the protected paths the configuration gave). The next run with the same merge base
 believes a module's record without reading its spec when git says the spec is the
 merge base's (not in ``git diff --name-only``, tracked, not a symbolic link): the
 record was made from that same text. Specs git reported changed, or that were dirty
 when the record was made, are believed only while their stat (size, mtime, inode,
 ctime) is the one recorded; the folders of the specs only while theirs is (a spec
-added, removed or renamed changes its folder's). Anything else, a change of the
-configuration, governance files or templates (the salt), a module whose id or
-dependencies changed, a legacy header, and the run loads the whole project instead.
+added, removed or renamed changes its folder's). The configuration, governance files
+and templates are read again and must hash as recorded, so the records answer without
+parsing the configuration (``specmill.cli.quick``: without loading click either).
+Anything else, a module whose id or dependencies changed, a legacy header, and the run
+loads the whole project instead.
 
 The file is checked as untrusted data: a record of the wrong shape or a path that leaves
 the repository makes the whole file unusable.
@@ -23,17 +27,17 @@ import os
 import re
 import stat
 import time
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from specmill import FORMAT_VERSION, __version__
 from specmill.core import hashing
-from specmill.core.affected import touches_every_module
 from specmill.core.hashing import is_legacy
-from specmill.core.layout import is_spec_name
-from specmill.core.project import Project
-from specmill.core.spec_cache import is_clean_path
+from specmill.core.layout import CONFIG_FILE, PYPROJECT_FILE, is_spec_name
+from specmill.core.paths import is_clean_path, normalize_relative
+from specmill.core.probe import output_status
+from specmill.core.repo_files import OVERRIDES, probe_file, read_input, read_text, templates_digest
 from specmill.core.statcache import (
     cache_dir,
     read_json,
@@ -41,28 +45,118 @@ from specmill.core.statcache import (
     too_recent,
     write_json,
 )
-from specmill.core.status import output_status
 from specmill.errors import SpecmillError
 
+if TYPE_CHECKING:
+    from specmill.core.project import Project
+
 NAME = "affected-cache.json"
-VERSION = 1
+VERSION = 2
 
 
-def salt(project: Project) -> str:
-    """Everything besides the specs that the records or the inputs hashes depend on."""
-    return hashing.digest_of(
-        {
-            "config": f"{project.config_path}\n{project.read(project.config_path) or ''}",
-            "templates": project.templates_digest,
-            "shared inputs": project.inputs_hasher.tail.hex(),  # governance, templates, models
-            "specmill": _version(),
+def touches_everything(
+    config_path: str, governance: Collection[str], changed: Collection[str]
+) -> bool:
+    """Config, governance and prompt overrides are inputs of every module."""
+    shared = {config_path, *map(_clean, governance)}
+    return any(p in shared or p.startswith(OVERRIDES + "/") for p in changed)
+
+
+def _clean(path: str) -> str:
+    """``./docs/STYLE.md`` as git names it, ``docs/STYLE.md``."""
+    try:
+        return normalize_relative(path)
+    except ValueError:
+        return path
+
+
+class Shared(NamedTuple):
+    """What every module's inputs share, as the records were made with it."""
+
+    version: str  # specmill's, and its format's
+    config_path: str
+    config: str  # the configuration file's text, by digest
+    specs: str  # the configuration's folder of specs
+    governance: dict[str, str]  # the configuration's paths -> their texts' digests
+    templates: str  # ``templates_digest``
+    models: str  # the configuration's ``models_digest``
+    protected: list[str]  # the configuration's protected patterns
+
+    def hasher(self) -> hashing.InputsHasher:
+        return hashing.InputsHasher(self.governance, self.templates, self.models, FORMAT_VERSION)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "config_path": self.config_path,
+            "config": self.config,
+            "specs": self.specs,
+            "governance": self.governance,
+            "templates": self.templates,
+            "models": self.models,
+            "protected": self.protected,
         }
+
+
+def shared_of(project: Project) -> Shared:
+    return Shared(
+        _version(),
+        project.config_path,
+        hashing.sha256_text(project.read(project.config_path) or ""),
+        project.config.specs,
+        {path: hashing.sha256_text(text) for path, text in project.governance.items()},
+        project.templates_digest,
+        project.models_digest,
+        list(project.config.protected_patterns),
     )
 
 
-def _version() -> str:
-    from specmill import FORMAT_VERSION, __version__
+def current_shared(root: Path, data: Any) -> Shared:
+    """The records' ``Shared``, if the files it was made from are unchanged (read again
+    and hashed), or ``Fallback``."""
+    if type(data) is not dict:
+        raise Fallback
+    version, config_path, config, specs, governance, templates, models, protected = (
+        data.get(name)
+        for name in (
+            "version",
+            "config_path",
+            "config",
+            "specs",
+            "governance",
+            "templates",
+            "models",
+            "protected",
+        )
+    )
+    if not (
+        version == _version()
+        and config_path in (CONFIG_FILE, PYPROJECT_FILE)
+        and type(config) is str
+        and type(specs) is str
+        and (is_clean_path(specs) or specs == ".")
+        and type(templates) is str
+        and type(models) is str
+        and type(governance) is dict
+        and all(type(key) is str and type(value) is str for key, value in governance.items())
+        and type(protected) is list
+        and all(type(pattern) is str for pattern in protected)
+    ):
+        raise Fallback
+    if config_path == PYPROJECT_FILE and os.path.lexists(os.path.join(root, CONFIG_FILE)):
+        raise Fallback  # specmill.toml comes first
+    if hashing.sha256_text(read_text(root, config_path) or "") != config:
+        raise Fallback  # (an absent file hashes as empty: no configuration records one)
+    # the configuration is the recorded one: so are its governance paths and patterns
+    for path, digest in governance.items():
+        if hashing.sha256_text(read_input(root, path, protected) or "") != digest:
+            raise Fallback
+    if templates_digest(root) != templates:
+        raise Fallback
+    return Shared(version, config_path, config, specs, governance, templates, models, protected)
 
+
+def _version() -> str:
     return f"{__version__} {FORMAT_VERSION}"
 
 
@@ -114,7 +208,7 @@ def _save(
     index = {spec.id: number for number, spec in enumerate(project.specs)}
     payload = {
         "version": VERSION,
-        "salt": salt(project),
+        "shared": shared_of(project).as_json(),
         "commit": commit,
         "folders": {name: stat_key(st) for name, st in folders.items()},
         "dirty": dirty,
@@ -136,10 +230,10 @@ class Fallback(Exception):
     """The records cannot answer: load the whole project."""
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(NamedTuple):
     """The records, as columns in ``project.specs`` order."""
 
+    shared: Shared
     commit: str
     folders: dict[str, list[int]]
     dirty: dict[str, list[int]]
@@ -156,15 +250,15 @@ class Snapshot:
         return hashing.PREFIX + self.digests[64 * row : 64 * row + 64]
 
 
-def load(project: Project) -> Snapshot:
-    folder = cache_dir(project.root)
+def load(root: Path) -> Snapshot:
+    """The records of the repository at ``root``, if they can answer (else ``Fallback``)."""
+    folder = cache_dir(root)
     if folder is None:
         raise Fallback
     data = read_json(folder / NAME)
     if type(data) is not dict or data.get("version") != VERSION:
         raise Fallback
-    if data.get("salt") != salt(project):
-        raise Fallback
+    shared = current_shared(root, data.get("shared"))
     commit, count, order = data.get("commit"), data.get("count"), data.get("order")
     folders, dirty = _keys(data.get("folders")), _keys(data.get("dirty"))
     text: dict[str, str] = {}
@@ -195,6 +289,7 @@ def load(project: Project) -> Snapshot:
     ):
         raise Fallback
     return Snapshot(
+        shared,
         commit,
         folders,
         dirty,
@@ -236,16 +331,17 @@ def _keys(value: Any) -> dict[str, list[int]]:
     return value
 
 
-def affected(
-    project: Project, snapshot: Snapshot, commit: str, changed: Collection[str]
-) -> list[str]:
-    """``affected_modules(project, changed)`` from the records, for a ``project`` that has
-    loaded its configuration but no spec (raises ``Fallback`` when it cannot answer)."""
-    if snapshot.commit != commit or touches_every_module(project, changed):
+def affected(root: Path, snapshot: Snapshot, commit: str, changed: Collection[str]) -> list[str]:
+    """``affected_modules(project, changed)`` from the records, reading no spec git did
+    not report changed (raises ``Fallback`` when the records cannot answer)."""
+    shared = snapshot.shared
+    if snapshot.commit != commit or touches_everything(
+        shared.config_path, shared.governance, changed
+    ):
         raise Fallback
     for name, folder_key in snapshot.folders.items():
         try:
-            if stat_key(os.stat(os.path.join(project.root, name))) != folder_key:
+            if stat_key(os.stat(os.path.join(root, name))) != folder_key:
                 raise Fallback  # a spec added, removed or renamed
         except OSError:
             raise Fallback from None
@@ -254,16 +350,17 @@ def affected(
     for path in changed_set & row_of.keys() | snapshot.dirty.keys():
         key: list[int] | None = snapshot.dirty.get(path)
         try:
-            st = os.stat(os.path.join(project.root, path))
+            st = os.stat(os.path.join(root, path))
         except OSError:
             raise Fallback from None
         if key is None or not stat.S_ISREG(st.st_mode) or stat_key(st) != key:
             raise Fallback  # changed since it was recorded: read it again
     row_of_module = {module: row for row, module in enumerate(snapshot.modules)}
+    hasher = shared.hasher()
     seeds = [
         snapshot.modules[row]
         for row in _touched(snapshot, changed_set, row_of, row_of_module)
-        if not _fresh(project, snapshot, row, row_of_module)
+        if not _fresh(root, snapshot, hasher, row, row_of_module)
     ]
     return _with_dependents(snapshot, seeds, row_of_module)
 
@@ -296,7 +393,13 @@ def _rows_with(column: list[str], wanted: set[str], text: str) -> set[int]:
     }
 
 
-def _fresh(project: Project, snapshot: Snapshot, row: int, row_of_module: dict[str, int]) -> bool:
+def _fresh(
+    root: Path,
+    snapshot: Snapshot,
+    hasher: hashing.InputsHasher,
+    row: int,
+    row_of_module: Mapping[str, int],
+) -> bool:
     """``module_status(...).fresh``, of a row."""
     depends_on = items(snapshot.depends_on[row])
     if not all(d in row_of_module for d in depends_on):
@@ -304,11 +407,12 @@ def _fresh(project: Project, snapshot: Snapshot, row: int, row_of_module: dict[s
     outputs, context = items(snapshot.outputs[row]), items(snapshot.context[row])
     if not (outputs and all(is_clean_path(p) for p in [*outputs, *context])):
         raise Fallback
-    inputs = project.inputs_hasher.hash(
+    protected = snapshot.shared.protected
+    inputs = hasher.hash(
         snapshot.specs[row],
         snapshot.digest(row),
         {d: snapshot.digest(row_of_module[d]) for d in depends_on},
-        {path: hashing.sha256_text(project.read_input(path) or "") for path in context},
+        {path: hashing.sha256_text(read_input(root, path, protected) or "") for path in context},
     )
 
     def current(recorded: str) -> bool:
@@ -316,7 +420,7 @@ def _fresh(project: Project, snapshot: Snapshot, row: int, row_of_module: dict[s
             raise Fallback  # format 1 hashes the whole spec texts
         return recorded == inputs
 
-    states = [output_status(path, project.probe(path), current).state for path in outputs]
+    states = [output_status(path, probe_file(root, path), current).state for path in outputs]
     return all(state == "fresh" for state in states)
 
 
@@ -329,12 +433,17 @@ def _with_dependents(
         return []
     done: set[str] = set()
     ordered = []
+    modules, depends_on = snapshot.modules, snapshot.depends_on
     for row in snapshot.order:
-        module, depends_on = snapshot.modules[row], items(snapshot.depends_on[row])
-        if not all(d in done for d in depends_on):
-            raise Fallback  # not a dependency order of valid specs
+        module, line = modules[row], depends_on[row]
+        hit = module in wanted
+        if line:  # most modules depend on none
+            names = line.split("\t")
+            if not done.issuperset(names):
+                raise Fallback  # not a dependency order of valid specs
+            hit = hit or not wanted.isdisjoint(names)
         done.add(module)
-        if module in wanted or any(d in wanted for d in depends_on):
+        if hit:
             wanted.add(module)
             ordered.append(module)
     return ordered

@@ -145,3 +145,21 @@ def is_test_file(path: str) -> bool:
     return (
         bool(_TEST_NAME.fullmatch(pure.name)) or bool(_TEST_FOLDERS & set(folders)) or in_src_test
     )
+
+
+MAX_PATH = 4096
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+def is_clean_path(path: object) -> bool:
+    """A path ``normalize_relative`` leaves as it is: relative, inside the repository."""
+    return (
+        type(path) is str
+        and 0 < len(path) <= MAX_PATH
+        and path.isprintable()
+        and path == path.strip()
+        and "\\" not in path
+        and not path.startswith("/")
+        and not _DRIVE.match(path)
+        and all(part not in ("", ".", "..") for part in path.split("/"))
+    )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
 
 from specmill.core.hashing import content_matches
 from specmill.core.header import Header, split_header
@@ -12,8 +12,7 @@ from specmill.core.layout import HEADER_MARK as MARK
 SCAN_CHARS = 8192  # the header sits after at most a shebang, encoding line or prolog
 
 
-@dataclass(frozen=True)
-class Probe:
+class Probe(NamedTuple):
     header: Header | None
     header_line: int = 1
     content_ok: bool = True  # the body hashes to the header's content hash
@@ -38,3 +37,29 @@ def probe_text(text: str, path: str) -> Probe:
         return Probe(None)
     ok = content_matches(split.header.content, split.outside)
     return Probe(split.header, split.header_line or 1, ok)
+
+
+OutputState = Literal["fresh", "stale", "hand-edited", "header-missing", "missing"]
+
+
+class OutputStatus(NamedTuple):
+    path: str
+    state: OutputState
+    header: Header | None = None
+    header_line: int = 1
+
+
+def output_status(
+    path: str, probe: Probe | None, inputs_match: Callable[[str], bool]
+) -> OutputStatus:
+    """The state of one output; ``inputs_match`` tells whether a header's inputs are current."""
+    if probe is None:
+        return OutputStatus(path, "missing")
+    header, line = probe.header, probe.header_line
+    if header is None:
+        return OutputStatus(path, "header-missing")
+    if not probe.content_ok:
+        return OutputStatus(path, "hand-edited", header, line)
+    if not inputs_match(header.inputs):
+        return OutputStatus(path, "stale", header, line)
+    return OutputStatus(path, "fresh", header, line)

@@ -115,10 +115,7 @@ def decode(line: str) -> Probe | None:
         if line_number is None or lines is None:
             return None
         header = Header(module, spec, inputs, content, origin, line_number, run, lines)
-    # checked values: without the frozen dataclass's __init__ (the cost of a warm check)
-    probe = object.__new__(Probe)
-    probe.__dict__.update(header=header, header_line=header_line, content_ok=ok == "1")
-    return probe
+    return Probe(header, header_line, ok == "1")
 
 
 def _number(text: str) -> int | None:

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib.resources
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
@@ -19,80 +18,13 @@ from specmill import FORMAT_VERSION, __version__
 from specmill.core import hashing, layout
 from specmill.core.config import CONFIG_FILE, PYPROJECT_FILE, Config, parse_config
 from specmill.core.graph import Graph, build_graph
-from specmill.core.paths import first_match
 from specmill.core.probe import Probe, probe_text
 from specmill.core.probe_cache import ProbeCache
+from specmill.core.repo_files import read_input, read_text, template_texts
 from specmill.core.spec import UNDECODABLE, Spec, parse_spec, spec_input_text
 from specmill.core.spec_cache import SpecCache
 from specmill.core.statcache import SPEC_CACHE, STAT_CACHE, cache_dir, stat_key
 from specmill.errors import ConfigError, SpecError, SpecmillError
-
-PROMPTS = "prompts"  # templates/prompts/*.j2 ship with specmill
-OVERRIDES = ".specmill/templates"  # a repository's own versions of any template
-RUNS = ".specmill/runs"
-MAX_FILE_BYTES = 16 * 1024 * 1024  # no spec, context file or output is larger
-
-Reader = Callable[[str], "str | None"]
-
-
-def read_text(root: Path, relative: str) -> str | None:
-    """A file's text (undecodable bytes kept via surrogateescape), or None if absent.
-
-    A file that exists but cannot be read (permissions, a symlink loop) is a
-    ``SpecmillError`` naming it, never a traceback.
-    """
-    try:
-        with open(
-            os.path.join(root, relative), encoding="utf-8", errors="surrogateescape", newline=""
-        ) as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise SpecmillError(f"{relative} is not a regular file")
-            if st.st_size > MAX_FILE_BYTES:
-                raise SpecmillError(
-                    f"{relative} is {st.st_size:,} bytes; specmill reads files of at most "
-                    f"{MAX_FILE_BYTES:,} bytes"
-                )
-            return f.read()
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
-    except OSError as exc:
-        raise SpecmillError(f"cannot read {relative}: {exc.strerror or exc}") from None
-
-
-def read_input(root: Path, relative: str, protected: Sequence[str] = ()) -> str | None:
-    """A ``context`` or ``governance`` file: its text goes into prompts sent to the model
-    endpoint, so it must be a file inside the repository (a symlink to ``~/.ssh`` or
-    ``/proc/self/environ`` is refused, not read), and neither it nor what it links to may
-    be under ``.git/`` (the config ``actions/checkout`` leaves holds a token) or match a
-    ``protected`` pattern (what the write guard refuses is not read either)."""
-    path = os.path.join(root, relative)
-    if not os.path.lexists(path):
-        return None
-    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
-        raise SpecmillError(f"{relative} is not a regular file")  # a FIFO would block
-    real, top = os.path.realpath(path), os.path.realpath(root)
-    if os.path.commonpath([top, real]) != top:
-        raise SpecmillError(
-            f"{relative} leads outside the repository (to {real}); context and governance "
-            "files must be inside it"
-        )
-    for name in dict.fromkeys([relative, os.path.relpath(real, top).replace(os.sep, "/")]):
-        why = _not_an_input(name, protected)
-        if why is not None:
-            shown = relative if name == relative else f"{relative} (a link to {name})"
-            raise SpecmillError(
-                f"{shown} {why}; specmill never sends it to the model as context or governance"
-            )
-    return read_text(root, relative)
-
-
-def _not_an_input(path: str, protected: Sequence[str]) -> str | None:
-    parts = [part for part in path.split("/") if part not in ("", ".")]
-    if any(part.casefold() == ".git" for part in parts):  # .GIT is .git on macOS
-        return "is inside .git/"
-    pattern = first_match("/".join(parts).lower(), [p.lower() for p in protected])
-    return None if pattern is None else f"is a protected path ({pattern})"
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -126,38 +58,6 @@ def load_config(root: Path) -> tuple[Config, str]:
             raise ConfigError("not valid UTF-8; save it as UTF-8", path=name, line=line)
         return parse_config(text.removeprefix("\ufeff"), name), name
     raise ConfigError(f"no {CONFIG_FILE} in {root}", hint="run `specmill init`")
-
-
-def template_texts(root: Path) -> dict[str, tuple[str, str]]:
-    """The prompt templates in effect: name -> (where it comes from, its text).
-
-    Shipped ones (``specmill:prompts/NAME``), overridden per repository by
-    ``.specmill/templates/prompts/NAME``.
-    """
-    texts: dict[str, tuple[str, str]] = {}
-    shipped = importlib.resources.files("specmill.templates") / PROMPTS
-    if shipped.is_dir():
-        for item in shipped.iterdir():
-            if item.name.endswith(".j2"):
-                texts[item.name] = (f"specmill:{PROMPTS}/{item.name}", item.read_text("utf-8"))
-    overrides = root / OVERRIDES / PROMPTS
-    if overrides.is_dir():
-        for item in overrides.iterdir():
-            if item.name.endswith(".j2") and item.is_file():
-                relative = f"{OVERRIDES}/{PROMPTS}/{item.name}"
-                try:
-                    texts[item.name] = (relative, item.read_text(encoding="utf-8"))
-                except (OSError, UnicodeDecodeError) as exc:
-                    reason = "not valid UTF-8" if isinstance(exc, ValueError) else exc.strerror
-                    raise SpecmillError(
-                        f"cannot read this prompt override: {reason}", path=relative
-                    ) from None
-    return texts
-
-
-def templates_digest(root: Path) -> str:
-    """Digest of the prompt templates in effect: shipped ones, overridden per repository."""
-    return hashing.digest_of({name: text for name, (_, text) in template_texts(root).items()})
 
 
 @dataclass

@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from specmill.core.hashing import PREFIX
+from specmill.core.paths import is_clean_path
 from specmill.core.spec import MODULE_ID, TIERS, Front, Requirement, Spec
 from specmill.core.statcache import read_json, too_recent, write_json
 
 MAX_LINE = 16 * 1024 * 1024  # no spec has more lines than bytes (MAX_FILE_BYTES)
-MAX_PATH = 4096
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}\Z")
-_DRIVE = re.compile(r"[A-Za-z]:")
 
 
 def encode(spec: Spec) -> list[Any]:
@@ -123,20 +122,6 @@ def _line(value: Any) -> bool:
 
 def _paths(value: Any) -> bool:
     return type(value) is list and all(is_clean_path(item) for item in value)
-
-
-def is_clean_path(path: Any) -> bool:
-    """A path ``normalize_relative`` leaves as it is: relative, inside the repository."""
-    return (
-        type(path) is str
-        and 0 < len(path) <= MAX_PATH
-        and path.isprintable()
-        and path == path.strip()
-        and "\\" not in path
-        and not path.startswith("/")
-        and not _DRIVE.match(path)
-        and all(part not in ("", ".", "..") for part in path.split("/"))
-    )
 
 
 class SpecCache:

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from specmill.core import hashing
 from specmill.core.header import Header
 from specmill.core.layout import RUNS_IN_GIT_DIR
-from specmill.core.project import RUNS, Project
+from specmill.core.project import Project
+from specmill.core.repo_files import RUNS
 from specmill.core.spec import Spec
 
 RecordReader = Callable[[str], "str | None"]  # run id -> the run record's JSON text

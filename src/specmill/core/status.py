@@ -6,30 +6,19 @@ Pure: works on a ``Project`` (config, parsed specs, and ``Project.probe`` for th
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 from specmill.core import advice
 from specmill.core.gitattributes import GITATTRIBUTES, drift
-from specmill.core.header import Header, split_header, style_for
+from specmill.core.header import split_header, style_for
 from specmill.core.lint import lint_problems
-from specmill.core.probe import Probe
+from specmill.core.probe import OutputStatus, output_status
 from specmill.core.problems import Problem
 from specmill.core.project import Project
 from specmill.core.spec import Spec
 from specmill.core.staleness import RecordReader, stale_reason
 from specmill.errors import SpecmillError
-
-OutputState = Literal["fresh", "stale", "hand-edited", "header-missing", "missing"]
-
-
-@dataclass(frozen=True)
-class OutputStatus:
-    path: str
-    state: OutputState
-    header: Header | None = None
-    header_line: int = 1
 
 
 @dataclass(frozen=True)
@@ -49,22 +38,6 @@ class ModuleStatus:
             "spec": self.spec,
             "outputs": [{"path": o.path, "state": o.state} for o in self.outputs],
         }
-
-
-def output_status(
-    path: str, probe: Probe | None, inputs_match: Callable[[str], bool]
-) -> OutputStatus:
-    """The state of one output; ``inputs_match`` tells whether a header's inputs are current."""
-    if probe is None:
-        return OutputStatus(path, "missing")
-    header, line = probe.header, probe.header_line
-    if header is None:
-        return OutputStatus(path, "header-missing")
-    if not probe.content_ok:
-        return OutputStatus(path, "hand-edited", header, line)
-    if not inputs_match(header.inputs):
-        return OutputStatus(path, "stale", header, line)
-    return OutputStatus(path, "fresh", header, line)
 
 
 def module_status(project: Project, spec: Spec) -> ModuleStatus:

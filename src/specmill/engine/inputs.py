@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 
 from specmill.core.header import split_header
 from specmill.core.paths import is_test_file
-from specmill.core.project import Project, Reader
+from specmill.core.project import Project
 from specmill.core.records import Plan
+from specmill.core.repo_files import Reader
 from specmill.core.spec import Spec
 from specmill.engine.guard import refuse_linked_outputs
 from specmill.engine.interface import clip_lines, show

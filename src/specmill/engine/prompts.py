@@ -3,7 +3,7 @@
 A prompt template defines two blocks, ``system`` and ``user``, rendered into the two
 messages of a chat request. ``templates/prompts/NAME`` ships with specmill;
 ``.specmill/templates/prompts/NAME`` in a repository replaces it there. Both are part of
-every module's inputs hash (``specmill.core.project.templates_digest``), and every call
+every module's inputs hash (``specmill.core.repo_files.templates_digest``), and every call
 records the template's name and the sha256 of the text it used.
 """
 
@@ -22,7 +22,7 @@ import jinja2
 from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from specmill.core.project import OVERRIDES, PROMPTS
+from specmill.core.repo_files import OVERRIDES, PROMPTS
 from specmill.engine.guard import escapes
 from specmill.errors import SpecmillError
 

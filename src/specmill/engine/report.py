@@ -11,8 +11,9 @@ from pathlib import Path
 
 import jinja2
 
-from specmill.core.project import OVERRIDES, Project
+from specmill.core.project import Project
 from specmill.core.records import AttemptRecord, ModuleResult, RunRecord
+from specmill.core.repo_files import OVERRIDES
 from specmill.engine.guard import escapes
 from specmill.engine.prompts import TEMPLATE_NAME, sandboxed_environment
 from specmill.errors import SpecmillError

@@ -21,8 +21,8 @@ from pydantic import ValidationError
 
 from specmill.core.layout import RUNS_IN_GIT_DIR
 from specmill.core.paths import bounded_name
-from specmill.core.project import RUNS as LEGACY_RUNS
 from specmill.core.records import RunRecord
+from specmill.core.repo_files import RUNS as LEGACY_RUNS
 from specmill.errors import SpecmillError
 from specmill.files import write_atomic
 from specmill.gitcli import common_dir

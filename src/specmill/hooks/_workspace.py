@@ -63,7 +63,7 @@ def is_binary(data: bytes) -> bool:
 
 
 def decode(data: bytes) -> str:
-    return data.decode("utf-8", "surrogateescape")  # as specmill.core.project.read_text
+    return data.decode("utf-8", "surrogateescape")  # as specmill.core.repo_files.read_text
 
 
 def specs_folder(root: str) -> str:
