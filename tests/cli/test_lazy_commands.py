@@ -20,7 +20,7 @@ from specmill.cli.main import COMMANDS, LazyGroup, cli, summary_command
 COMMAND_MODULES = sorted(
     name
     for _, name, _ in pkgutil.iter_modules(specmill.cli.__path__)
-    if name not in {"common", "main"}
+    if name not in {"common", "main", "quick"}
 )
 
 
