@@ -1,6 +1,8 @@
+import dataclasses
+
 import pytest
 
-from specmill.core.config import Config, parse_config
+from specmill.core.config import BudgetConfig, Config, parse_config
 from specmill.errors import ConfigError
 
 
@@ -89,3 +91,30 @@ def test_candidate_keys_and_their_place_in_the_inputs_hash() -> None:
     assert "candidate_models" not in plain.models.identity()  # unset: old hashes hold
     with pytest.raises(ConfigError, match=r"candidate_temperatures: 3.0: a temperature is"):
         parse_config("[specmill]\n[specmill.models]\ncandidate_temperatures = [3.0]\n", "s.toml")
+
+
+def test_settings_are_frozen_values_built_with_keywords() -> None:
+    """Code builds and copies settings like any dataclass; a copy keeps where they came
+    from (pyproject.toml stays protected) and which keys the file set."""
+    budget = BudgetConfig(max_tokens=10)
+    assert budget == BudgetConfig(max_tokens=10) and budget.max_usd is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        budget.max_tokens = 11  # type: ignore[misc]
+    config = parse_config("[tool.specmill]\nspecs = 'reqs'\n", "pyproject.toml")
+    copied = dataclasses.replace(config, bot=dataclasses.replace(config.bot, delivery="patch"))
+    assert copied.bot.delivery == "patch" and config.bot.delivery == "commit"
+    assert "pyproject.toml" in copied.protected_patterns
+    assert copied.sets("specs") and not copied.sets("checks")
+    assert not Config(specs="reqs").sets("specs")  # built in code: no file set it
+
+
+def test_a_table_is_validated_as_the_file_is() -> None:
+    table = {"specs": "./reqs/", "models": {"timeout": 5, "max_retries": "3"}}
+    config = Config.from_table(table)
+    assert (config.specs, config.models.timeout, config.models.max_retries) == ("reqs", 5.0, 3)
+    assert config.sets("models") and not config.sets("budget")
+    with pytest.raises(ConfigError) as caught:
+        Config.from_table({"models": {"timeout": 0}})
+    assert caught.value.message == "models.timeout: Input should be greater than 0"
+    with pytest.raises(ConfigError, match=r"unknown key 'bot\.max_job'"):
+        Config.from_table({"bot": {"max_job": 3}})

@@ -1,26 +1,28 @@
 """The configuration's light reader gives what pydantic gives, or leaves the table to it.
 
-``parse_config`` reads a table through ``_checked`` (the models' fields, bounds and
-validators, without pydantic's validation) and falls back to pydantic for anything it
-is not sure of. Here both readers see many tables, valid and invalid: the light one
-must never accept a table pydantic refuses, must build the same models when it accepts
-one, and every error ``parse_config`` raises must be pydantic's (message, file, line).
+``parse_config`` reads a table through ``_checked`` (the dataclasses' fields, bounds and
+validators, without pydantic) and falls back to pydantic, through the models
+``_validation_model`` builds from the same fields, for anything it is not sure of. Here
+both readers see many tables, valid and invalid: the light one must never accept a table
+pydantic refuses, must build the same settings when it accepts one, and every error
+``parse_config`` raises must be pydantic's (message, file, line).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from specmill.core import config as config_module
-from specmill.core.config import Config, _checked, _Unsure, parse_config
+from specmill.core.config import Config, _checked, _Unsure, _validated, parse_config
 from specmill.errors import ConfigError
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -38,14 +40,16 @@ def light(table: Any) -> Config | None:
 
 def full(table: Any) -> Config | None:
     try:
-        return Config.model_validate(table)
+        return _validated(table)
     except ValidationError:
         return None
 
 
-def snapshot(model: BaseModel) -> str:
-    """Values with their types (3 and 3.0 differ) and which fields were set."""
-    return repr((model.model_dump(), model.model_dump(exclude_unset=True)))
+def snapshot(settings: Any) -> str:
+    """Values with their types (3 and 3.0, 1 and True differ), and for a Config its file
+    and the keys its table set."""
+    extra = (settings._file, sorted(settings._keys)) if isinstance(settings, Config) else ()
+    return repr((settings, *extra))
 
 
 def agree(table: Any) -> Config | None:
@@ -225,8 +229,20 @@ SCALARS = st.one_of(
 )
 
 
-def values_for(model: type[BaseModel], depth: int) -> st.SearchStrategy[Any]:
-    keys = st.sampled_from([*model.model_fields, "unknown"])
+def settings_fields(cls: type) -> dict[str, Any]:
+    """A settings class's fields (not its internal ones) and their types."""
+    hints = get_type_hints(cls)
+    return {
+        f.name: hints[f.name] for f in dataclasses.fields(cls) if not f.metadata.get("internal")
+    }
+
+
+def is_settings(annotation: Any) -> bool:
+    return isinstance(annotation, type) and dataclasses.is_dataclass(annotation)
+
+
+def values_for(model: type, depth: int) -> st.SearchStrategy[Any]:
+    keys = st.sampled_from([*settings_fields(model), "unknown"])
     value = SCALARS | st.lists(SCALARS, max_size=3)
     if depth > 0:
         value = value | st.deferred(lambda: nested_tables(depth - 1))
@@ -235,23 +251,19 @@ def values_for(model: type[BaseModel], depth: int) -> st.SearchStrategy[Any]:
 
 def nested_tables(depth: int) -> st.SearchStrategy[Any]:
     models = [m for m in vars(config_module).values() if isinstance(m, type)]
-    models = [
-        m for m in models if issubclass(m, BaseModel) and m.__module__ == config_module.__name__
-    ]
-    strategies = [values_for(m, depth) for m in models if m.model_fields]
+    models = [m for m in models if is_settings(m) and m.__module__ == config_module.__name__]
+    strategies = [values_for(m, depth) for m in models]
     return st.one_of(*strategies) | st.lists(st.one_of(*strategies), max_size=2)
 
 
-def shaped(model: type[BaseModel]) -> st.SearchStrategy[Any]:
+def shaped(model: type) -> st.SearchStrategy[Any]:
     """Tables shaped like the model: its keys, values of many types, its nested tables."""
-    fields = model.model_fields
     entries: dict[str, st.SearchStrategy[Any]] = {}
-    for name, field in fields.items():
-        annotation = field.annotation
-        inner = getattr(annotation, "__args__", ())
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    for name, annotation in settings_fields(model).items():
+        inner = get_args(annotation)
+        if is_settings(annotation):
             entries[name] = shaped(annotation) | SCALARS
-        elif inner and isinstance(inner[-1], type) and issubclass(inner[-1], BaseModel):
+        elif inner and is_settings(inner[-1]):
             sub = shaped(inner[-1])
             entries[name] = st.lists(sub, max_size=2) | st.dictionaries(
                 st.sampled_from(["gpt", "o3"]), sub, max_size=2
@@ -278,9 +290,10 @@ def test_the_light_reader_agrees_with_pydantic_on_stray_shapes(table: Any) -> No
 
 
 def test_the_shipped_prices_are_what_validation_makes_of_them() -> None:
-    from specmill.core.config import Price
+    from specmill.core.config import Price, _plain, _validation_model
     from specmill.core.prices import DEFAULT_PRICES
 
     for price in DEFAULT_PRICES.values():
-        validated = Price.model_validate({"input": price.input, "output": price.output})
-        assert snapshot(price) == snapshot(validated)
+        table = {"input": price.input, "output": price.output}
+        assert snapshot(price) == snapshot(_checked(Price, table))
+        assert snapshot(price) == snapshot(_plain(_validation_model(Price).model_validate(table)))

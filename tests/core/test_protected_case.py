@@ -3,6 +3,8 @@ and the files that configure specmill or git besides specmill.toml."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from specmill.core.config import Config, parse_config
@@ -46,5 +48,5 @@ def test_pyproject_is_protected_when_it_holds_the_configuration() -> None:
     own_file = parse_config("[specmill]\n", "specmill.toml")
     assert refusal("pyproject.toml", ["pyproject.toml"], own_file.protected_patterns) is None
     # the bot's --delivery override copies the config: the protection stays
-    copied = in_pyproject.model_copy(update={"checks": ["pytest"]})
+    copied = replace(in_pyproject, checks=["pytest"])
     assert "pyproject.toml" in copied.protected_patterns

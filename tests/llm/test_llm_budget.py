@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -266,7 +267,7 @@ def test_the_shipped_price_table_prices_the_default_models() -> None:
     assert set(models.model_names()) <= set(backend.budget.prices)
     backend.close()
     with pytest.raises(ConfigError, match="'my-model' has no price"):
-        make_backend(models.model_copy(update={"planner": "my-model"}), BudgetConfig(max_usd=1))
+        make_backend(replace(models, planner="my-model"), BudgetConfig(max_usd=1))
 
 
 def test_a_scripted_run_costs_nothing_whatever_its_model_names(tmp_path: Path) -> None:
@@ -277,7 +278,7 @@ def test_a_scripted_run_costs_nothing_whatever_its_model_names(tmp_path: Path) -
     backend = make_backend(models, BudgetConfig(max_usd=0.001), repo_root=tmp_path)
     assert backend.budget.prices == {}
     assert backend.budget.cost("gpt-4.1", 10_000, 10_000) == 0.0
-    rehearsal = models.model_copy(update={"prices": {"gpt-4.1": Price(input=2.0, output=8.0)}})
+    rehearsal = replace(models, prices={"gpt-4.1": Price(input=2.0, output=8.0)})
     backend = make_backend(rehearsal, BudgetConfig(), repo_root=tmp_path)
     assert backend.budget.cost("gpt-4.1", 1_000_000, 0) == 2.0
 

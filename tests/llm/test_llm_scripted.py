@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import pytest
 import yaml
@@ -194,7 +194,8 @@ def test_missing_script_settings_and_files_are_config_errors(tmp_path: Path) -> 
 
 
 def test_the_registry_covers_every_configurable_backend() -> None:
-    assert set(BACKENDS) == set(ModelsConfig.model_fields["backend"].annotation.__args__)
+    backend = get_type_hints(ModelsConfig)["backend"]
+    assert set(BACKENDS) == set(get_args(backend))
 
 
 def test_importing_the_llm_package_does_not_import_openai() -> None:

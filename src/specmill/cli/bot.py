@@ -15,18 +15,19 @@ import contextlib
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, get_args
 
 import click
 from pydantic import SecretStr
 
-from specmill.core.config import CONFIG_FILE, PYPROJECT_FILE, Config
+from specmill.core.config import CONFIG_FILE, PYPROJECT_FILE, Config, Delivery
 from specmill.core.project import find_root, load_config
 from specmill.errors import ConfigError, SpecmillError
 from specmill.secret_file import secret, with_secrets
 
-DELIVERIES = ["commit", "pull-request", "patch"]
+DELIVERIES = list(get_args(Delivery))
 
 config_option = click.option(
     "--config",
@@ -238,8 +239,8 @@ def _config(
 def _with_delivery(config: Config, delivery: str | None) -> Config:
     if delivery is None:
         return config
-    bot_config = config.bot.model_copy(update={"delivery": delivery})
-    return config.model_copy(update={"bot": bot_config})
+    chosen = cast(Delivery, delivery)  # one of DELIVERIES: click's Choice allows no other
+    return replace(config, bot=replace(config.bot, delivery=chosen))
 
 
 def has_model_key(config: Config) -> bool:

@@ -8,6 +8,7 @@ Exit codes: 0 when every verifier is ``ok``; 1 when one is flagged (the rules ar
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 
 import click
 
@@ -119,8 +120,8 @@ def calibrate(
         require_graph(project)
         targets = calibration_targets(project, project_status(project), modules)
         overrides = {"mutants": mutants, "seed": seed, "clean_runs": clean_runs}
-        settings = project.config.calibration.model_copy(
-            update={k: v for k, v in overrides.items() if v is not None}
+        settings = replace(
+            project.config.calibration, **{k: v for k, v in overrides.items() if v is not None}
         )
         models, budget = project.config.models, project.config.budget
         backend = make_backend(models, budget, repo_root=project.root)

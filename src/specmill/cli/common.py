@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 from specmill.errors import ConfigError, SpecmillError
 
 
-# specmill.core.project (and pydantic, through its configuration) loads when a command
+# specmill.core.project (and the specs it parses) loads when a command
 # opens a project: `affected --base` starts git before it loads
 def open_project(start: Path | None = None) -> Project:
     from specmill.core.project import find_root, load_project

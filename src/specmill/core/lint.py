@@ -33,7 +33,7 @@ def lint_problems(project: Project) -> list[Problem]:
             if problem is not None:
                 problems.append(problem)
     config = project.config
-    if "specs" in config.model_fields_set and not (project.root / config.specs).is_dir():
+    if config.sets("specs") and not (project.root / config.specs).is_dir():
         problems.append(
             Problem(
                 project.config_path,

@@ -13,10 +13,8 @@ from specmill.core.config import ModelsConfig, Price
 
 PRICES_CHECKED = "2026-03"
 
-# model_construct: literal prices need no validation, and building pydantic's validator
-# would cost every command that checks the configuration (check, status, lint)
 DEFAULT_PRICES: dict[str, Price] = {
-    name: Price.model_construct(input=inp, output=out)
+    name: Price(input=inp, output=out)
     for name, (inp, out) in {
         "gpt-5": (1.25, 10.0),
         "gpt-5.1": (1.25, 10.0),

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from specmill.core.config import Config, Endpoint, ModelsConfig
+from specmill.core.config import DEFAULT_KEY_ENV, Config, Endpoint, ModelsConfig
 from specmill.core.records import (
     CallRecord,
     ExecutorEdits,
@@ -102,8 +102,8 @@ def _own_key(endpoint: Endpoint | None) -> str | None:
     """A verifier's key variable, when it names one of its own (else the models' one)."""
     if endpoint is None:
         return None
-    default = Endpoint.model_fields["api_key_env"].default
-    return endpoint.api_key_env if endpoint.base_url or endpoint.api_key_env != default else None
+    own = endpoint.base_url or endpoint.api_key_env != DEFAULT_KEY_ENV
+    return endpoint.api_key_env if own else None
 
 
 class Agents:
