@@ -104,7 +104,6 @@ def _from_records(base: str) -> list[str] | None:
     from specmill.core import affected_cache, layout
     from specmill.core.statcache import cache_dir
     from specmill.errors import SpecmillError
-    from specmill.gitcli import GIT
 
     try:
         found = layout.find_root(os.getcwd())
@@ -116,26 +115,25 @@ def _from_records(base: str) -> list[str] | None:
     started: list[subprocess.Popen[bytes]] = []
 
     def start(*args: str) -> subprocess.Popen[bytes]:
+        # git from PATH, as gitcli finds it: no check has run in this process
         process = subprocess.Popen(
-            [GIT, *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            ["git", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
         started.append(process)
         return process
 
     try:
-        # git works while the records load: the untracked files and the merge base
-        # first, then what changed since the merge base (as gitcli.changed_paths)
+        # git works while the records load, as gitcli.changed_paths asks it: what
+        # changed since the merge base (git >= 2.30 finds it: one merge base, else it
+        # fails), the untracked files, and the merge base itself, the records' key
+        changes = start("diff", "--name-only", "-z", "--no-renames", "--merge-base", base)
         untracked = start("ls-files", "-z", "--others", "--exclude-standard")
         merge_base = start("merge-base", base, "HEAD")
         snapshot = affected_cache.load(root)
-        said = _answer(merge_base)
-        if said is None:
+        said, names, others = _answer(merge_base), _answer(changes), _answer(untracked)
+        if said is None or names is None or others is None:
             return None  # no such revision, no merge base: the full command says so
         commit = said.decode().strip()
-        names = _answer(start("diff", "--name-only", "-z", "--no-renames", commit))
-        others = _answer(untracked)
-        if names is None or others is None:
-            return None
         listed = (names + b"\0" + others).decode("utf-8", "surrogateescape").split("\0")
         return affected_cache.affected(root, snapshot, commit, {p for p in listed if p})
     except (affected_cache.Fallback, SpecmillError, OSError, UnicodeError):
