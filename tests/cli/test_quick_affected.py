@@ -173,3 +173,10 @@ def test_records_made_with_other_shared_inputs_are_not_believed(
     code, out, modules = run(branch, "affected", "--base", "main")
     assert (code, out) == without_cache(branch, "affected", "--base", "main")
     assert "click" in modules
+
+
+def test_a_file_named_as_the_base_is_not_read_as_a_path(branch: Project) -> None:
+    branch.write("main", "a file, not the branch\n")
+    code, out, modules = run(branch, "affected", "--base", "main")
+    assert (code, out) == without_cache(branch, "affected", "--base", "main")
+    assert "billing.money" in out and heavy(modules) == []

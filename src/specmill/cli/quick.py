@@ -103,7 +103,6 @@ def _from_records(base: str) -> list[str] | None:
     """The modules ``affected --base`` lists, from git and the records, or None."""
     from specmill.core import affected_cache, layout
     from specmill.core.statcache import cache_dir
-    from specmill.errors import SpecmillError
 
     try:
         found = layout.find_root(os.getcwd())
@@ -126,7 +125,7 @@ def _from_records(base: str) -> list[str] | None:
         # git works while the records load, as gitcli.changed_paths asks it: what
         # changed since the merge base (git >= 2.30 finds it: one merge base, else it
         # fails), the untracked files, and the merge base itself, the records' key
-        changes = start("diff", "--name-only", "-z", "--no-renames", "--merge-base", base)
+        changes = start("diff", "--name-only", "-z", "--no-renames", "--merge-base", base, "--")
         untracked = start("ls-files", "-z", "--others", "--exclude-standard")
         merge_base = start("merge-base", base, "HEAD")
         snapshot = affected_cache.load(root)
@@ -136,10 +135,8 @@ def _from_records(base: str) -> list[str] | None:
         commit = said.decode().strip()
         listed = (names + b"\0" + others).decode("utf-8", "surrogateescape").split("\0")
         return affected_cache.affected(root, snapshot, commit, {p for p in listed if p})
-    except (affected_cache.Fallback, SpecmillError, OSError, UnicodeError):
-        return None
-    except Exception:  # a case the records do not foresee: the full command answers it
-        return None
+    except Exception:  # Fallback, an unreadable file, a case the records do not
+        return None  # foresee: the full command answers (and says what is wrong)
     finally:
         for process in started:
             if process.returncode is None:
