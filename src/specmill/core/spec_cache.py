@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,7 @@ from specmill.core.statcache import read_json, too_recent, write_json
 
 MAX_LINE = 16 * 1024 * 1024  # no spec has more lines than bytes (MAX_FILE_BYTES)
 MAX_PATH = 4096
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}\Z")
-_DRIVE = re.compile(r"[A-Za-z]:")
+_DIGEST = r"sha256:[0-9a-f]{64}\Z"  # compiled on first use
 
 
 def encode(spec: Spec) -> list[Any]:
@@ -79,7 +79,7 @@ def decode(entry: Any, path: str, read_text: Callable[[], str]) -> Spec | None:
         and _paths(context)
         and len(context) == len(raw_context)
         and type(digest) is str
-        and _DIGEST.match(digest)
+        and re.match(_DIGEST, digest)
         and type(requirements) is list
     ):
         return None
@@ -127,16 +127,49 @@ def _paths(value: Any) -> bool:
 
 def is_clean_path(path: Any) -> bool:
     """A path ``normalize_relative`` leaves as it is: relative, inside the repository."""
+    if type(path) is not str or not 0 < len(path) <= MAX_PATH:
+        return False
+    wrapped = f"/{path}/"  # each part between slashes: none empty, "." or ".."
     return (
-        type(path) is str
-        and 0 < len(path) <= MAX_PATH
-        and path.isprintable()
-        and path == path.strip()
+        path.isprintable()  # so the only white space it may hold is " " (a test says so)
+        and path[0] != " "
+        and path[-1] != " "
         and "\\" not in path
-        and not path.startswith("/")
-        and not _DRIVE.match(path)
-        and all(part not in ("", ".", "..") for part in path.split("/"))
+        and "//" not in wrapped  # also a leading "/"
+        and "/./" not in wrapped
+        and "/../" not in wrapped
+        and not (path[1:2] == ":" and path[0] in _LETTERS)  # a drive: C:
     )
+
+
+def clean_column(column: str, *, empty_rows: bool) -> bool:
+    """Whether every path in ``column`` (rows split by newlines, a row's paths by tabs)
+    is clean, as ``is_clean_path`` says, and (without ``empty_rows``) no row is empty;
+    the same answer as asking of each path, in a few passes over one string."""
+    if empty_rows:
+        column = "\n".join(filter(None, column.split("\n")))
+        if not column:
+            return True
+    items = column.replace("\t", "\n")
+    wrapped = "/" + items.replace("\n", "/\n/") + "/"
+    return (
+        items.replace("\n", "").isprintable()
+        and "\\" not in items
+        and not items.startswith(" ")
+        and not items.endswith(" ")
+        and "\n " not in items
+        and " \n" not in items
+        and "//" not in wrapped  # an empty path or part, a leading or trailing "/"
+        and "/./" not in wrapped
+        and "/../" not in wrapped
+        and re.search(_DRIVE_AFTER_NEWLINE, items) is None
+        and max(map(len, items.split("\n"))) <= MAX_PATH
+    )
+
+
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_DRIVE_AFTER_NEWLINE = r"(?:\A|\n)[A-Za-z]:"  # compiled on first use
+_ID_COLUMN = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(?:\n[A-Za-z0-9_][A-Za-z0-9_.\-]*)*\Z"
 
 
 class SpecCache:
@@ -240,7 +273,7 @@ class _Columns:
             and len(body_lines) == count
             and type(digests) is str
             and len(digests) == 64 * count
-            and _HEX.fullmatch(digests)
+            and re.fullmatch(_HEX, digests)
             and type(whole) is dict
         ):
             return empty
@@ -260,49 +293,68 @@ class _Columns:
             whole,
         )
 
+    @cached_property
+    def proven(self) -> tuple[bool, bool, bool, bool]:
+        """Whether every row's id, outputs, context and tier is valid, each column
+        checked at once (C string work, not a call per path); a column that fails is
+        checked row by row, so one bad row costs only itself."""
+        ids, outputs, context = (
+            "\n".join(self.ids),
+            "\n".join(self.outputs),
+            "\n".join(self.context),
+        )
+        return (
+            not ids or re.match(_ID_COLUMN, ids) is not None,
+            not self.outputs or clean_column(outputs, empty_rows=False),
+            not self.context or clean_column(context, empty_rows=True),
+            set(self.tiers) <= _TIER_SET,
+        )
+
     def spec(self, row: int, path: str, read_text: Callable[[], str]) -> Spec | None:
         """The spec of ``row``, or None if the row is not one ``payload`` wrote."""
-        if str(row) in self.whole:
+        if self.whole and str(row) in self.whole:
             return decode(self.whole[str(row)], path, read_text)
         module, front_id = self.ids[row], self.front_ids[row] or None
         outputs, context = _items(self.outputs[row]), _items(self.context[row])
         depends_on, tier, checks = _items(self.depends_on[row]), self.tiers[row], self.checks[row]
-        body_line, digest = self.body_lines[row], self.digests[64 * row : 64 * row + 64]
+        body_line = self.body_lines[row]
+        ids_ok, outputs_ok, context_ok, tiers_ok = self.proven
         if not (
-            MODULE_ID.match(module)
+            (ids_ok or MODULE_ID.match(module))
             and (front_id is None or front_id == module)
-            and outputs
-            and _paths(outputs)
-            and _paths(context)
-            and tier in TIERS
+            and (outputs_ok or (outputs and _paths(outputs)))
+            and (context_ok or _paths(context))
+            and (tiers_ok or tier in TIERS)
             and (checks is None or _strings(checks))
-            and _line(body_line)
+            and type(body_line) is int
+            and 1 <= body_line <= MAX_LINE
         ):
             return None
-        front = Front.checked(
-            {
-                "outputs": outputs,
-                "id": front_id,
-                "depends_on": depends_on,
-                "context": context,
-                "tier": tier,
-                "checks": checks,
-            }
+        front = object.__new__(Front)  # checked values: without the frozen __init__
+        front.__dict__.update(
+            outputs=outputs,
+            id=front_id,
+            depends_on=depends_on,
+            context=context,
+            tier=tier,
+            checks=checks,
         )
-        return Spec.checked(
-            {
-                "id": module,
-                "path": path,
-                "front": front,
-                "outputs": tuple(outputs),
-                "context": tuple(context),
-                "body_line": body_line,
-                "loaded_requirements": None,
-                "loaded_text": None,
-                "read_text": read_text,
-                "known_input_digest": PREFIX + digest,
-            }
+        spec = object.__new__(Spec)
+        digest = PREFIX + self.digests[64 * row : 64 * row + 64]
+        spec.__dict__.update(
+            id=module,
+            path=path,
+            front=front,
+            outputs=tuple(outputs),
+            context=tuple(context),
+            body_line=body_line,
+            loaded_requirements=None,
+            loaded_text=None,
+            read_text=read_text,
+            known_input_digest=digest,
+            input_digest=digest,  # the cached property, known
         )
+        return spec
 
     @staticmethod
     def payload(salt: str, kept: dict[str, tuple[str, Spec]]) -> dict[str, Any]:
@@ -344,4 +396,5 @@ def _items(row: str) -> list[str]:
 
 VERSION = 1
 MAX_SPECS = 10_000_000
-_HEX = re.compile("[0-9a-f]*")
+_HEX = "[0-9a-f]*"  # compiled on first use
+_TIER_SET = frozenset(TIERS)
