@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from specmill.core import hashing
+from specmill.core import header as header_module
 from specmill.core.header import (
     NAME_STYLES,
     STYLES,
@@ -602,3 +604,58 @@ def test_following_the_json_hint_keeps_the_project_valid(project: Project) -> No
         "header in one would break it (JSON parsers refuse comments; npm fails with "
         "EJSONPARSE). Keep such files out of `outputs:` (name them under `context:`) instead\n",
     )
+
+
+STYLE_NAMES = [
+    "a.py",
+    "b.PY",
+    "x.d.ts",
+    "y.ts",
+    "Dockerfile",
+    "api.dockerfile",
+    "Dockerfile.dev",
+    "Makefile.am",
+    "GNUmakefile.inc",
+    "requirements-dev.txt",
+    "requirements.in",
+    "notes.txt",
+    ".env",
+    ".gitignore",
+    "CMakeLists.txt",
+    "Jenkinsfile",
+    "lockfile.json",
+    "data.json",
+    "README",
+    "x.unknownext",
+    "profile.py",
+    "a.Σ.py",
+]
+
+
+@settings(max_examples=400)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(STYLE_NAMES),
+            st.text(alphabet=st.sampled_from(list("aFfilemkD.ptxjsΣrequin-")), max_size=14),
+        ),
+        max_size=6,
+    )
+)
+def test_style_for_answers_as_the_full_rule_in_any_order(names: list[str]) -> None:
+    """``style_for`` remembers a style by the name's tail; the answer (or the error,
+    naming the file) is the one the full rule gives, whatever was asked before."""
+    for name in [*names, *reversed(names)]:
+        path = f"src/pkg/{name}"
+        assert _answer(style_for, path) == _answer(_full_rule, path), name
+
+
+def _full_rule(path: str) -> CommentStyle:
+    return header_module._style_for(path.rsplit("/", 1)[-1], path, {})
+
+
+def _answer(ask: Callable[[str], CommentStyle], path: str) -> object:
+    try:
+        return ask(path)
+    except UnsupportedFormatError as exc:
+        return ("error", exc.message, exc.path)

@@ -163,8 +163,28 @@ _DOCKERFILE = re.compile(r"(?i)(docker|container)file([.-].*)?|.*\.(docker|conta
 def style_for(path: str, extra: Mapping[str, str] | None = None) -> CommentStyle:
     """The comment style of ``path``; ``extra`` (config ``comment_styles``) comes first."""
     name = _basename(path)
+    if not extra and name not in NAME_STYLES:
+        low = name.lower()
+        dot = name.find(".", 1)
+        if dot > 0 and "file" not in low and not low.startswith("requirements"):
+            # no special name (Dockerfile, Makefile.*, requirements*.txt, NAME_STYLES):
+            # the style follows from the suffixes alone, which the name's tail holds
+            tail = name[dot:]
+            known = _BY_TAIL.get(tail)
+            if known is None:
+                known = _style_for(name, path, {})
+                if len(_BY_TAIL) > 1024:
+                    _BY_TAIL.clear()
+                _BY_TAIL[tail] = known
+            return known
+    return _style_for(name, path, extra or {})
+
+
+_BY_TAIL: dict[str, CommentStyle] = {}  # ".d.ts" -> its style (no comment_styles)
+
+
+def _style_for(name: str, path: str, extra: Mapping[str, str]) -> CommentStyle:
     suffixes = _suffixes(name)
-    extra = extra or {}
     extra_suffixes = {key.lower(): value for key, value in extra.items() if key.startswith(".")}
     if name in extra:
         return _named(extra[name], name, path)
