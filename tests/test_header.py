@@ -629,6 +629,10 @@ STYLE_NAMES = [
     "x.unknownext",
     "profile.py",
     "a.Σ.py",
+    "x.dev",
+    "x.am",
+    "y.in",
+    "a.inc",
 ]
 
 
@@ -645,9 +649,27 @@ STYLE_NAMES = [
 def test_style_for_answers_as_the_full_rule_in_any_order(names: list[str]) -> None:
     """``style_for`` remembers a style by the name's tail; the answer (or the error,
     naming the file) is the one the full rule gives, whatever was asked before."""
+    header_module._BY_TAIL.clear()
     for name in [*names, *reversed(names)]:
         path = f"src/pkg/{name}"
         assert _answer(style_for, path) == _answer(_full_rule, path), name
+
+
+@pytest.mark.parametrize(
+    ("special", "plain"),
+    [
+        ("Dockerfile.dev", "x.dev"),
+        ("Makefile.am", "x.am"),
+        ("GNUmakefile.inc", "a.inc"),
+        ("requirements.in", "y.in"),
+        ("requirements-dev.txt", "notes.txt"),
+        ("CMakeLists.txt", "notes.txt"),
+    ],
+)
+def test_a_special_name_does_not_decide_the_style_of_its_suffix(special: str, plain: str) -> None:
+    header_module._BY_TAIL.clear()
+    for path in [special, plain, special]:
+        assert _answer(style_for, path) == _answer(_full_rule, path), path
 
 
 def _full_rule(path: str) -> CommentStyle:
