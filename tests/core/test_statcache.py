@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from specmill.core.project import load_project
-from specmill.core.status import project_status
+from specmill.core.status import ModuleStatus, OutputStatus, project_status
 from tests.conftest import Project
 
 
@@ -59,3 +59,26 @@ def test_spec_cache_invalidated_by_spec_edit(billing: Project) -> None:
     spec.write_text(spec.read_text().replace("src/billing/money.py", "src/billing/cash.py"))
     project = load_project(billing.root)
     assert project.by_id["billing.money"].outputs == ("src/billing/cash.py",)
+
+
+def test_statuses_from_the_caches_are_the_ones_init_builds(billing: Project) -> None:
+    """``module_status`` builds fresh outputs and modules without ``__init__``: every
+    field is there and they equal (and hash as) the ones the constructors make."""
+    for path in billing.root.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            age(path)
+    states(billing.root)  # writes the caches
+    project = load_project(billing.root)
+    for status in project_status(project):
+        spec = project.by_path[status.spec]
+        assert spec.depends_on == tuple(spec.front.depends_on)
+        made = ModuleStatus(
+            status.module,
+            status.spec,
+            project.inputs_hash(spec),
+            [OutputStatus(o.path, o.state, o.header, o.header_line) for o in status.outputs],
+        )
+        assert status == made and status.fresh
+        assert vars(status) == vars(made)
+        for got, want in zip(status.outputs, made.outputs, strict=True):
+            assert (got.state, vars(got), hash(got)) == ("fresh", vars(want), hash(want))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from specmill.core.spec import Spec
 from specmill.errors import GraphError
@@ -47,7 +48,7 @@ class Graph:
 
 def build_graph(specs: Iterable[Spec]) -> Graph:
     by_id: dict[str, Spec] = {}
-    for spec in sorted(specs, key=lambda s: s.path):
+    for spec in sorted(specs, key=attrgetter("path")):
         if spec.id in by_id:
             raise GraphError(
                 f"module id {spec.id!r} is also used by {by_id[spec.id].path}",
@@ -81,6 +82,10 @@ def _topological_order(specs: dict[str, Spec]) -> list[str]:
     order: list[str] = []
     for root in sorted(specs):
         if root in done:
+            continue
+        if not specs[root].depends_on:  # most modules: nothing to walk
+            done.add(root)
+            order.append(root)
             continue
         path: list[str] = []
         on_path: set[str] = set()

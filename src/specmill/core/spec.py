@@ -104,7 +104,7 @@ class Spec:
             return self.known_input_digest
         return sha256_text(spec_input_text(self))
 
-    @property
+    @cached_property
     def depends_on(self) -> tuple[str, ...]:
         return tuple(self.front.depends_on)
 

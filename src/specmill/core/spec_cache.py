@@ -352,7 +352,8 @@ class _Columns:
             loaded_text=None,
             read_text=read_text,
             known_input_digest=digest,
-            input_digest=digest,  # the cached property, known
+            input_digest=digest,  # the cached properties, known
+            depends_on=tuple(depends_on),
         )
         return spec
 
