@@ -129,7 +129,7 @@ def under(path: str, wanted: Iterable[str]) -> bool:
 # Test files by the conventions of the common test runners: pytest (test_*.py,
 # *_test.py), go test (*_test.go), Jest/Vitest/node --test/Mocha (*.test.js, *.spec.ts,
 # __tests__/), RSpec (*_spec.rb), Maven/Gradle (src/test/), and test(s)/ folders.
-_TEST_NAME = re.compile(
+_TEST_NAME = (  # compiled on first use
     r"test_.*|.*_test\.(py|go)|.*[._-](test|spec)\.[cm]?[jt]sx?|.*_spec\.rb|.*Tests?\.java"
 )
 _TEST_FOLDERS = {"tests", "test", "__tests__", "spec"}
@@ -143,5 +143,7 @@ def is_test_file(path: str) -> bool:
     folders = pure.parts[:-1]
     in_src_test = any(folders[i : i + 2] == ("src", "test") for i in range(len(folders)))
     return (
-        bool(_TEST_NAME.fullmatch(pure.name)) or bool(_TEST_FOLDERS & set(folders)) or in_src_test
+        bool(re.fullmatch(_TEST_NAME, pure.name))
+        or bool(_TEST_FOLDERS & set(folders))
+        or in_src_test
     )
