@@ -9,10 +9,11 @@ import contextlib
 import gc
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
+from types import MappingProxyType
 
 from specmill import FORMAT_VERSION, __version__
 from specmill.core import hashing, layout
@@ -326,8 +327,12 @@ class Project:
         found = self.inputs_hasher.hash(
             spec.path,
             spec.input_digest,
-            {dep: by_id[dep].input_digest for dep in spec.depends_on if dep in by_id},
-            {path: hashing.sha256_text(self.read_input(path) or "") for path in spec.context},
+            {dep: by_id[dep].input_digest for dep in spec.depends_on if dep in by_id}
+            if spec.depends_on
+            else _NONE,
+            {path: hashing.sha256_text(self.read_input(path) or "") for path in spec.context}
+            if spec.context
+            else _NONE,
         )
         self._inputs_hashes[spec.id] = (spec, context_keys, found)
         return found
@@ -355,6 +360,9 @@ class Project:
             for name, (source, text) in self.template_texts.items()
         }
         return hashing.input_digests(self.inputs(spec)._replace(template_sources=sources))
+
+
+_NONE: Mapping[str, str] = MappingProxyType({})  # no dependencies, no context
 
 
 def _stat_key(path: str) -> list[int] | None:

@@ -113,7 +113,8 @@ def _built(cls: type[_T], values: dict[str, object]) -> _T:
 def project_status(project: Project) -> list[ModuleStatus]:
     specs = project.specs
     if project.graph is not None:
-        specs = [project.graph[m] for m in project.graph.order()]
+        by_id = project.graph.specs
+        specs = [by_id[m] for m in project.graph.order()]
     return [module_status(project, spec) for spec in specs]
 
 
@@ -131,6 +132,8 @@ def find_problems(
     for status in statuses:
         spec = project.by_path[status.spec]
         for output in status.outputs:
+            if output.state == "fresh" and output.header and output.header.module == spec.id:
+                continue  # no problem (``_output_problem`` would say None)
             problem = _output_problem(spec, output)
             if problem is not None and problem.kind == "stale" and output.header is not None:
                 reason = stale_reason(project, spec, output.header, read_record)
