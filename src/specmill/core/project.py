@@ -211,9 +211,13 @@ class Project:
         """``os.path.join(self.root, relative)``."""
         root, prefix = self._prefix
         if root is not self.root:
-            root, prefix = self.root, os.path.join(self.root, "")
-            self._prefix = (root, prefix)
+            prefix = self._new_prefix()
         return relative if relative.startswith("/") else prefix + relative
+
+    def _new_prefix(self) -> str:
+        prefix = os.path.join(self.root, "")
+        self._prefix = (self.root, prefix)
+        return prefix
 
     def read(self, relative: str) -> str | None:
         return read_text(self.root, relative)
@@ -223,8 +227,11 @@ class Project:
 
     def probe(self, relative: str) -> Probe | None:
         """The file's header and body check, from the stat cache when unchanged."""
+        root, prefix = self._prefix  # self.where(relative), inline: once per output
+        if root is not self.root:
+            prefix = self._new_prefix()
         try:
-            st = os.stat(self.where(relative))
+            st = os.stat(relative if relative.startswith("/") else prefix + relative)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:  # a symlink loop

@@ -315,9 +315,15 @@ class _Columns:
         if self.whole and str(row) in self.whole:
             return decode(self.whole[str(row)], path, read_text)
         module, front_id = self.ids[row], self.front_ids[row] or None
-        outputs, context = _items(self.outputs[row]), _items(self.context[row])
-        depends_on, tier, checks = _items(self.depends_on[row]), self.tiers[row], self.checks[row]
-        body_line = self.body_lines[row]
+        raw_outputs, raw_context, raw_depends = (
+            self.outputs[row],
+            self.context[row],
+            self.depends_on[row],
+        )
+        outputs = raw_outputs.split("\t") if raw_outputs else []  # _items, without its call
+        context = raw_context.split("\t") if raw_context else []
+        depends_on = raw_depends.split("\t") if raw_depends else []
+        tier, checks, body_line = self.tiers[row], self.checks[row], self.body_lines[row]
         ids_ok, outputs_ok, context_ok, tiers_ok = self.proven
         if not (
             (ids_ok or MODULE_ID.match(module))

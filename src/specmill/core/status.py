@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Literal, TypeVar
+from typing import Literal
 
 from specmill.core import advice
 from specmill.core.gitattributes import GITATTRIBUTES, drift
@@ -82,32 +82,18 @@ def module_status(project: Project, spec: Spec) -> ModuleStatus:
             and probe is not None
             and probe.content_ok
             and header.inputs == inputs
-        ):
-            outputs.append(_fresh(path, header, probe.header_line))  # most outputs, most days
+        ):  # fresh: most outputs, most days; built without the frozen __init__, whose
+            # assignments cost a warm check more than the rest of a module's status
+            fresh = object.__new__(OutputStatus)
+            fresh.__dict__.update(
+                path=path, state="fresh", header=header, header_line=probe.header_line
+            )
+            outputs.append(fresh)
         else:
             outputs.append(output_status(path, probe, current))
-    return _built(
-        ModuleStatus,
-        {"module": spec.id, "spec": spec.path, "inputs_hash": inputs, "outputs": outputs},
-    )
-
-
-def _fresh(path: str, header: Header, line: int) -> OutputStatus:
-    """``OutputStatus(path, "fresh", header, line)``, the values known."""
-    return _built(
-        OutputStatus, {"path": path, "state": "fresh", "header": header, "header_line": line}
-    )
-
-
-_T = TypeVar("_T")
-
-
-def _built(cls: type[_T], values: dict[str, object]) -> _T:
-    """A frozen dataclass from every field's value, without its ``__init__`` (whose
-    frozen assignments cost a warm ``check`` more than the rest of a module's status)."""
-    made = object.__new__(cls)
-    made.__dict__.update(values)
-    return made
+    status = object.__new__(ModuleStatus)
+    status.__dict__.update(module=spec.id, spec=spec.path, inputs_hash=inputs, outputs=outputs)
+    return status
 
 
 def project_status(project: Project) -> list[ModuleStatus]:
