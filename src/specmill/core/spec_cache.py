@@ -13,7 +13,6 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -233,20 +232,33 @@ def key_text(st: os.stat_result) -> str:
     return f"{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_ctime_ns}"
 
 
-@dataclass
 class _Columns:
-    paths: list[str]
-    keys: list[str]  # key_text
-    ids: list[str]
-    front_ids: list[str]  # "" for none
-    outputs: list[str]  # tab-separated
-    depends_on: list[str]
-    context: list[str]
-    tiers: list[str]
-    checks: list[Any]
-    body_lines: list[Any]
-    digests: str
-    whole: dict[str, Any]  # row -> encode(spec), for what does not fit the columns
+    """The cache's columns, a list each (a plain class: a dataclass costs every command
+    that imports this a millisecond to build)."""
+
+    def __init__(
+        self,
+        paths: list[str],
+        keys: list[str],  # key_text
+        ids: list[str],
+        front_ids: list[str],  # "" for none
+        outputs: list[str],  # tab-separated
+        depends_on: list[str],
+        context: list[str],
+        tiers: list[str],
+        checks: list[Any],
+        body_lines: list[Any],
+        digests: str,
+        whole: dict[str, Any],  # row -> encode(spec), for what does not fit the columns
+    ) -> None:
+        self.paths, self.keys, self.ids, self.front_ids = paths, keys, ids, front_ids
+        self.outputs, self.depends_on, self.context, self.tiers = (
+            outputs,
+            depends_on,
+            context,
+            tiers,
+        )
+        self.checks, self.body_lines, self.digests, self.whole = checks, body_lines, digests, whole
 
     @classmethod
     def load(cls, path: Path | None, salt: str) -> _Columns:

@@ -5,7 +5,6 @@ Pure: works on a ``Project`` (config, parsed specs, and ``Project.probe`` for th
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -239,6 +238,8 @@ def first_changed_line(before: str, after: str, path: str) -> int | None:
     new = after.replace("\r\n", "\n").split("\n")
     if split_header(before, path).header is None:
         return None
+    import difflib  # here: only a hand edit needs it
+
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     for tag, _, _, j1, _ in matcher.get_opcodes():
         if tag != "equal":
