@@ -641,7 +641,7 @@ STYLE_NAMES = [
     st.lists(
         st.one_of(
             st.sampled_from(STYLE_NAMES),
-            st.text(alphabet=st.sampled_from(list("aFfilemkD.ptxjsΣrequin-")), max_size=14),
+            st.text(alphabet=st.sampled_from(list("aFfilemkD.ptxjsΣrequin-/\\")), max_size=14),
         ),
         max_size=6,
     )
@@ -673,7 +673,7 @@ def test_a_special_name_does_not_decide_the_style_of_its_suffix(special: str, pl
 
 
 def _full_rule(path: str) -> CommentStyle:
-    return header_module._style_for(path.rsplit("/", 1)[-1], path, {})
+    return header_module._style_for(header_module._basename(path), path, {})
 
 
 def _answer(ask: Callable[[str], CommentStyle], path: str) -> object:

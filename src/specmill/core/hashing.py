@@ -202,8 +202,8 @@ class InputsHasher:
                 self.tail,
             ]
         )
-        full = PREFIX + self.sha256(data).hexdigest()
-        return full if self.legacy else short(full)
+        digest = self.sha256(data).hexdigest()
+        return PREFIX + (digest if self.legacy else digest[:SHORT_HEX])  # short(), inline
 
 
 def _field(name: str, value: str) -> bytes:

@@ -164,7 +164,7 @@ _DOCKERFILE = r"(?i)(docker|container)file([.-].*)?|.*\.(docker|container)file"
 
 def style_for(path: str, extra: Mapping[str, str] | None = None) -> CommentStyle:
     """The comment style of ``path``; ``extra`` (config ``comment_styles``) comes first."""
-    name = _basename(path)
+    name = path[max(path.rfind("/"), path.rfind("\\")) + 1 :]  # _basename(path), inline
     if not extra and name not in NAME_STYLES:
         low = name.lower()
         dot = name.find(".", 1)
