@@ -174,7 +174,7 @@ def style_for(path: str, extra: Mapping[str, str] | None = None) -> CommentStyle
             tail = name[dot:]
             known = _BY_TAIL.get(tail)
             if known is None:
-                known = _style_for(name, path, {})
+                known = _style_for(name, path, {}, special=False)
                 if len(_BY_TAIL) > 1024:
                     _BY_TAIL.clear()
                 _BY_TAIL[tail] = known
@@ -185,7 +185,10 @@ def style_for(path: str, extra: Mapping[str, str] | None = None) -> CommentStyle
 _BY_TAIL: dict[str, CommentStyle] = {}  # ".d.ts" -> its style (no comment_styles)
 
 
-def _style_for(name: str, path: str, extra: Mapping[str, str]) -> CommentStyle:
+def _style_for(
+    name: str, path: str, extra: Mapping[str, str], *, special: bool = True
+) -> CommentStyle:
+    """``special=False``: ``name`` is known to be no special name (Dockerfile, ...)."""
     suffixes = _suffixes(name)
     extra_suffixes = {key.lower(): value for key, value in extra.items() if key.startswith(".")}
     if name in extra:
@@ -193,9 +196,9 @@ def _style_for(name: str, path: str, extra: Mapping[str, str]) -> CommentStyle:
     for suffix in suffixes:
         if suffix in extra_suffixes:
             return _named(extra_suffixes[suffix], suffix, path)
-    if name in NAME_STYLES:
+    if special and name in NAME_STYLES:
         return STYLES[NAME_STYLES[name]]
-    if re.fullmatch(_DOCKERFILE, name) or re.fullmatch(_HASH_NAMES, name):
+    if special and (re.fullmatch(_DOCKERFILE, name) or re.fullmatch(_HASH_NAMES, name)):
         return STYLES["hash"]
     for suffix in suffixes:
         if suffix in SUFFIX_STYLES:
