@@ -198,10 +198,12 @@ class SpecCache:
     def get(self, path: str, st: os.stat_result, read_text: Callable[[], str]) -> Spec | None:
         if self.path is None:
             return None
-        columns = self.columns
+        columns = self._columns if self._columns is not None else self.columns
         row = self._rows.get(path)
-        key = key_text(st)
-        if row is None or columns.keys[row] != key:
+        if row is None:
+            return None
+        key = f"{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_ctime_ns}"  # key_text
+        if columns.keys[row] != key:
             return None
         spec = columns.spec(row, path, read_text)
         if spec is not None:
