@@ -56,7 +56,7 @@ def build_graph(specs: Iterable[Spec]) -> Graph:
                 line=spec.line_of("id:"),
             )
         by_id[spec.id] = spec
-    dependents: dict[str, set[str]] = {module: set() for module in by_id}
+    dependents: dict[str, set[str]] = {}  # only modules something depends on
     for spec in by_id.values():
         for dependency in spec.depends_on:
             if dependency not in by_id:
@@ -71,7 +71,7 @@ def build_graph(specs: Iterable[Spec]) -> Graph:
                     path=spec.path,
                     line=spec.line_of(dependency),
                 )
-            dependents[dependency].add(spec.id)
+            dependents.setdefault(dependency, set()).add(spec.id)
     order = _topological_order(by_id)
     return Graph(by_id, {k: frozenset(v) for k, v in dependents.items()}, tuple(order))
 
