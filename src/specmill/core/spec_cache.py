@@ -161,13 +161,12 @@ def clean_column(column: str, *, empty_rows: bool) -> bool:
         and "//" not in wrapped  # an empty path or part, a leading or trailing "/"
         and "/./" not in wrapped
         and "/../" not in wrapped
-        and re.search(_DRIVE_AFTER_NEWLINE, items) is None
-        and max(map(len, items.split("\n"))) <= MAX_PATH
+        and max(map(len, paths := items.split("\n"))) <= MAX_PATH
+        and (":" not in items or not any(p[1:2] == ":" and p[0] in _LETTERS for p in paths))
     )
 
 
 _LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-_DRIVE_AFTER_NEWLINE = r"(?:\A|\n)[A-Za-z]:"  # compiled on first use
 _ID_COLUMN = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(?:\n[A-Za-z0-9_][A-Za-z0-9_.\-]*)*\Z"
 
 
