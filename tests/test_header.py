@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from specmill.core import hashing
+from specmill.core import header as header_module
 from specmill.core.header import (
     NAME_STYLES,
     STYLES,
@@ -602,3 +604,80 @@ def test_following_the_json_hint_keeps_the_project_valid(project: Project) -> No
         "header in one would break it (JSON parsers refuse comments; npm fails with "
         "EJSONPARSE). Keep such files out of `outputs:` (name them under `context:`) instead\n",
     )
+
+
+STYLE_NAMES = [
+    "a.py",
+    "b.PY",
+    "x.d.ts",
+    "y.ts",
+    "Dockerfile",
+    "api.dockerfile",
+    "Dockerfile.dev",
+    "Makefile.am",
+    "GNUmakefile.inc",
+    "requirements-dev.txt",
+    "requirements.in",
+    "notes.txt",
+    ".env",
+    ".gitignore",
+    "CMakeLists.txt",
+    "Jenkinsfile",
+    "lockfile.json",
+    "data.json",
+    "README",
+    "x.unknownext",
+    "profile.py",
+    "a.Σ.py",
+    "x.dev",
+    "x.am",
+    "y.in",
+    "a.inc",
+]
+
+
+@settings(max_examples=400)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(STYLE_NAMES),
+            st.text(alphabet=st.sampled_from(list("aFfilemkD.ptxjsΣrequin-/\\")), max_size=14),
+        ),
+        max_size=6,
+    )
+)
+def test_style_for_answers_as_the_full_rule_in_any_order(names: list[str]) -> None:
+    """``style_for`` remembers a style by the name's tail; the answer (or the error,
+    naming the file) is the one the full rule gives, whatever was asked before."""
+    header_module._BY_TAIL.clear()
+    for name in [*names, *reversed(names)]:
+        path = f"src/pkg/{name}"
+        assert _answer(style_for, path) == _answer(_full_rule, path), name
+
+
+@pytest.mark.parametrize(
+    ("special", "plain"),
+    [
+        ("Dockerfile.dev", "x.dev"),
+        ("Makefile.am", "x.am"),
+        ("GNUmakefile.inc", "a.inc"),
+        ("requirements.in", "y.in"),
+        ("requirements-dev.txt", "notes.txt"),
+        ("CMakeLists.txt", "notes.txt"),
+    ],
+)
+def test_a_special_name_does_not_decide_the_style_of_its_suffix(special: str, plain: str) -> None:
+    header_module._BY_TAIL.clear()
+    for path in [special, plain, special]:
+        assert _answer(style_for, path) == _answer(_full_rule, path), path
+
+
+def _full_rule(path: str) -> CommentStyle:
+    return header_module._style_for(header_module._basename(path), path, {})
+
+
+def _answer(ask: Callable[[str], CommentStyle], path: str) -> object:
+    try:
+        return ask(path)
+    except UnsupportedFormatError as exc:
+        return ("error", exc.message, exc.path)

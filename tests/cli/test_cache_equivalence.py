@@ -192,6 +192,19 @@ SPEC_DAMAGE: dict[str, Callable[[dict[str, Any]], None]] = {
     "outputs outside the repository": lambda d: d.update(
         outputs="\n".join("../../etc/passwd" for _ in range(d["count"]))
     ),
+    "one row's output outside the repository": lambda d: d.update(
+        outputs="\n".join(
+            "../x.py" if n == 1 else row for n, row in enumerate(d["outputs"].split("\n"))
+        )
+    ),
+    "one row's context on a drive": lambda d: d.update(
+        context="\n".join(
+            "C:/x.md" if n == 2 else row for n, row in enumerate(d["context"].split("\n"))
+        )
+    ),
+    "one row's module id that is not": lambda d: d.update(
+        ids="\n".join(".x" if n == 0 else row for n, row in enumerate(d["ids"].split("\n")))
+    ),
     "absolute context paths": lambda d: d.update(
         context="\n".join("/etc/shadow" for _ in range(d["count"]))
     ),

@@ -1,6 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
+from specmill.core import hashing
 from specmill.core.hashing import (
     Inputs,
     builtin_sha256,
@@ -90,3 +91,25 @@ def test_input_digests_name_the_input_that_changed() -> None:
     ]
     assert changed_inputs(before, input_digests(make(governance={}))) == ["governance:STYLE.md"]
     assert changed_inputs(before, input_digests(make(models_digest="m2"))) == ["models"]
+
+
+def test_inputs_hashes_are_the_ones_headers_already_carry() -> None:
+    """Digests fixed once: a faster way to encode the inputs must give the same bytes,
+    or every generated file in every repository would turn stale."""
+    hasher = hashing.InputsHasher({"docs/STYLE.md": "sha256:" + "1" * 64}, "abc", "def", "2")
+    assert hasher.hash("specs/a.md", "sha256:" + "2" * 64, {}, {}) == (
+        "sha256:ffe1c7b16aac561c6af0f0e5280ec1d5"
+    )
+    assert hasher.hash(
+        "specs/é 文.md",
+        "sha256:" + "3" * 64,
+        {"dep.x": "sha256:" + "4" * 64},
+        {"ctx/ü.md": "sha256:" + "5" * 64},
+    ) == ("sha256:48c5bd454363bd3b4f4ffe05d912dc1f")
+    assert hasher.hash("specs/a\udcff.md", "sha256:" + "2" * 64, {}, {}) == (
+        "sha256:b485557bceda936320102846c92f8811"
+    )
+    legacy = hashing.InputsHasher({}, "abc", "def", "1")
+    assert legacy.hash("specs/a.md", "sha256:" + "2" * 64, {}, {}) == (
+        "sha256:d1a443e4d66f7542037d6bdb29e1564d11d5bfed3c5ac2cba015295502f91693"
+    )

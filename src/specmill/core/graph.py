@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from specmill.core.spec import Spec
 from specmill.errors import GraphError
@@ -47,7 +48,7 @@ class Graph:
 
 def build_graph(specs: Iterable[Spec]) -> Graph:
     by_id: dict[str, Spec] = {}
-    for spec in sorted(specs, key=lambda s: s.path):
+    for spec in sorted(specs, key=attrgetter("path")):
         if spec.id in by_id:
             raise GraphError(
                 f"module id {spec.id!r} is also used by {by_id[spec.id].path}",
@@ -55,7 +56,7 @@ def build_graph(specs: Iterable[Spec]) -> Graph:
                 line=spec.line_of("id:"),
             )
         by_id[spec.id] = spec
-    dependents: dict[str, set[str]] = {module: set() for module in by_id}
+    dependents: dict[str, set[str]] = {}  # only modules something depends on
     for spec in by_id.values():
         for dependency in spec.depends_on:
             if dependency not in by_id:
@@ -70,7 +71,7 @@ def build_graph(specs: Iterable[Spec]) -> Graph:
                     path=spec.path,
                     line=spec.line_of(dependency),
                 )
-            dependents[dependency].add(spec.id)
+            dependents.setdefault(dependency, set()).add(spec.id)
     order = _topological_order(by_id)
     return Graph(by_id, {k: frozenset(v) for k, v in dependents.items()}, tuple(order))
 
@@ -81,6 +82,10 @@ def _topological_order(specs: dict[str, Spec]) -> list[str]:
     order: list[str] = []
     for root in sorted(specs):
         if root in done:
+            continue
+        if not specs[root].depends_on:  # most modules: nothing to walk
+            done.add(root)
+            order.append(root)
             continue
         path: list[str] = []
         on_path: set[str] = set()

@@ -188,18 +188,22 @@ class InputsHasher:
         dependency_specs: Mapping[str, str],
         context: Mapping[str, str],
     ) -> str:
+        if spec_path.isascii() and spec_digest.isascii():  # _field's bytes, in one step
+            spec = f"4:spec{len(spec_path)}:{spec_path}9:spec-text{len(spec_digest)}:{spec_digest}"
+            encoded = spec.encode()
+        else:
+            encoded = _field("spec", spec_path) + _field("spec-text", spec_digest)
         data = b"".join(
             [
                 self.head,
-                _field("spec", spec_path),
-                _field("spec-text", spec_digest),
+                encoded,
                 _fields("depends_on", dependency_specs) if dependency_specs else _NO_DEPENDENCIES,
                 _fields("context", context) if context else _NO_CONTEXT,
                 self.tail,
             ]
         )
-        full = PREFIX + self.sha256(data).hexdigest()
-        return full if self.legacy else short(full)
+        digest = self.sha256(data).hexdigest()
+        return PREFIX + (digest if self.legacy else digest[:SHORT_HEX])  # short(), inline
 
 
 def _field(name: str, value: str) -> bytes:

@@ -129,7 +129,7 @@ def under(path: str, wanted: Iterable[str]) -> bool:
 # Test files by the conventions of the common test runners: pytest (test_*.py,
 # *_test.py), go test (*_test.go), Jest/Vitest/node --test/Mocha (*.test.js, *.spec.ts,
 # __tests__/), RSpec (*_spec.rb), Maven/Gradle (src/test/), and test(s)/ folders.
-_TEST_NAME = re.compile(
+_TEST_NAME = (  # compiled on first use
     r"test_.*|.*_test\.(py|go)|.*[._-](test|spec)\.[cm]?[jt]sx?|.*_spec\.rb|.*Tests?\.java"
 )
 _TEST_FOLDERS = {"tests", "test", "__tests__", "spec"}
@@ -143,23 +143,28 @@ def is_test_file(path: str) -> bool:
     folders = pure.parts[:-1]
     in_src_test = any(folders[i : i + 2] == ("src", "test") for i in range(len(folders)))
     return (
-        bool(_TEST_NAME.fullmatch(pure.name)) or bool(_TEST_FOLDERS & set(folders)) or in_src_test
+        bool(re.fullmatch(_TEST_NAME, pure.name))
+        or bool(_TEST_FOLDERS & set(folders))
+        or in_src_test
     )
 
 
 MAX_PATH = 4096
-_DRIVE = re.compile(r"[A-Za-z]:")
+LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 def is_clean_path(path: object) -> bool:
     """A path ``normalize_relative`` leaves as it is: relative, inside the repository."""
+    if type(path) is not str or not 0 < len(path) <= MAX_PATH:
+        return False
+    wrapped = f"/{path}/"  # each part between slashes: none empty, "." or ".."
     return (
-        type(path) is str
-        and 0 < len(path) <= MAX_PATH
-        and path.isprintable()
-        and path == path.strip()
+        path.isprintable()  # so the only white space it may hold is " " (a test says so)
+        and path[0] != " "
+        and path[-1] != " "
         and "\\" not in path
-        and not path.startswith("/")
-        and not _DRIVE.match(path)
-        and all(part not in ("", ".", "..") for part in path.split("/"))
+        and "//" not in wrapped  # also a leading "/"
+        and "/./" not in wrapped
+        and "/../" not in wrapped
+        and not (path[1:2] == ":" and path[0] in LETTERS)  # a drive: C:
     )

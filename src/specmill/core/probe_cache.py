@@ -30,6 +30,8 @@ class ProbeCache:
         self.now_ns = time.time_ns()
         self._rows: dict[str, int] | None = None
         self._columns: dict[str, list[str]] = {}
+        self._keys: list[str] = []
+        self._probes: list[str] = []
         self.kept: dict[str, tuple[str, str]] = {}  # path -> (key, probe line)
         self.dirty = False
 
@@ -49,17 +51,20 @@ class ProbeCache:
                     split = {name: str(c).split("\n") for name, c in columns.items()}
                     if all(len(rows) == count for rows in split.values()):
                         self._columns = split
+                        self._keys, self._probes = split["keys"], split["probes"]
                         self._rows = {path: row for row, path in enumerate(split["paths"])}
         return self._rows
 
     def get(self, path: str, st: os.stat_result) -> Probe | None:
         if self.path is None:
             return None
-        row = self._load().get(path)
-        key = key_text(st)
-        if row is None or self._columns["keys"][row] != key:
+        row = (self._rows if self._rows is not None else self._load()).get(path)
+        if row is None:
             return None
-        line = self._columns["probes"][row]
+        key = f"{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_ctime_ns}"  # key_text
+        if self._keys[row] != key:
+            return None
+        line = self._probes[row]
         probe = decode(line)
         if probe is not None:
             self.kept[path] = (key, line)
@@ -89,7 +94,7 @@ class ProbeCache:
         }
         if write_json(self.path, payload):
             self.dirty = False
-            self._rows, self._columns = None, {}
+            self._rows, self._columns, self._keys, self._probes = None, {}, [], []
 
 
 def encode(probe: Probe) -> str | None:
@@ -103,23 +108,33 @@ def encode(probe: Probe) -> str | None:
 
 def decode(line: str) -> Probe | None:
     parts = line.split("\t")
-    if len(parts) not in (2, 10):
-        return None
-    header_line, ok = _number(parts[-2]), parts[-1]
-    if header_line is None or ok not in ("0", "1"):
-        return None
-    header = None
-    if len(parts) == 10:
-        module, spec, inputs, content, origin, at, run, size = parts[:8]
-        line_number, lines = _number(at), _number(size)
-        if line_number is None or lines is None:
+    count = len(parts)
+    if count == 10:
+        at, size, first, ok = parts[5], parts[7], parts[8], parts[9]
+        digits = at + size + first  # three numbers of 1 to 8 ASCII digits, none 0
+        if not (
+            0 < len(at) <= 8
+            and 0 < len(size) <= 8
+            and 0 < len(first) <= 8
+            and digits.isdigit()
+            and digits.isascii()
+            and (ok == "1" or ok == "0")
+        ):
             return None
-        header = Header(module, spec, inputs, content, origin, line_number, run, lines)
-    return Probe(header, header_line, ok == "1")
-
-
-def _number(text: str) -> int | None:
-    if len(text) > 8 or not text.isdigit() or not text.isascii():
+        line_number, lines, header_line = int(at), int(size), int(first)
+        if not (line_number and lines and header_line):
+            return None
+        header: Header | None = Header._make(
+            (parts[0], parts[1], parts[2], parts[3], parts[4], line_number, parts[6], lines)
+        )
+    elif count == 2:
+        first, ok = parts
+        if not (0 < len(first) <= 8 and first.isdigit() and first.isascii()):
+            return None
+        header_line = int(first)
+        if not header_line or not (ok == "1" or ok == "0"):
+            return None
+        header = None
+    else:
         return None
-    value = int(text)
-    return value if value >= 1 else None
+    return Probe(header, header_line, ok == "1")  # a named tuple: cheap to build

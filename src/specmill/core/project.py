@@ -9,10 +9,11 @@ import contextlib
 import gc
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
+from types import MappingProxyType
 
 from specmill import FORMAT_VERSION, __version__
 from specmill.core import hashing, layout
@@ -75,6 +76,21 @@ class Project:
     _inputs_hashes: dict[str, tuple[Spec, list[list[int] | None], str]] = field(
         default_factory=dict, repr=False
     )
+    # ``root`` and "root/": a file's path is the prefix and its relative path, which
+    # ``os.path.join`` would give, at a fraction of the cost per file
+    _prefix: tuple[Path | None, str] = field(default=(None, ""), init=False, repr=False)
+
+    def where(self, relative: str) -> str:
+        """``os.path.join(self.root, relative)``."""
+        root, prefix = self._prefix
+        if root is not self.root:
+            prefix = self._new_prefix()
+        return relative if relative.startswith("/") else prefix + relative
+
+    def _new_prefix(self) -> str:
+        prefix = os.path.join(self.root, "")
+        self._prefix = (self.root, prefix)
+        return prefix
 
     def read(self, relative: str) -> str | None:
         return read_text(self.root, relative)
@@ -84,8 +100,11 @@ class Project:
 
     def probe(self, relative: str) -> Probe | None:
         """The file's header and body check, from the stat cache when unchanged."""
+        root, prefix = self._prefix  # self.where(relative), inline: once per output
+        if root is not self.root:
+            prefix = self._new_prefix()
         try:
-            st = os.stat(os.path.join(self.root, relative))
+            st = os.stat(relative if relative.startswith("/") else prefix + relative)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:  # a symlink loop
@@ -178,7 +197,9 @@ class Project:
         context files changed since (their stat), as other inputs do not change under a
         loaded project (the specs are read when loaded, governance files and templates
         once)."""
-        context_keys = [_stat_key(self.root, path) for path in spec.context] if spec.context else []
+        context_keys = (
+            [_stat_key(self.where(path)) for path in spec.context] if spec.context else []
+        )
         known = self._inputs_hashes.get(spec.id)
         if known is not None and known[0] is spec and known[1] == context_keys:
             return known[2]
@@ -186,8 +207,12 @@ class Project:
         found = self.inputs_hasher.hash(
             spec.path,
             spec.input_digest,
-            {dep: by_id[dep].input_digest for dep in spec.depends_on if dep in by_id},
-            {path: hashing.sha256_text(self.read_input(path) or "") for path in spec.context},
+            {dep: by_id[dep].input_digest for dep in spec.depends_on if dep in by_id}
+            if spec.depends_on
+            else _NONE,
+            {path: hashing.sha256_text(self.read_input(path) or "") for path in spec.context}
+            if spec.context
+            else _NONE,
         )
         self._inputs_hashes[spec.id] = (spec, context_keys, found)
         return found
@@ -217,25 +242,30 @@ class Project:
         return hashing.input_digests(self.inputs(spec)._replace(template_sources=sources))
 
 
-def _stat_key(root: Path, relative: str) -> list[int] | None:
+_NONE: Mapping[str, str] = MappingProxyType({})  # no dependencies, no context
+
+
+def _stat_key(path: str) -> list[int] | None:
     try:
-        return stat_key(os.stat(os.path.join(root, relative)))
+        return stat_key(os.stat(path))
     except OSError:
         return None
 
 
-def _load_spec(root: Path, path: str, config: Config, cache: SpecCache) -> Spec:
+def _load_spec(prefix: str, path: str, config: Config, cache: SpecCache) -> Spec:
+    """``prefix``: the root and a slash (``os.path.join(root, "")``); ``path`` a spec's,
+    relative to it."""
     try:
-        st = os.stat(os.path.join(root, path))
+        st = os.stat(prefix + path)
     except OSError as exc:  # a dangling symlink, a symlink loop
         raise SpecError(f"cannot read {path}: {exc.strerror or exc}", path=path, line=1) from None
     if not stat.S_ISREG(st.st_mode):  # reading a FIFO would block forever
         raise SpecError(f"{path} is not a regular file", path=path, line=1)
-    cached = cache.get(path, st, partial(_read_spec, root, path, stat_key(st)))
+    cached = cache.get(path, st, partial(_read_spec, prefix + path, path, st))
     if cached is not None:
         return cached
     try:
-        text = read_text(root, path) or ""
+        text = read_text(Path(prefix), path) or ""
     except SpecmillError as exc:
         raise SpecError(exc.message, path=path, line=1) from None
     spec = parse_spec(text, path, specs_root=config.specs, protected=config.protected_patterns)
@@ -243,14 +273,12 @@ def _load_spec(root: Path, path: str, config: Config, cache: SpecCache) -> Spec:
     return spec
 
 
-def _read_spec(root: Path, path: str, key: list[int]) -> str:
+def _read_spec(where: str, path: str, st: os.stat_result) -> str:
     """The text of a spec found in the spec cache, read when first asked: the file the
     cache described (its stat unchanged), or an error, never another text."""
     try:
-        with open(
-            os.path.join(root, path), encoding="utf-8", errors="surrogateescape", newline=""
-        ) as f:
-            if stat_key(os.fstat(f.fileno())) == key:
+        with open(where, encoding="utf-8", errors="surrogateescape", newline="") as f:
+            if stat_key(os.fstat(f.fileno())) == stat_key(st):
                 return f.read()
     except OSError:
         pass
@@ -279,10 +307,11 @@ def load_project(root: Path | None = None, *, cache: bool = True) -> Project:
     spec_cache = SpecCache(None if folder is None else folder / SPEC_CACHE, salt)
     specs: list[Spec] = []
     errors: list[SpecmillError] = []
+    prefix = os.path.join(root, "")
     with _no_cyclic_gc():
         for path in spec_paths(root, config):
             try:
-                specs.append(_load_spec(root, path, config, spec_cache))
+                specs.append(_load_spec(prefix, path, config, spec_cache))
             except SpecmillError as exc:
                 errors.append(exc)
         project = Project(

@@ -18,9 +18,6 @@ from specmill.errors import SpecmillError
 PROMPTS = "prompts"  # templates/prompts/*.j2 ship with specmill
 OVERRIDES = ".specmill/templates"  # a repository's own versions of any template
 RUNS = ".specmill/runs"
-# the templates specmill ships: a folder of the installed package (pip installs packages
-# as folders), read as files, as importlib.resources would (without its import cost)
-SHIPPED = Path(__file__).resolve().parent.parent / "templates"
 MAX_FILE_BYTES = 16 * 1024 * 1024  # no spec, context file or output is larger
 
 Reader = Callable[[str], "str | None"]
@@ -93,11 +90,8 @@ def template_texts(root: Path) -> dict[str, tuple[str, str]]:
     ``.specmill/templates/prompts/NAME``.
     """
     texts: dict[str, tuple[str, str]] = {}
-    shipped = SHIPPED / PROMPTS
-    if shipped.is_dir():
-        for item in shipped.iterdir():
-            if item.name.endswith(".j2"):
-                texts[item.name] = (f"specmill:{PROMPTS}/{item.name}", item.read_text("utf-8"))
+    for name, text in _shipped_prompts():
+        texts[name] = (f"specmill:{PROMPTS}/{name}", text)
     overrides = root / OVERRIDES / PROMPTS
     if overrides.is_dir():
         for item in overrides.iterdir():
@@ -111,6 +105,37 @@ def template_texts(root: Path) -> dict[str, tuple[str, str]]:
                         f"cannot read this prompt override: {reason}", path=relative
                     ) from None
     return texts
+
+
+def _shipped_prompts() -> list[tuple[str, str]]:
+    """The prompt templates specmill ships: name and text, in the folder's order.
+
+    Read from the installed package's folder, as ``importlib.resources`` would give
+    them (text mode, universal newlines), without loading it and what it imports on
+    every command that hashes inputs; through it only when specmill is not installed as
+    files (a zip)."""
+    folder = os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates", PROMPTS)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        names = None
+    if names is None:
+        import importlib.resources
+
+        shipped = importlib.resources.files("specmill.templates") / PROMPTS
+        if not shipped.is_dir():
+            return []
+        return [
+            (item.name, item.read_text("utf-8"))
+            for item in shipped.iterdir()
+            if item.name.endswith(".j2")
+        ]
+    found = []
+    for name in names:
+        if name.endswith(".j2"):
+            with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                found.append((name, handle.read()))
+    return found
 
 
 def templates_digest(root: Path) -> str:

@@ -19,8 +19,9 @@ from specmill.errors import SpecError
 
 MODULE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")  # \Z: "$" allows a final "\n"
 UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes kept by errors="surrogateescape"
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
-_REQUIREMENT = re.compile(
+# compiled on first use (``_requirements``): a warm check reads no spec
+_FENCE = r"^\s{0,3}(```|~~~)"
+_REQUIREMENT = (
     r"^\s*(?:[-*+]|\d+[.)])\s+"  # a list item
     r"(?:\*\*|__|`)?"  # optionally emphasised
     r"(?P<id>[A-Z][A-Z0-9]*(?:[-_.][A-Z0-9]+)*)"
@@ -104,7 +105,7 @@ class Spec:
             return self.known_input_digest
         return sha256_text(spec_input_text(self))
 
-    @property
+    @cached_property
     def depends_on(self) -> tuple[str, ...]:
         return tuple(self.front.depends_on)
 
@@ -286,13 +287,14 @@ def _requirements(
 ) -> tuple[Requirement, ...]:
     found: dict[str, Requirement] = {}
     in_fence = False
+    fence, requirement = re.compile(_FENCE), re.compile(_REQUIREMENT)
     for number, line in enumerate(text.splitlines(), start=1):
         if number < first_line:
             continue
-        if _FENCE.match(line):
+        if fence.match(line):
             in_fence = not in_fence
             continue
-        match = None if in_fence else _REQUIREMENT.match(line)
+        match = None if in_fence else requirement.match(line)
         if not match or not any(ch.isdigit() for ch in match.group("id")):
             continue
         rid = match.group("id")

@@ -13,17 +13,17 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from specmill.core.hashing import PREFIX
-from specmill.core.paths import is_clean_path
+from specmill.core.paths import LETTERS, MAX_PATH, is_clean_path
 from specmill.core.spec import MODULE_ID, TIERS, Front, Requirement, Spec
 from specmill.core.statcache import read_json, too_recent, write_json
 
 MAX_LINE = 16 * 1024 * 1024  # no spec has more lines than bytes (MAX_FILE_BYTES)
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}\Z")
+_DIGEST = r"sha256:[0-9a-f]{64}\Z"  # compiled on first use
 
 
 def encode(spec: Spec) -> list[Any]:
@@ -78,7 +78,7 @@ def decode(entry: Any, path: str, read_text: Callable[[], str]) -> Spec | None:
         and _paths(context)
         and len(context) == len(raw_context)
         and type(digest) is str
-        and _DIGEST.match(digest)
+        and re.match(_DIGEST, digest)
         and type(requirements) is list
     ):
         return None
@@ -124,6 +124,34 @@ def _paths(value: Any) -> bool:
     return type(value) is list and all(is_clean_path(item) for item in value)
 
 
+def clean_column(column: str, *, empty_rows: bool) -> bool:
+    """Whether every path in ``column`` (rows split by newlines, a row's paths by tabs)
+    is clean, as ``is_clean_path`` says, and (without ``empty_rows``) no row is empty;
+    the same answer as asking of each path, in a few passes over one string."""
+    if empty_rows:
+        column = "\n".join(filter(None, column.split("\n")))
+        if not column:
+            return True
+    items = column.replace("\t", "\n")
+    wrapped = "/" + items.replace("\n", "/\n/") + "/"
+    return (
+        items.replace("\n", "").isprintable()
+        and "\\" not in items
+        and not items.startswith(" ")
+        and not items.endswith(" ")
+        and "\n " not in items
+        and " \n" not in items
+        and "//" not in wrapped  # an empty path or part, a leading or trailing "/"
+        and "/./" not in wrapped
+        and "/../" not in wrapped
+        and max(map(len, paths := items.split("\n"))) <= MAX_PATH
+        and (":" not in items or not any(p[1:2] == ":" and p[0] in LETTERS for p in paths))
+    )
+
+
+_ID_COLUMN = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(?:\n[A-Za-z0-9_][A-Za-z0-9_.\-]*)*\Z"
+
+
 class SpecCache:
     """Parsed specs by path, believed while the file's stat is the one recorded.
 
@@ -151,10 +179,12 @@ class SpecCache:
     def get(self, path: str, st: os.stat_result, read_text: Callable[[], str]) -> Spec | None:
         if self.path is None:
             return None
-        columns = self.columns
+        columns = self._columns if self._columns is not None else self.columns
         row = self._rows.get(path)
-        key = key_text(st)
-        if row is None or columns.keys[row] != key:
+        if row is None:
+            return None
+        key = f"{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_ctime_ns}"  # key_text
+        if columns.keys[row] != key:
             return None
         spec = columns.spec(row, path, read_text)
         if spec is not None:
@@ -185,20 +215,33 @@ def key_text(st: os.stat_result) -> str:
     return f"{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_ctime_ns}"
 
 
-@dataclass
 class _Columns:
-    paths: list[str]
-    keys: list[str]  # key_text
-    ids: list[str]
-    front_ids: list[str]  # "" for none
-    outputs: list[str]  # tab-separated
-    depends_on: list[str]
-    context: list[str]
-    tiers: list[str]
-    checks: list[Any]
-    body_lines: list[Any]
-    digests: str
-    whole: dict[str, Any]  # row -> encode(spec), for what does not fit the columns
+    """The cache's columns, a list each (a plain class: a dataclass costs every command
+    that imports this a millisecond to build)."""
+
+    def __init__(
+        self,
+        paths: list[str],
+        keys: list[str],  # key_text
+        ids: list[str],
+        front_ids: list[str],  # "" for none
+        outputs: list[str],  # tab-separated
+        depends_on: list[str],
+        context: list[str],
+        tiers: list[str],
+        checks: list[Any],
+        body_lines: list[Any],
+        digests: str,
+        whole: dict[str, Any],  # row -> encode(spec), for what does not fit the columns
+    ) -> None:
+        self.paths, self.keys, self.ids, self.front_ids = paths, keys, ids, front_ids
+        self.outputs, self.depends_on, self.context, self.tiers = (
+            outputs,
+            depends_on,
+            context,
+            tiers,
+        )
+        self.checks, self.body_lines, self.digests, self.whole = checks, body_lines, digests, whole
 
     @classmethod
     def load(cls, path: Path | None, salt: str) -> _Columns:
@@ -225,7 +268,7 @@ class _Columns:
             and len(body_lines) == count
             and type(digests) is str
             and len(digests) == 64 * count
-            and _HEX.fullmatch(digests)
+            and re.fullmatch(_HEX, digests)
             and type(whole) is dict
         ):
             return empty
@@ -245,49 +288,75 @@ class _Columns:
             whole,
         )
 
+    @cached_property
+    def proven(self) -> tuple[bool, bool, bool, bool]:
+        """Whether every row's id, outputs, context and tier is valid, each column
+        checked at once (C string work, not a call per path); a column that fails is
+        checked row by row, so one bad row costs only itself."""
+        ids, outputs, context = (
+            "\n".join(self.ids),
+            "\n".join(self.outputs),
+            "\n".join(self.context),
+        )
+        return (
+            not ids or re.match(_ID_COLUMN, ids) is not None,
+            not self.outputs or clean_column(outputs, empty_rows=False),
+            not self.context or clean_column(context, empty_rows=True),
+            set(self.tiers) <= _TIER_SET,
+        )
+
     def spec(self, row: int, path: str, read_text: Callable[[], str]) -> Spec | None:
         """The spec of ``row``, or None if the row is not one ``payload`` wrote."""
-        if str(row) in self.whole:
+        if self.whole and str(row) in self.whole:
             return decode(self.whole[str(row)], path, read_text)
         module, front_id = self.ids[row], self.front_ids[row] or None
-        outputs, context = _items(self.outputs[row]), _items(self.context[row])
-        depends_on, tier, checks = _items(self.depends_on[row]), self.tiers[row], self.checks[row]
-        body_line, digest = self.body_lines[row], self.digests[64 * row : 64 * row + 64]
+        raw_outputs, raw_context, raw_depends = (
+            self.outputs[row],
+            self.context[row],
+            self.depends_on[row],
+        )
+        outputs = raw_outputs.split("\t") if raw_outputs else []  # _items, without its call
+        context = raw_context.split("\t") if raw_context else []
+        depends_on = raw_depends.split("\t") if raw_depends else []
+        tier, checks, body_line = self.tiers[row], self.checks[row], self.body_lines[row]
+        ids_ok, outputs_ok, context_ok, tiers_ok = self.proven
         if not (
-            MODULE_ID.match(module)
+            (ids_ok or MODULE_ID.match(module))
             and (front_id is None or front_id == module)
-            and outputs
-            and _paths(outputs)
-            and _paths(context)
-            and tier in TIERS
+            and (outputs_ok or (outputs and _paths(outputs)))
+            and (context_ok or _paths(context))
+            and (tiers_ok or tier in TIERS)
             and (checks is None or _strings(checks))
-            and _line(body_line)
+            and type(body_line) is int
+            and 1 <= body_line <= MAX_LINE
         ):
             return None
-        front = Front.checked(
-            {
-                "outputs": outputs,
-                "id": front_id,
-                "depends_on": depends_on,
-                "context": context,
-                "tier": tier,
-                "checks": checks,
-            }
+        front = object.__new__(Front)  # checked values: without the frozen __init__
+        front.__dict__.update(
+            outputs=outputs,
+            id=front_id,
+            depends_on=depends_on,
+            context=context,
+            tier=tier,
+            checks=checks,
         )
-        return Spec.checked(
-            {
-                "id": module,
-                "path": path,
-                "front": front,
-                "outputs": tuple(outputs),
-                "context": tuple(context),
-                "body_line": body_line,
-                "loaded_requirements": None,
-                "loaded_text": None,
-                "read_text": read_text,
-                "known_input_digest": PREFIX + digest,
-            }
+        spec = object.__new__(Spec)
+        digest = PREFIX + self.digests[64 * row : 64 * row + 64]
+        spec.__dict__.update(
+            id=module,
+            path=path,
+            front=front,
+            outputs=tuple(outputs),
+            context=tuple(context),
+            body_line=body_line,
+            loaded_requirements=None,
+            loaded_text=None,
+            read_text=read_text,
+            known_input_digest=digest,
+            input_digest=digest,  # the cached properties, known
+            depends_on=tuple(depends_on),
         )
+        return spec
 
     @staticmethod
     def payload(salt: str, kept: dict[str, tuple[str, Spec]]) -> dict[str, Any]:
@@ -329,4 +398,5 @@ def _items(row: str) -> list[str]:
 
 VERSION = 1
 MAX_SPECS = 10_000_000
-_HEX = re.compile("[0-9a-f]*")
+_HEX = "[0-9a-f]*"  # compiled on first use
+_TIER_SET = frozenset(TIERS)

@@ -5,7 +5,6 @@ Pure: works on a ``Project`` (config, parsed specs, and ``Project.probe`` for th
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -46,14 +45,29 @@ def module_status(project: Project, spec: Spec) -> ModuleStatus:
     def current(recorded: str) -> bool:
         return recorded == inputs or project.inputs_match(spec, recorded)
 
-    outputs = [output_status(path, project.probe(path), current) for path in spec.outputs]
-    return ModuleStatus(spec.id, spec.path, inputs, outputs)
+    outputs = []
+    for path in spec.outputs:
+        probe = project.probe(path)
+        header = None if probe is None else probe.header
+        if (
+            header is not None
+            and probe is not None
+            and probe.content_ok
+            and header.inputs == inputs
+        ):  # fresh: most outputs, most days (a named tuple: cheap to build)
+            outputs.append(OutputStatus(path, "fresh", header, probe.header_line))
+        else:
+            outputs.append(output_status(path, probe, current))
+    status = object.__new__(ModuleStatus)
+    status.__dict__.update(module=spec.id, spec=spec.path, inputs_hash=inputs, outputs=outputs)
+    return status
 
 
 def project_status(project: Project) -> list[ModuleStatus]:
     specs = project.specs
     if project.graph is not None:
-        specs = [project.graph[m] for m in project.graph.order()]
+        by_id = project.graph.specs
+        specs = [by_id[m] for m in project.graph.order()]
     return [module_status(project, spec) for spec in specs]
 
 
@@ -71,6 +85,8 @@ def find_problems(
     for status in statuses:
         spec = project.by_path[status.spec]
         for output in status.outputs:
+            if output.state == "fresh" and output.header and output.header.module == spec.id:
+                continue  # no problem (``_output_problem`` would say None)
             problem = _output_problem(spec, output)
             if problem is not None and problem.kind == "stale" and output.header is not None:
                 reason = stale_reason(project, spec, output.header, read_record)
@@ -190,6 +206,8 @@ def first_changed_line(before: str, after: str, path: str) -> int | None:
     new = after.replace("\r\n", "\n").split("\n")
     if split_header(before, path).header is None:
         return None
+    import difflib  # here: only a hand edit needs it
+
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     for tag, _, _, j1, _ in matcher.get_opcodes():
         if tag != "equal":
