@@ -114,9 +114,14 @@ def _from_records(base: str) -> list[str] | None:
     started: list[subprocess.Popen[bytes]] = []
 
     def start(*args: str) -> subprocess.Popen[bytes]:
-        # git from PATH, as gitcli finds it: no check has run in this process
+        # git from PATH, as gitcli finds it: no check has run in this process; no
+        # optional lock (git diff would refresh the index and take index.lock while a
+        # commit may be starting)
         process = subprocess.Popen(
-            ["git", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            ["git", "--no-optional-locks", *args],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         started.append(process)
         return process
@@ -137,11 +142,10 @@ def _from_records(base: str) -> list[str] | None:
         return affected_cache.affected(root, snapshot, commit, {p for p in listed if p})
     except Exception:  # Fallback, an unreadable file, a case the records do not
         return None  # foresee: the full command answers (and says what is wrong)
-    finally:
+    finally:  # git ends on its own, soon: never killed while it may hold a lock
         for process in started:
             if process.returncode is None:
-                process.kill()
-                process.wait()
+                process.communicate()
 
 
 def _answer(process: subprocess.Popen[bytes]) -> bytes | None:
