@@ -21,7 +21,12 @@ from specmill.core.config import CONFIG_FILE, PYPROJECT_FILE, Config, parse_conf
 from specmill.core.graph import Graph, build_graph
 from specmill.core.probe import Probe, probe_text
 from specmill.core.probe_cache import ProbeCache
-from specmill.core.repo_files import read_input, read_text, template_texts
+from specmill.core.repo_files import (
+    read_input,
+    read_text,
+    regular_file_stat,
+    template_texts,
+)
 from specmill.core.spec import UNDECODABLE, Spec, parse_spec, spec_input_text
 from specmill.core.spec_cache import SpecCache
 from specmill.core.statcache import SPEC_CACHE, STAT_CACHE, cache_dir, stat_key
@@ -103,14 +108,10 @@ class Project:
         root, prefix = self._prefix  # self.where(relative), inline: once per output
         if root is not self.root:
             prefix = self._new_prefix()
-        try:
-            st = os.stat(relative if relative.startswith("/") else prefix + relative)
-        except (FileNotFoundError, NotADirectoryError):
+        full = relative if relative.startswith("/") else prefix + relative
+        st = regular_file_stat(full, relative)
+        if st is None:
             return None
-        except OSError as exc:  # a symlink loop
-            raise SpecmillError(f"cannot read {relative}: {exc.strerror or exc}") from None
-        if not stat.S_ISREG(st.st_mode):
-            return None  # a folder, a FIFO (reading it would block): not a file
         cached = self.cache.get(relative, st)
         if cached is not None:
             return cached

@@ -143,16 +143,22 @@ def templates_digest(root: Path) -> str:
     return hashing.digest_of({name: text for name, (_, text) in template_texts(root).items()})
 
 
-def probe_file(root: Path, relative: str) -> Probe | None:
-    """What a file says about itself (its header, whether its body matches it), read
-    now; None when it is not a regular file."""
+def regular_file_stat(path: str, relative: str) -> os.stat_result | None:
+    """``path``'s stat if it is a regular file; None if absent or not one (a folder, a
+    FIFO: reading it would block). A symlink loop is an error naming ``relative``."""
     try:
-        st = os.stat(os.path.join(root, relative))
+        st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:  # a symlink loop
         raise SpecmillError(f"cannot read {relative}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(st.st_mode):
-        return None  # a folder, a FIFO (reading it would block): not a file
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
+def probe_file(root: Path, relative: str) -> Probe | None:
+    """What a file says about itself (its header, whether its body matches it), read
+    now; None when it is not a regular file."""
+    if regular_file_stat(os.path.join(root, relative), relative) is None:
+        return None
     text = read_text(root, relative)
     return None if text is None else probe_text(text, relative)
